@@ -1,0 +1,36 @@
+"""AICleaner: several AI providers as one reliable service for Home Assistant."""
+
+from __future__ import annotations
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+
+from .const import DOMAIN
+from .runtime import AICleanerConfigEntry, AICleanerRuntimeData
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Set up the integration (actions are registered here, once, not per entry)."""
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: AICleanerConfigEntry) -> bool:
+    """Set up AICleaner from its config entry."""
+    entry.runtime_data = AICleanerRuntimeData(settings=dict(entry.options))
+    entry.async_on_unload(entry.add_update_listener(_async_update_listener))
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: AICleanerConfigEntry) -> bool:
+    """Unload the entry."""
+    return True
+
+
+async def _async_update_listener(
+    hass: HomeAssistant, entry: AICleanerConfigEntry
+) -> None:
+    """Reload when the router settings change."""
+    await hass.config_entries.async_reload(entry.entry_id)

@@ -1,0 +1,30 @@
+"""Constants for the AICleaner integration."""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+DOMAIN: Final = "aicleaner"
+LOGGER = logging.getLogger(__package__)
+
+DEFAULT_TITLE: Final = "AICleaner"
+
+# Router settings, kept in the main config entry's options.
+CONF_SELECTION_STRATEGY: Final = "selection_strategy"
+CONF_CACHE_TTL: Final = "cache_ttl"
+CONF_BATCH_SIZE: Final = "batch_size"
+CONF_HEALTH_CHECK_INTERVAL: Final = "health_check_interval"
+
+SELECTION_STRATEGIES: Final = (
+    "adaptive",
+    "round_robin",
+    "least_loaded",
+    "fastest",
+    "cost_optimal",
+    "priority",
+)
+DEFAULT_SELECTION_STRATEGY: Final = "adaptive"
+DEFAULT_CACHE_TTL: Final = 300
+DEFAULT_BATCH_SIZE: Final = 5
+DEFAULT_HEALTH_CHECK_INTERVAL: Final = 300

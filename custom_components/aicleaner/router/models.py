@@ -1,0 +1,202 @@
+"""Plain data shared by the router, the provider clients and the Home Assistant glue.
+
+Everything here is a slotted dataclass: requests are built once per call and passed through the hot path
+without copying. `Provider` is the protocol every client in `providers/` implements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+import hashlib
+from itertools import count
+from typing import Protocol, runtime_checkable
+
+_request_ids = count(1)
+
+
+def _next_request_id() -> str:
+    return f"req_{next(_request_ids)}"
+
+
+@dataclass(frozen=True, slots=True)
+class ImageInput:
+    """One image to send with a request: raw bytes and their MIME type (image/jpeg, image/png, ...)."""
+
+    data: bytes
+    mime_type: str
+
+    @property
+    def sha256(self) -> str:
+        """Hex digest of the bytes; the cache keys on this and never stores the bytes."""
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(slots=True, kw_only=True)
+class AIRequest:
+    """One request for an answer, as the caller states it.
+
+    The provider-facing fields (prompt, system_prompt, images, max_tokens, temperature, model) are what a
+    provider client sends. The routing fields (provider, tags, local_only, allowed_providers, use_cache,
+    timeout) steer the router and are never sent anywhere.
+    """
+
+    prompt: str
+    system_prompt: str | None = None
+    images: tuple[ImageInput, ...] = ()
+    max_tokens: int = 1024
+    temperature: float | None = None
+    # Use this model instead of the provider's configured one.
+    model: str | None = None
+    # Routing: pin one provider by name; a tag selects routing rules; local_only keeps data at home.
+    provider: str | None = None
+    tags: frozenset[str] = frozenset()
+    local_only: bool = False
+    allowed_providers: frozenset[str] | None = None
+    use_cache: bool = True
+    # Seconds for the whole request, every attempt included; None means the router's default.
+    timeout: float | None = None
+    request_id: str = field(default_factory=_next_request_id)
+
+    @property
+    def has_images(self) -> bool:
+        """Whether the request needs a vision-capable model."""
+        return bool(self.images)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token usage, as reported by the provider's own usage fields."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class ModelPrice:
+    """USD per one million input and output tokens."""
+
+    input_per_mtok: float
+    output_per_mtok: float
+
+    def cost(self, input_tokens: int, output_tokens: int) -> float:
+        """Cost in USD of the given token counts."""
+        return (
+            input_tokens * self.input_per_mtok + output_tokens * self.output_per_mtok
+        ) / 1_000_000
+
+
+FREE = ModelPrice(0.0, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCapabilities:
+    """What a model (as configured on one provider) can take."""
+
+    vision: bool
+    context_window: int
+    # Provider limits for one image, after which the client downscales or refuses.
+    max_image_bytes: int
+    max_image_dimension: int
+    # Rough input tokens one image costs on this provider, for estimates made before the call.
+    tokens_per_image: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """What a provider client returns for one successful call."""
+
+    text: str
+    model: str
+    usage: Usage
+    finish_reason: str
+    cost: float
+
+
+@dataclass(frozen=True, slots=True)
+class HealthResult:
+    """Result of a provider's free health call (model list or Ollama tags)."""
+
+    latency_ms: float
+    models: tuple[str, ...]
+
+
+class AttemptOutcome(StrEnum):
+    """What happened to one provider in one request."""
+
+    SUCCESS = "success"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One provider tried (or skipped) while serving one request."""
+
+    provider: str
+    outcome: AttemptOutcome
+    category: str | None = None
+    latency_ms: float = 0.0
+    status: int | None = None
+    retry: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class AIResponse:
+    """The router's answer to one request."""
+
+    request_id: str
+    text: str
+    provider: str
+    model: str
+    usage: Usage
+    cost: float
+    latency_ms: float
+    finish_reason: str
+    cached: bool = False
+    attempts: tuple[Attempt, ...] = ()
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """A provider client, as the router sees it. Implemented in `providers/`.
+
+    `name` is unique among the router's providers (the user's name for this configured provider);
+    `kind` is the wire protocol (openai, anthropic, gemini, ollama, openai_compatible).
+    """
+
+    @property
+    def name(self) -> str:
+        """Unique name of this configured provider."""
+
+    @property
+    def kind(self) -> str:
+        """Wire protocol / provider type."""
+
+    @property
+    def model(self) -> str:
+        """The configured default model."""
+
+    @property
+    def is_local(self) -> bool:
+        """True when requests never leave the home (e.g. Ollama on the LAN)."""
+
+    def capabilities(self, model: str | None = None) -> ModelCapabilities:
+        """Capabilities of `model` (default: the configured model)."""
+
+    def price(self, model: str | None = None) -> ModelPrice:
+        """Price of `model` (default: the configured model), user overrides applied."""
+
+    async def complete(self, request: AIRequest, *, timeout: float) -> Completion:
+        """Send one request; raise a `ProviderError` subclass on any failure."""
+
+    async def health(self) -> HealthResult:
+        """One free call that proves the provider is reachable and the key works."""
+
+    async def validate_credentials(self) -> None:
+        """Raise `AuthError` if the key is rejected, another `ProviderError` if unreachable."""
