@@ -1,0 +1,25 @@
+"""The routing engine: turns one request into one answer from the best available provider.
+
+No Home Assistant imports here; provider clients are handed in as objects implementing `Provider`.
+"""
+
+from .config import (
+    BreakerSettings,
+    ProviderSettings,
+    RouterConfig,
+    RoutingRule,
+    SelectionStrategy,
+)
+from .router import Router, RouterSnapshot
+from .stats import ProviderSnapshot
+
+__all__ = [
+    "BreakerSettings",
+    "ProviderSettings",
+    "ProviderSnapshot",
+    "Router",
+    "RouterConfig",
+    "RouterSnapshot",
+    "RoutingRule",
+    "SelectionStrategy",
+]

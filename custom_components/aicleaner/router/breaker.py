@@ -1,0 +1,114 @@
+"""Per-provider circuit breaker: closed, open, half-open, with a bounded number of trial calls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+
+from .config import BreakerSettings
+
+
+class BreakerState(StrEnum):
+    """Where a breaker stands."""
+
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class CircuitBreaker:
+    """Stops calls to a provider that keeps failing, then lets a few trial calls through.
+
+    The router calls `try_acquire` before a call and exactly one of `record_success`,
+    `record_failure`, `record_neutral` or `release` after it. An auth failure opens the breaker
+    until `reset` (the credentials changed); time alone does not close it.
+    """
+
+    __slots__ = (
+        "_clock",
+        "_consecutive_failures",
+        "_opened_at",
+        "_settings",
+        "_state",
+        "_trials_in_flight",
+        "auth_failed",
+    )
+
+    def __init__(self, settings: BreakerSettings, clock: Callable[[], float]) -> None:
+        """Start closed."""
+        self._settings = settings
+        self._clock = clock
+        self._state = BreakerState.CLOSED
+        self._consecutive_failures = 0
+        self._opened_at = 0.0
+        self._trials_in_flight = 0
+        self.auth_failed = False
+
+    @property
+    def state(self) -> BreakerState:
+        """Current state; an open breaker whose timeout has passed reports half-open."""
+        if (
+            self._state is BreakerState.OPEN
+            and not self.auth_failed
+            and self._clock() - self._opened_at >= self._settings.timeout_seconds
+        ):
+            self._state = BreakerState.HALF_OPEN
+            self._trials_in_flight = 0
+        return self._state
+
+    @property
+    def consecutive_failures(self) -> int:
+        """Failures since the last success."""
+        return self._consecutive_failures
+
+    def try_acquire(self) -> bool:
+        """Whether a call may go out now; a half-open breaker counts the trial it admits."""
+        state = self.state
+        if state is BreakerState.CLOSED:
+            return True
+        if state is BreakerState.OPEN:
+            return False
+        if self._trials_in_flight >= self._settings.half_open_max_calls:
+            return False
+        self._trials_in_flight += 1
+        return True
+
+    def release(self) -> None:
+        """Give back an admitted trial that was never sent (skipped after admission)."""
+        if self._state is BreakerState.HALF_OPEN and self._trials_in_flight > 0:
+            self._trials_in_flight -= 1
+
+    def record_success(self) -> None:
+        """Close after a successful call and forget past failures."""
+        self._state = BreakerState.CLOSED
+        self._consecutive_failures = 0
+        self._trials_in_flight = 0
+
+    def record_failure(self) -> None:
+        """Count a failure that says the provider is unhealthy; open at the threshold."""
+        self._consecutive_failures += 1
+        if self._state is BreakerState.HALF_OPEN or (
+            self._state is BreakerState.CLOSED
+            and self._consecutive_failures >= self._settings.failure_threshold
+        ):
+            self._open()
+
+    def record_neutral(self) -> None:
+        """Settle a call whose end says nothing about health (429, content filter, caller error)."""
+        self.release()
+
+    def record_auth_failure(self) -> None:
+        """Open until the credentials change, because the key was rejected."""
+        self.auth_failed = True
+        self._consecutive_failures += 1
+        self._open()
+
+    def reset(self) -> None:
+        """Close the breaker, e.g. after the credentials changed."""
+        self.auth_failed = False
+        self.record_success()
+
+    def _open(self) -> None:
+        self._state = BreakerState.OPEN
+        self._opened_at = self._clock()
+        self._trials_in_flight = 0

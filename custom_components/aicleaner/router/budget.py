@@ -1,0 +1,190 @@
+"""Daily budgets per provider and overall: reserve before a call, commit or release after it.
+
+Every check-and-reserve runs without an `await`, so concurrent requests on one event loop cannot
+both take the last dollars: spent + reserved never exceeds a limit as long as no call costs more
+than its reservation. The ledger of the current day exports to plain data and restores from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+# Float sums of many small costs drift; a limit is met when within this many USD.
+_EPSILON = 1e-9
+
+
+@dataclass(slots=True)
+class LedgerEntry:
+    """Spend of one provider on one day."""
+
+    cost: float = 0.0
+    tokens: int = 0
+    requests: int = 0
+    # Estimated cost of calls in flight.
+    reserved: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """Estimated cost set aside for one call."""
+
+    provider: str
+    amount: float
+
+
+class BudgetLedger:
+    """Today's spend per provider against optional per-provider and global daily limits."""
+
+    __slots__ = (
+        "_day",
+        "_entries",
+        "_global_limit",
+        "_limits",
+        "_today",
+        "_total_cost",
+        "_total_reserved",
+    )
+
+    def __init__(
+        self,
+        limits: Mapping[str, float | None],
+        global_limit: float | None,
+        today: Callable[[], date],
+    ) -> None:
+        """`today` returns the current date in the router's time zone."""
+        self._limits = dict(limits)
+        self._global_limit = global_limit
+        self._today = today
+        self._day = today()
+        self._entries: dict[str, LedgerEntry] = {}
+        self._total_cost = 0.0
+        self._total_reserved = 0.0
+
+    @property
+    def day(self) -> date:
+        """The day the ledger currently counts."""
+        self._roll()
+        return self._day
+
+    @property
+    def total_cost(self) -> float:
+        """Cost committed today over every provider."""
+        self._roll()
+        return self._total_cost
+
+    @property
+    def global_limit(self) -> float | None:
+        """The global daily limit in USD, if any."""
+        return self._global_limit
+
+    def set_limits(
+        self, limits: Mapping[str, float | None], global_limit: float | None
+    ) -> None:
+        """Change the limits; spend so far stays."""
+        self._limits = dict(limits)
+        self._global_limit = global_limit
+
+    def limit(self, provider: str) -> float | None:
+        """Return the provider's daily limit in USD, if any."""
+        return self._limits.get(provider)
+
+    def entry(self, provider: str) -> LedgerEntry:
+        """Today's spend of `provider`."""
+        self._roll()
+        entry = self._entries.get(provider)
+        if entry is None:
+            entry = self._entries[provider] = LedgerEntry()
+        return entry
+
+    def remaining(self, provider: str) -> float | None:
+        """USD left today for `provider` under both limits, or None when neither applies."""
+        entry = self.entry(provider)
+        left: float | None = None
+        limit = self._limits.get(provider)
+        if limit is not None:
+            left = limit - entry.cost - entry.reserved
+        if self._global_limit is not None:
+            global_left = self._global_limit - self._total_cost - self._total_reserved
+            left = global_left if left is None else min(left, global_left)
+        return None if left is None else max(0.0, left)
+
+    def reserve(self, provider: str, amount: float) -> Reservation | None:
+        """Set `amount` USD aside for one call, or return None when a limit would be exceeded."""
+        entry = self.entry(provider)
+        limit = self._limits.get(provider)
+        if (
+            limit is not None
+            and entry.cost + entry.reserved + amount > limit + _EPSILON
+        ):
+            return None
+        if (
+            self._global_limit is not None
+            and self._total_cost + self._total_reserved + amount
+            > self._global_limit + _EPSILON
+        ):
+            return None
+        entry.reserved += amount
+        self._total_reserved += amount
+        return Reservation(provider, amount)
+
+    def commit(self, reservation: Reservation, cost: float, tokens: int) -> None:
+        """Replace a reservation by the actual cost of the call it covered."""
+        entry = self.entry(reservation.provider)
+        self._unreserve(entry, reservation.amount)
+        entry.cost += cost
+        entry.tokens += tokens
+        entry.requests += 1
+        self._total_cost += cost
+
+    def release(self, reservation: Reservation) -> None:
+        """Drop a reservation whose call failed or was never made."""
+        self._unreserve(self.entry(reservation.provider), reservation.amount)
+
+    def export(self) -> dict[str, Any]:
+        """Today's ledger as plain data (reservations in flight are not spend and are left out)."""
+        self._roll()
+        return {
+            "day": self._day.isoformat(),
+            "providers": {
+                name: {
+                    "cost": entry.cost,
+                    "tokens": entry.tokens,
+                    "requests": entry.requests,
+                }
+                for name, entry in self._entries.items()
+            },
+        }
+
+    def restore(self, data: Mapping[str, Any]) -> bool:
+        """Load an exported ledger if it is for today; return whether it was loaded."""
+        self._roll()
+        if data.get("day") != self._day.isoformat():
+            return False
+        for name, values in dict(data.get("providers") or {}).items():
+            entry = self.entry(str(name))
+            cost = float(values.get("cost", 0.0))
+            self._total_cost += cost - entry.cost
+            entry.cost = cost
+            entry.tokens = int(values.get("tokens", 0))
+            entry.requests = int(values.get("requests", 0))
+        return True
+
+    def _unreserve(self, entry: LedgerEntry, amount: float) -> None:
+        entry.reserved = max(0.0, entry.reserved - amount)
+        self._total_reserved = max(0.0, self._total_reserved - amount)
+
+    def _roll(self) -> None:
+        """Start a new day when the date changed; calls in flight keep their reservations."""
+        today = self._today()
+        if today == self._day:
+            return
+        self._day = today
+        self._entries = {
+            name: LedgerEntry(reserved=entry.reserved)
+            for name, entry in self._entries.items()
+            if entry.reserved > 0
+        }
+        self._total_cost = 0.0

@@ -1,0 +1,185 @@
+"""Per-provider rate limits: token buckets for rpm, tpm and rph, with adaptive throttling.
+
+A 429 halves the provider's effective rate (every bucket's refill rate and capacity) and a success
+gives back a fixed step of it: additive increase, multiplicative decrease.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .config import ProviderSettings
+
+# Effective rate never drops below this share of the configured rate.
+_MIN_FACTOR = 1 / 32
+# Share of the configured rate a success gives back after a 429.
+_RECOVERY_STEP = 0.05
+
+
+class TokenBucket:
+    """Tokens refill continuously at `rate` per second up to `capacity`; never below zero."""
+
+    __slots__ = ("_updated_at", "capacity", "rate", "scale", "tokens")
+
+    def __init__(self, capacity: float, rate: float, now: float) -> None:
+        """Start full."""
+        self.capacity = capacity
+        self.rate = rate
+        self.scale = 1.0
+        self.tokens = capacity
+        self._updated_at = now
+
+    @property
+    def effective_capacity(self) -> float:
+        """Capacity under the current throttling; at least one token so anything can pass."""
+        return max(1.0, self.capacity * self.scale)
+
+    def refill(self, now: float) -> None:
+        """Add the tokens earned since the last refill."""
+        elapsed = now - self._updated_at
+        self._updated_at = now
+        cap = self.effective_capacity
+        if elapsed > 0:
+            self.tokens += elapsed * self.rate * self.scale
+        self.tokens = min(self.tokens, cap)
+
+    def needed(self, amount: float) -> float:
+        """Tokens a request of `amount` takes: more than a full bucket would never fit."""
+        cap = self.effective_capacity
+        return min(cap, amount)
+
+    def wait_time(self, amount: float) -> float:
+        """Seconds until `amount` tokens are available (0 when they are now); call after refill."""
+        missing = self.needed(amount) - self.tokens
+        if missing <= 0:
+            return 0.0
+        return missing / (self.rate * self.scale)
+
+    def take(self, amount: float) -> float:
+        """Remove the tokens a request of `amount` takes; return how many were removed."""
+        taken = self.needed(amount)
+        self.tokens = max(0.0, self.tokens - taken)
+        return taken
+
+    def give_back(self, amount: float) -> None:
+        """Return tokens (a negative amount charges more), staying within [0, capacity]."""
+        self.tokens = min(self.effective_capacity, max(0.0, self.tokens + amount))
+
+
+class RateLimiter:
+    """The rpm, tpm and rph buckets of one provider; unconfigured limits are not enforced."""
+
+    __slots__ = (
+        "_adaptive",
+        "_blocked_until",
+        "_clock",
+        "_factor",
+        "_request_buckets",
+        "_tpm",
+    )
+
+    def __init__(self, settings: ProviderSettings, clock: Callable[[], float]) -> None:
+        """Build the buckets the settings ask for."""
+        self._clock = clock
+        now = clock()
+        self._adaptive = settings.enable_adaptive_throttling
+        self._factor = 1.0
+        self._blocked_until = 0.0
+        requests: list[TokenBucket] = []
+        if settings.rate_limit_rpm:
+            capacity = settings.rate_limit_rpm + max(0, settings.burst_allowance)
+            requests.append(TokenBucket(capacity, settings.rate_limit_rpm / 60, now))
+        if settings.rate_limit_rph:
+            requests.append(
+                TokenBucket(
+                    settings.rate_limit_rph, settings.rate_limit_rph / 3600, now
+                )
+            )
+        self._request_buckets = tuple(requests)
+        self._tpm = (
+            TokenBucket(settings.rate_limit_tpm, settings.rate_limit_tpm / 60, now)
+            if settings.rate_limit_tpm
+            else None
+        )
+
+    @property
+    def factor(self) -> float:
+        """Share of the configured rate in force (1.0 unless throttled by 429s)."""
+        return self._factor
+
+    def wait_time(self, tokens: int) -> float:
+        """Seconds until a request of `tokens` estimated tokens would be admitted (0 = now)."""
+        now = self._clock()
+        wait = self._blocked_until - now if self._blocked_until > now else 0.0
+        for bucket in self._request_buckets:
+            bucket.refill(now)
+            wait = max(wait, bucket.wait_time(1))
+        if self._tpm is not None:
+            self._tpm.refill(now)
+            wait = max(wait, self._tpm.wait_time(tokens))
+        return wait
+
+    def acquire(self, tokens: int) -> int:
+        """Take one request and `tokens` tokens; call only when `wait_time` was 0.
+
+        Returns the tokens taken, to pass to `reconcile` after the call.
+        """
+        for bucket in self._request_buckets:
+            bucket.take(1)
+        if self._tpm is None:
+            return tokens
+        return int(self._tpm.take(tokens))
+
+    def try_acquire(self, tokens: int) -> tuple[float, int]:
+        """Acquire if possible: (0, tokens taken), else (seconds to wait, 0)."""
+        wait = self.wait_time(tokens)
+        if wait > 0:
+            return wait, 0
+        return 0.0, self.acquire(tokens)
+
+    def reconcile(self, reserved: int, actual: int) -> None:
+        """Settle the tokens taken before a call against the tokens the call really used."""
+        if self._tpm is not None and reserved != actual:
+            self._tpm.refill(self._clock())
+            self._tpm.give_back(reserved - actual)
+
+    def on_rate_limited(self, retry_after: float | None) -> None:
+        """Halve the effective rate after a 429 and respect its Retry-After."""
+        if retry_after:
+            self._blocked_until = max(self._blocked_until, self._clock() + retry_after)
+        if self._adaptive:
+            self._set_factor(max(_MIN_FACTOR, self._factor / 2))
+
+    def on_success(self) -> None:
+        """Win back part of the throttled rate after a success."""
+        if self._factor < 1.0:
+            self._set_factor(min(1.0, self._factor + _RECOVERY_STEP))
+
+    def headroom(self) -> float:
+        """Share of the tightest request bucket that is available now, from 0 to 1."""
+        if not self._request_buckets and self._tpm is None:
+            return 1.0
+        now = self._clock()
+        if self._blocked_until > now:
+            return 0.0
+        share = 1.0
+        for bucket in self._request_buckets:
+            bucket.refill(now)
+            share = min(share, bucket.tokens / bucket.effective_capacity)
+        if self._tpm is not None:
+            self._tpm.refill(now)
+            share = min(share, self._tpm.tokens / self._tpm.effective_capacity)
+        return share
+
+    def _set_factor(self, factor: float) -> None:
+        now = self._clock()
+        self._factor = factor
+        for bucket in self._buckets():
+            bucket.refill(now)
+            bucket.scale = factor
+            bucket.refill(now)
+
+    def _buckets(self) -> tuple[TokenBucket, ...]:
+        if self._tpm is None:
+            return self._request_buckets
+        return (*self._request_buckets, self._tpm)

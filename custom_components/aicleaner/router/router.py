@@ -1,0 +1,809 @@
+"""The Router: one request in, one answer out, from the best provider that can give it.
+
+`Router.process` runs the loop of the architecture document: cache, candidates, strategy order,
+then for each provider the breaker, rate limit and budget checks, the call, and retry or failover.
+Every other concern is a small object the loop calls (breaker, limiter, budget, cache, stats).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, tzinfo
+import logging
+import random
+import time
+from typing import Any
+
+from .breaker import BreakerState, CircuitBreaker
+from .budget import BudgetLedger
+from .cache import LeaderGone, RequestCoalescer, ResponseCache, request_key
+from .config import ProviderSettings, RouterConfig, SelectionStrategy
+from .errors import (
+    AICleanerError,
+    AllProvidersFailed,
+    BadRequestError,
+    ErrorCategory,
+    ProviderError,
+    ProviderServerError,
+    ProviderTimeoutError,
+)
+from .limits import RateLimiter
+from .models import (
+    AIRequest,
+    AIResponse,
+    Attempt,
+    AttemptOutcome,
+    ModelCapabilities,
+    ModelPrice,
+    Provider,
+)
+from .stats import OverallStats, ProviderSnapshot, ProviderStats
+from .strategies import (
+    STRATEGIES,
+    Candidate,
+    StrategyContext,
+    apply_rule,
+    matching_rule,
+)
+
+_LOGGER = logging.getLogger("custom_components.aicleaner.router")
+
+STATE_VERSION = 1
+# The client enforces the attempt timeout itself and classifies it precisely; this guard only
+# catches a client that does not, shortly after.
+_TIMEOUT_GRACE = 1.0
+# Errors that say nothing about the provider's health: they neither trip nor close the breaker.
+_NEUTRAL = frozenset({ErrorCategory.RATE_LIMIT, ErrorCategory.CONTENT_FILTER})
+
+
+class _Slot:
+    """One provider with its settings and the live objects that guard it."""
+
+    __slots__ = (
+        "_capabilities",
+        "_prices",
+        "breaker",
+        "limiter",
+        "name",
+        "provider",
+        "settings",
+        "stats",
+    )
+
+    def __init__(
+        self,
+        provider: Provider,
+        settings: ProviderSettings,
+        stats: ProviderStats,
+        clock: Callable[[], float],
+    ) -> None:
+        self.provider = provider
+        self.name = provider.name
+        self.settings = settings
+        self.stats = stats
+        self.breaker = CircuitBreaker(settings.breaker, clock)
+        self.limiter = RateLimiter(settings, clock)
+        # Per-model lookups are cached: the provider answers from static tables.
+        self._capabilities: dict[str | None, ModelCapabilities] = {}
+        self._prices: dict[str | None, ModelPrice] = {}
+
+    def capabilities(self, model: str | None) -> ModelCapabilities:
+        caps = self._capabilities.get(model)
+        if caps is None:
+            caps = self._capabilities[model] = self.provider.capabilities(model)
+        return caps
+
+    def price(self, model: str | None) -> ModelPrice:
+        price = self._prices.get(model)
+        if price is None:
+            price = self._prices[model] = self.provider.price(model)
+        return price
+
+
+@dataclass(frozen=True, slots=True)
+class RouterSnapshot:
+    """Everything the Home Assistant coordinator shows, taken at one moment."""
+
+    day: str
+    selection_strategy: str
+    total_requests: int
+    successful_requests: int
+    failed_requests: int
+    cached_requests: int
+    average_response_time: float
+    cost_today: float
+    global_daily_budget: float | None
+    providers: Mapping[str, ProviderSnapshot]
+
+
+class Router:
+    """Routes requests over providers with failover, retries, breakers, limits, budgets and a cache."""
+
+    def __init__(
+        self,
+        providers: Sequence[Provider],
+        config: RouterConfig | None = None,
+        *,
+        provider_settings: Mapping[str, ProviderSettings] | None = None,
+        tz: tzinfo = UTC,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] | None = None,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        """Build the router.
+
+        `provider_settings` maps provider names to their settings (defaults for names left out).
+        `tz` sets when the budget day starts. `clock` (monotonic seconds), `wall_clock` (an aware
+        datetime), `rng` and `sleep` are injectable so that tests need no real time.
+        """
+        self._config = config or RouterConfig()
+        self._tz = tz
+        self._clock = clock
+        self._wall_clock = wall_clock or (lambda: datetime.now(UTC))
+        self._rng = rng or random.Random()
+        self._sleep = sleep
+        self._slots: dict[str, _Slot] = {}
+        self._slot_list: tuple[_Slot, ...] = ()
+        self._budget = BudgetLedger({}, self._config.global_daily_budget, self._today)
+        self._cache = ResponseCache(
+            self._config.cache_ttl,
+            self._config.cache_max_entries,
+            self._config.cache_max_bytes,
+            clock,
+        )
+        self._coalescer = RequestCoalescer()
+        self._overall = OverallStats()
+        self._rules = tuple(
+            sorted(self._config.routing_rules, key=lambda rule: rule.priority)
+        )
+        self.update_providers(providers, provider_settings)
+
+    # ----------------------------------------------------------------- configuration
+
+    @property
+    def config(self) -> RouterConfig:
+        """The router settings in force."""
+        return self._config
+
+    @property
+    def provider_names(self) -> tuple[str, ...]:
+        """Names of the configured providers."""
+        return tuple(self._slots)
+
+    def update_providers(
+        self,
+        providers: Sequence[Provider],
+        provider_settings: Mapping[str, ProviderSettings] | None = None,
+    ) -> None:
+        """Replace the provider set; stats of providers that stay are kept.
+
+        A provider whose settings did not change also keeps its breaker and rate limiter.
+        Call `reset_credentials` when only its key changed.
+        """
+        settings_by_name = provider_settings or {}
+        names = [provider.name for provider in providers]
+        if len(set(names)) != len(names):
+            raise ValueError("provider names must be unique")
+        known_passes = [slot.stats.rr_pass for slot in self._slot_list]
+        start_pass = min(known_passes, default=0.0)
+        slots: dict[str, _Slot] = {}
+        for provider in providers:
+            settings = settings_by_name.get(provider.name) or ProviderSettings()
+            old = self._slots.get(provider.name)
+            if old is None:
+                stats = ProviderStats(
+                    self._config.ewma_alpha, self._config.latency_window
+                )
+                # A newcomer joins the round robin level with the others, not far behind them.
+                stats.rr_pass = start_pass
+            else:
+                stats = old.stats
+            slot = _Slot(provider, settings, stats, self._clock)
+            if old is not None and old.settings == settings:
+                slot.breaker = old.breaker
+                slot.limiter = old.limiter
+            slots[provider.name] = slot
+        self._slots = slots
+        self._slot_list = tuple(slots.values())
+        self._budget.set_limits(
+            {name: slot.settings.daily_budget for name, slot in slots.items()},
+            self._config.global_daily_budget,
+        )
+
+    def update_config(self, config: RouterConfig) -> None:
+        """Apply new router settings; the cache is emptied when its bounds change."""
+        old = self._config
+        self._config = config
+        self._rules = tuple(
+            sorted(config.routing_rules, key=lambda rule: rule.priority)
+        )
+        self._budget.set_limits(
+            {name: slot.settings.daily_budget for name, slot in self._slots.items()},
+            config.global_daily_budget,
+        )
+        if (old.cache_ttl, old.cache_max_entries, old.cache_max_bytes) != (
+            config.cache_ttl,
+            config.cache_max_entries,
+            config.cache_max_bytes,
+        ):
+            self._cache = ResponseCache(
+                config.cache_ttl,
+                config.cache_max_entries,
+                config.cache_max_bytes,
+                self._clock,
+            )
+
+    def set_selection_strategy(self, strategy: SelectionStrategy | str) -> None:
+        """Switch the strategy (e.g. from a select entity)."""
+        self._config = replace(
+            self._config, selection_strategy=SelectionStrategy(strategy)
+        )
+
+    def reset_credentials(self, name: str) -> None:
+        """Close the provider's breaker after its key changed (an auth failure keeps it open)."""
+        self._slots[name].breaker.reset()
+
+    # ----------------------------------------------------------------- serving
+
+    async def process(self, request: AIRequest) -> AIResponse:
+        """Answer one request, from the cache or the best provider that can.
+
+        Raises `AllProvidersFailed` (with every attempt) when no provider answered, and the
+        provider's `BadRequestError` when the caller's own input was at fault.
+        """
+        started = self._clock()
+        overall = self._overall
+        overall.total_requests += 1
+        try:
+            response = await self._serve(request, started)
+        except AICleanerError as err:
+            overall.failed_requests += 1
+            self._log_failure(request, err, started)
+            raise
+        overall.successful_requests += 1
+        overall.total_response_time += response.latency_ms / 1000
+        if response.cached:
+            overall.cached_requests += 1
+        else:
+            overall.total_cost += response.cost
+        if _LOGGER.isEnabledFor(logging.INFO):
+            self._log_success(response)
+        return response
+
+    async def process_batch(
+        self, requests: Sequence[AIRequest], batch_size: int | None = None
+    ) -> list[AIResponse | Exception]:
+        """Answer many requests, at most `batch_size` at once (default: the configured one).
+
+        Results come back in input order; an item that failed holds its exception instead.
+        """
+        limit = asyncio.Semaphore(max(1, batch_size or self._config.batch_size))
+
+        async def one(request: AIRequest) -> AIResponse | Exception:
+            async with limit:
+                try:
+                    return await self.process(request)
+                except Exception as err:  # noqa: BLE001 - one item must never fail the batch
+                    return err
+
+        return list(await asyncio.gather(*(one(request) for request in requests)))
+
+    async def _serve(self, request: AIRequest, started: float) -> AIResponse:
+        """Serve from the cache, join an identical request in flight, or route."""
+        if not request.use_cache or not self._cache.enabled:
+            return await self._route(request, started)
+        key = request_key(request)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return self._from_cache(request, hit, started)
+        while (pending := self._coalescer.follow(key)) is not None:
+            try:
+                shared = await asyncio.shield(pending)
+            except LeaderGone:
+                continue
+            return self._from_cache(request, shared, started)
+        future = self._coalescer.lead(key)
+        try:
+            response = await self._route(request, started)
+        except asyncio.CancelledError:
+            self._coalescer.finish(key, future, LeaderGone())
+            raise
+        except BaseException as err:
+            self._coalescer.finish(key, future, err)
+            raise
+        self._cache.put(key, response)
+        self._coalescer.finish(key, future, response)
+        return response
+
+    def _from_cache(
+        self, request: AIRequest, response: AIResponse, started: float
+    ) -> AIResponse:
+        """Return a stored (or shared) answer as this request's: nothing was spent on it."""
+        return replace(
+            response,
+            request_id=request.request_id,
+            cost=0.0,
+            latency_ms=(self._clock() - started) * 1000,
+            cached=True,
+            attempts=(),
+        )
+
+    async def _route(self, request: AIRequest, started: float) -> AIResponse:
+        """Order the candidates and try each until one answers."""
+        config = self._config
+        strategy = config.selection_strategy
+        candidates = self._candidates(
+            request,
+            need_headroom=strategy
+            in (SelectionStrategy.LEAST_LOADED, SelectionStrategy.ADAPTIVE),
+        )
+        if not candidates:
+            raise AllProvidersFailed(
+                request.request_id, (), self._no_candidate_message(request)
+            )
+        if len(candidates) > 1:
+            context = StrategyContext(
+                self._clock(), self._rng, config.explore_rate, config.explore_after
+            )
+            candidates = STRATEGIES[strategy](candidates, context)
+        if self._rules:
+            rule = matching_rule(self._rules, request)
+            if rule is not None:
+                candidates = apply_rule(candidates, rule)
+        deadline = started + (request.timeout or config.request_timeout)
+        attempts: list[Attempt] = []
+        last = len(candidates) - 1
+        for index, candidate in enumerate(candidates):
+            response = await self._try_provider(
+                request, candidate, attempts, deadline, started, is_last=index == last
+            )
+            if response is not None:
+                return response
+        raise AllProvidersFailed(request.request_id, attempts)
+
+    def _candidates(
+        self, request: AIRequest, *, need_headroom: bool
+    ) -> list[Candidate]:
+        """List the providers that may serve the request, with their estimates for it."""
+        chars = len(request.prompt) + (
+            len(request.system_prompt) if request.system_prompt else 0
+        )
+        text_tokens = int(chars / 4 * self._config.input_estimate_margin) + 1
+        images = len(request.images)
+        model = request.model
+        pinned = request.provider
+        allowed = request.allowed_providers
+        candidates: list[Candidate] = []
+        for slot in self._slot_list:
+            if not slot.settings.enabled:
+                continue
+            name = slot.name
+            if (pinned is not None and name != pinned) or (
+                allowed is not None and name not in allowed
+            ):
+                continue
+            if request.local_only and not slot.provider.is_local:
+                continue
+            caps = slot.capabilities(model)
+            if images and not caps.vision:
+                continue
+            input_tokens = text_tokens + images * caps.tokens_per_image
+            candidates.append(
+                Candidate(
+                    name,
+                    slot.settings,
+                    slot.stats,
+                    slot.price(model).cost(input_tokens, request.max_tokens),
+                    slot.limiter.headroom() if need_headroom else 1.0,
+                    input_tokens,
+                    slot.breaker.state is BreakerState.HALF_OPEN,
+                )
+            )
+        return candidates
+
+    def _no_candidate_message(self, request: AIRequest) -> str:
+        """Say why no provider qualified (only built on that failure)."""
+        if request.provider is not None and request.provider not in self._slots:
+            return f"No provider named {request.provider!r} is configured"
+        reasons = []
+        for slot in self._slot_list:
+            if request.provider is not None and slot.name != request.provider:
+                continue
+            if not slot.settings.enabled:
+                reason = "disabled"
+            elif (
+                request.allowed_providers is not None
+                and slot.name not in request.allowed_providers
+            ):
+                reason = "not allowed"
+            elif request.local_only and not slot.provider.is_local:
+                reason = "not local"
+            else:
+                reason = "no vision"
+            reasons.append(f"{slot.name} ({reason})")
+        return "No provider can serve this request: " + (
+            ", ".join(reasons) or "none configured"
+        )
+
+    async def _try_provider(
+        self,
+        request: AIRequest,
+        candidate: Candidate,
+        attempts: list[Attempt],
+        deadline: float,
+        started: float,
+        *,
+        is_last: bool,
+    ) -> AIResponse | None:
+        """Call one provider, retrying retryable errors; None means fail over to the next."""
+        slot = self._slots[candidate.name]
+        name = slot.name
+        settings = slot.settings
+        breaker = slot.breaker
+        limiter = slot.limiter
+        stats = slot.stats
+        clock = self._clock
+        tokens = candidate.input_tokens + request.max_tokens
+        for retry in range(settings.max_retries + 1):
+            now = clock()
+            if now >= deadline:
+                self._skip(attempts, stats, name, ErrorCategory.DEADLINE, retry)
+                return None
+            if not breaker.try_acquire():
+                self._skip(attempts, stats, name, ErrorCategory.BREAKER_OPEN, retry)
+                return None
+            wait = limiter.wait_time(tokens)
+            if wait > 0 and is_last and now + wait < deadline:
+                # The last candidate is worth waiting for, when the wait fits.
+                await self._sleep(wait)
+                wait = limiter.wait_time(tokens)
+            if wait > 0:
+                breaker.release()
+                self._skip(
+                    attempts, stats, name, ErrorCategory.RATE_LIMITED_LOCAL, retry
+                )
+                return None
+            reservation = self._budget.reserve(name, candidate.cost)
+            if reservation is None:
+                breaker.release()
+                self._skip(attempts, stats, name, ErrorCategory.BUDGET, retry)
+                return None
+            taken = limiter.acquire(tokens)
+            if (
+                retry == 0
+                and self._config.selection_strategy is SelectionStrategy.ROUND_ROBIN
+            ):
+                stats.rr_pass += 1 / max(settings.weight, 1e-6)
+            attempt_timeout = min(settings.timeout_seconds, deadline - clock())
+            error: ProviderError
+            retryable = True
+            stats.in_flight += 1
+            call_started = clock()
+            try:
+                async with asyncio.timeout(attempt_timeout + _TIMEOUT_GRACE):
+                    completion = await slot.provider.complete(
+                        request, timeout=attempt_timeout
+                    )
+            except ProviderError as err:
+                error = err
+                retryable = err.retryable
+            except TimeoutError:
+                error = ProviderTimeoutError(
+                    "no answer within the attempt timeout", provider=name
+                )
+            except asyncio.CancelledError:
+                self._budget.release(reservation)
+                limiter.reconcile(taken, 0)
+                breaker.release()
+                raise
+            except Exception as err:  # noqa: BLE001 - a client bug must not lose the request
+                # Only the type: the message of a foreign exception might quote a URL with a key.
+                _LOGGER.warning(
+                    "Provider %s raised an unexpected %s", name, type(err).__name__
+                )
+                error = ProviderServerError(
+                    f"unexpected {type(err).__name__}", provider=name
+                )
+                retryable = False
+            else:
+                elapsed = clock() - call_started
+                used = completion.usage.total_tokens
+                self._budget.commit(reservation, completion.cost, used)
+                limiter.reconcile(taken, used or taken)
+                limiter.on_success()
+                breaker.record_success()
+                stats.record_success(elapsed, clock())
+                attempts.append(
+                    Attempt(
+                        name,
+                        AttemptOutcome.SUCCESS,
+                        latency_ms=elapsed * 1000,
+                        retry=retry,
+                    )
+                )
+                return AIResponse(
+                    request_id=request.request_id,
+                    text=completion.text,
+                    provider=name,
+                    model=completion.model,
+                    usage=completion.usage,
+                    cost=completion.cost,
+                    latency_ms=(clock() - started) * 1000,
+                    finish_reason=completion.finish_reason,
+                    attempts=tuple(attempts),
+                )
+            finally:
+                stats.in_flight -= 1
+            # The call failed.
+            elapsed = clock() - call_started
+            self._budget.release(reservation)
+            limiter.reconcile(taken, 0)
+            category = error.category
+            if category is ErrorCategory.TIMEOUT:
+                stats.record_latency(elapsed, clock())
+            stats.record_failure(category, self._wall_clock().isoformat())
+            attempts.append(
+                Attempt(
+                    name,
+                    AttemptOutcome.ERROR,
+                    category,
+                    latency_ms=elapsed * 1000,
+                    status=error.status,
+                    retry=retry,
+                )
+            )
+            caller_fault = isinstance(error, BadRequestError) and error.caller_input
+            if category is ErrorCategory.AUTH:
+                breaker.record_auth_failure()
+            elif category is ErrorCategory.RATE_LIMIT:
+                limiter.on_rate_limited(error.retry_after)
+                breaker.record_neutral()
+            elif caller_fault or category in _NEUTRAL:
+                breaker.record_neutral()
+            else:
+                breaker.record_failure()
+            if caller_fault:
+                raise error
+            if not retryable or retry >= settings.max_retries:
+                return None
+            config = self._config
+            delay = (
+                error.retry_after
+                if error.retry_after is not None
+                else self._rng.uniform(
+                    0, min(config.backoff_max, config.backoff_base * 2**retry)
+                )
+            )
+            if delay > config.max_retry_wait or clock() + delay >= deadline:
+                return None
+            if delay > 0:
+                await self._sleep(delay)
+        return None  # pragma: no cover - the loop always returns
+
+    def _skip(
+        self,
+        attempts: list[Attempt],
+        stats: ProviderStats,
+        name: str,
+        reason: ErrorCategory,
+        retry: int,
+    ) -> None:
+        """Record that a provider was not called, and why."""
+        stats.record_skip(reason)
+        attempts.append(Attempt(name, AttemptOutcome.SKIPPED, reason, retry=retry))
+
+    # ----------------------------------------------------------------- time
+
+    def _today(self) -> date:
+        return self._wall_clock().astimezone(self._tz).date()
+
+    # ----------------------------------------------------------------- logging
+
+    def _log_success(self, response: AIResponse) -> None:
+        seconds = response.latency_ms / 1000
+        _LOGGER.info(
+            "Request %s answered by %s (%s) in %.3f s, cost %.6f USD, cached %s, %d attempts",
+            response.request_id,
+            response.provider,
+            response.model,
+            seconds,
+            response.cost,
+            response.cached,
+            len(response.attempts),
+            extra={
+                "event": "request_success",
+                "request_id": response.request_id,
+                "provider": response.provider,
+                "model": response.model,
+                "response_time": seconds,
+                "cost": response.cost,
+                "cached": response.cached,
+                "attempts": _attempts_data(response.attempts),
+            },
+        )
+
+    def _log_failure(
+        self, request: AIRequest, error: AICleanerError, started: float
+    ) -> None:
+        if not _LOGGER.isEnabledFor(logging.INFO):
+            return
+        seconds = self._clock() - started
+        if isinstance(error, AllProvidersFailed):
+            event, attempts, provider = "request_failed", error.attempts, None
+        else:
+            event, attempts = "request_rejected", ()
+            provider = error.provider if isinstance(error, ProviderError) else None
+        _LOGGER.info(
+            "Request %s failed after %.3f s: %s",
+            request.request_id,
+            seconds,
+            error,
+            extra={
+                "event": event,
+                "request_id": request.request_id,
+                "provider": provider,
+                "model": request.model,
+                "response_time": seconds,
+                "cost": 0.0,
+                "cached": False,
+                "attempts": _attempts_data(attempts),
+            },
+        )
+
+    # ----------------------------------------------------------------- stats and state
+
+    def provider_stats(self, name: str) -> ProviderSnapshot:
+        """Return the live state of one provider."""
+        slot = self._slots[name]
+        stats = slot.stats
+        entry = self._budget.entry(name)
+        p50, p95 = stats.latency_percentiles()
+        return ProviderSnapshot(
+            name=name,
+            kind=slot.provider.kind,
+            model=slot.provider.model,
+            enabled=slot.settings.enabled,
+            breaker_state=slot.breaker.state.value,
+            breaker_auth_failed=slot.breaker.auth_failed,
+            in_flight=stats.in_flight,
+            latency_ewma=stats.latency_ewma,
+            latency_p50=p50,
+            latency_p95=p95,
+            success_rate=stats.success_rate,
+            requests=stats.requests,
+            failures=stats.failures,
+            requests_today=entry.requests,
+            tokens_today=entry.tokens,
+            cost_today=entry.cost,
+            daily_budget=self._budget.limit(name),
+            budget_remaining=self._budget.remaining(name),
+            rate_headroom=slot.limiter.headroom(),
+            throttle_factor=slot.limiter.factor,
+            last_error_category=stats.last_error_category,
+            last_error_at=stats.last_error_at,
+            last_skip_reason=stats.last_skip_reason,
+        )
+
+    def snapshot(self) -> RouterSnapshot:
+        """Everything the coordinator needs, in one object."""
+        overall = self._overall
+        return RouterSnapshot(
+            day=self._budget.day.isoformat(),
+            selection_strategy=self._config.selection_strategy.value,
+            total_requests=overall.total_requests,
+            successful_requests=overall.successful_requests,
+            failed_requests=overall.failed_requests,
+            cached_requests=overall.cached_requests,
+            average_response_time=overall.average_response_time,
+            cost_today=self._budget.total_cost,
+            global_daily_budget=self._budget.global_limit,
+            providers={name: self.provider_stats(name) for name in self._slots},
+        )
+
+    def get_performance_metrics(self) -> dict[str, Any]:
+        """Overall and per-provider performance, in the design document's shape."""
+        overall = self._overall
+        return {
+            "overall_stats": {
+                "total_requests": overall.total_requests,
+                "successful_requests": overall.successful_requests,
+                "failed_requests": overall.failed_requests,
+                "cached_requests": overall.cached_requests,
+                "average_response_time": overall.average_response_time,
+                "total_cost": overall.total_cost,
+            },
+            "selection_strategy": self._config.selection_strategy.value,
+            "cache": {
+                "entries": len(self._cache),
+                "bytes": self._cache.size_bytes,
+                "hits": self._cache.hits,
+                "misses": self._cache.misses,
+            },
+            "providers": {
+                name: self.provider_stats(name).as_dict() for name in self._slots
+            },
+        }
+
+    def get_cost_summary(self) -> dict[str, Any]:
+        """Today's spend, overall and per provider, in the design document's shape."""
+        budget = self._budget
+        provider_costs: dict[str, dict[str, Any]] = {}
+        for name in self._slots:
+            entry = budget.entry(name)
+            remaining = budget.remaining(name)
+            provider_costs[name] = {
+                "total_cost": entry.cost,
+                "requests": entry.requests,
+                "tokens": entry.tokens,
+                "daily_budget": budget.limit(name),
+                "budget_remaining": remaining,
+                "budget_exhausted": remaining is not None and remaining <= 0,
+            }
+        return {
+            "day": budget.day.isoformat(),
+            "total_cost": budget.total_cost,
+            "global_daily_budget": budget.global_limit,
+            "provider_costs": provider_costs,
+        }
+
+    def export_state(self) -> dict[str, Any]:
+        """Export the budget ledger and today's stats as plain JSON-able data, for persisting.
+
+        Breakers and rate limiters are not included: they describe the live connection and
+        start fresh after a restart.
+        """
+        now = self._clock()
+        return {
+            "version": STATE_VERSION,
+            "budget": self._budget.export(),
+            "stats": {
+                "day": self._budget.day.isoformat(),
+                "overall": self._overall.export(),
+                "providers": {
+                    name: slot.stats.export(now) for name, slot in self._slots.items()
+                },
+            },
+        }
+
+    def restore_state(self, data: Mapping[str, Any]) -> None:
+        """Load what `export_state` produced; spend and counters of another day are ignored.
+
+        Latency and health estimates are kept across days: they describe the provider, not the day.
+        """
+        if data.get("version") != STATE_VERSION:
+            _LOGGER.warning(
+                "Ignoring router state of unknown version %s", data.get("version")
+            )
+            return
+        self._budget.restore(data.get("budget") or {})
+        stats_data: Mapping[str, Any] = data.get("stats") or {}
+        same_day = stats_data.get("day") == self._budget.day.isoformat()
+        if same_day:
+            self._overall.restore(stats_data.get("overall") or {})
+        now = self._clock()
+        counters = ("requests", "successes", "failures", "skips")
+        for name, values in dict(stats_data.get("providers") or {}).items():
+            slot = self._slots.get(name)
+            if slot is None:
+                continue
+            if not same_day:
+                values = {k: v for k, v in values.items() if k not in counters}
+            slot.stats.restore(values, now)
+
+
+def _attempts_data(attempts: Sequence[Attempt]) -> list[dict[str, Any]]:
+    """Turn attempts into plain data for a structured log record."""
+    return [
+        {
+            "provider": attempt.provider,
+            "outcome": attempt.outcome.value,
+            "category": attempt.category,
+            "latency_ms": round(attempt.latency_ms, 3),
+            "status": attempt.status,
+            "retry": attempt.retry,
+        }
+        for attempt in attempts
+    ]
