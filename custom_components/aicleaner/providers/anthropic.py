@@ -1,0 +1,137 @@
+"""Anthropic Messages client: `POST {base}/v1/messages`.
+
+Wire details follow the anthropic SDK 2.14: it authenticates an API key with `Authorization: Bearer <key>`
+(`_client.py`, `_api_key_auth`) and sends `anthropic-version: 2026-10-21` (`_constants.py`). Older
+deployments and proxies that only know `x-api-key` can be served with `auth_header="x-api-key"`.
+`MessageCreateParams` of that API version has no `temperature` (nor `top_p`/`top_k`): the client
+leaves the request's temperature out rather than send a field the API no longer defines.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+from ..router.errors import ContentFilterError
+from ..router.models import ModelCapabilities, ModelPrice, Usage
+from .base import BaseProvider, JSONObject
+from .catalog import anthropic_capabilities
+from .pricing import anthropic_price
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from ..router.models import AIRequest, ImageInput
+
+ANTHROPIC_VERSION: Final = "2026-10-21"
+
+
+class AnthropicProvider(BaseProvider):
+    """Anthropic's Messages API."""
+
+    kind: ClassVar[str] = "anthropic"
+    default_base_url: ClassVar[str | None] = "https://api.anthropic.com"
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        auth_header: str = "authorization",
+        **settings: Any,
+    ) -> None:
+        """Accept the common settings plus `auth_header` ("authorization" or "x-api-key")."""
+        if auth_header not in ("authorization", "x-api-key"):
+            raise ValueError("auth_header must be 'authorization' or 'x-api-key'")
+        self._auth_header = auth_header
+        super().__init__(session, **settings)
+
+    def _build_headers(self, api_key: str | None) -> dict[str, str]:
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "anthropic-version": ANTHROPIC_VERSION,
+        }
+        if api_key:
+            if self._auth_header == "x-api-key":
+                headers["x-api-key"] = api_key
+            else:
+                headers["Authorization"] = f"Bearer {api_key}"
+        return headers
+
+    def _completion_request(
+        self, request: AIRequest, model: str, images: tuple[ImageInput, ...]
+    ) -> tuple[str, JSONObject]:
+        content: str | list[JSONObject]
+        if images:
+            # Anthropic recommends images before the text that asks about them.
+            content = [
+                {
+                    "type": "image",
+                    "source": {
+                        "type": "base64",
+                        "media_type": image.mime_type,
+                        "data": base64.b64encode(image.data).decode("ascii"),
+                    },
+                }
+                for image in images
+            ]
+            content.append({"type": "text", "text": request.prompt})
+        else:
+            content = request.prompt
+        payload: JSONObject = {
+            "model": model,
+            "max_tokens": request.max_tokens,
+            "messages": [{"role": "user", "content": content}],
+        }
+        if request.system_prompt:
+            payload["system"] = request.system_prompt
+        return f"{self._base_url}/v1/messages", payload
+
+    def _parse_completion(
+        self, body: JSONObject, model: str
+    ) -> tuple[str, str | None, Usage, str]:
+        blocks = body.get("content")
+        if not isinstance(blocks, list):
+            raise self._malformed("answer has no content blocks")
+        stop_reason = str(body.get("stop_reason") or "end_turn")
+        if stop_reason == "refusal":
+            raise ContentFilterError(
+                "the model refused the request", provider=self._name
+            )
+        usage: Any = body.get("usage")
+        if not isinstance(usage, dict):
+            raise self._malformed("answer has no usage")
+        text = "".join(
+            block["text"]
+            for block in blocks
+            if isinstance(block, dict)
+            and block.get("type") == "text"
+            and isinstance(block.get("text"), str)
+        )
+        used_model = body.get("model")
+        return (
+            text,
+            used_model if isinstance(used_model, str) else None,
+            Usage(
+                input_tokens=int(usage.get("input_tokens") or 0),
+                output_tokens=int(usage.get("output_tokens") or 0),
+            ),
+            stop_reason,
+        )
+
+    def _models_url(self) -> str:
+        return f"{self._base_url}/v1/models?limit=1000"
+
+    def _parse_models(self, body: JSONObject) -> tuple[str, ...]:
+        data = body.get("data")
+        if not isinstance(data, list):
+            raise self._malformed("model list has no data")
+        return tuple(
+            str(item["id"]) for item in data if isinstance(item, dict) and "id" in item
+        )
+
+    def _model_capabilities(self, model: str) -> ModelCapabilities:
+        return anthropic_capabilities(model)
+
+    def _model_price(self, model: str) -> ModelPrice:
+        return anthropic_price(model)

@@ -1,0 +1,477 @@
+"""Shared plumbing of every provider client: one `_request`, error classification, the client skeleton.
+
+A client holds the injected `aiohttp.ClientSession` (Home Assistant's shared session in production) and
+never creates its own. `_request` is the only place that touches the network: it caps the bytes read,
+turns every transport failure and HTTP status into one `ProviderError` subclass, and parses retry hints
+(`retry-after-ms`, `Retry-After`, Gemini's `RetryInfo.retryDelay`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+import json
+import re
+import time
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+import aiohttp
+
+from ..router.errors import (
+    AuthError,
+    BadRequestError,
+    MalformedResponseError,
+    NetworkError,
+    OverloadedError,
+    ProviderError,
+    ProviderServerError,
+    ProviderTimeoutError,
+    RateLimitError,
+)
+from ..router.models import (
+    AIRequest,
+    Completion,
+    HealthResult,
+    ImageInput,
+    ModelCapabilities,
+    ModelPrice,
+    Usage,
+)
+from .images import fit_images
+from .locality import is_private_host
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+type JSONObject = dict[str, Any]
+
+DEFAULT_REQUEST_TIMEOUT: Final = 60.0
+# A chat completion is a few KiB; a model list a few hundred KiB. Anything past this is not an answer.
+DEFAULT_MAX_RESPONSE_BYTES: Final = 4 * 1024 * 1024
+_READ_CHUNK: Final = 64 * 1024
+_ERROR_MESSAGE_LIMIT: Final = 200
+# Provider error messages sometimes quote what we sent (Gemini echoes undecodable base64, for one).
+# Long quoted runs are cut so an error never carries the request body.
+_LONG_QUOTED = re.compile(r"\"[^\"]{40,}\"|'[^']{40,}'")
+# Words in a 400/413/422 message that put the blame on the caller's image rather than our configuration.
+_IMAGE_WORDS: Final = (
+    "image",
+    "media_type",
+    "mime",
+    "inline_data",
+    "inlinedata",
+    "base64",
+)
+
+
+def parse_retry_after(headers: Mapping[str, str], body: Any = None) -> float | None:
+    """Seconds the provider asks us to wait, from its headers or (Gemini) its error body.
+
+    Order: OpenAI's `retry-after-ms`, then the standard `Retry-After` (seconds or an HTTP date), then
+    `google.rpc.RetryInfo.retryDelay` ("37s") in a Google error body.
+    """
+    if (value := headers.get("retry-after-ms")) is not None:
+        try:
+            return max(float(value) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    if (value := headers.get("retry-after")) is not None:
+        try:
+            return max(float(value), 0.0)
+        except ValueError:
+            try:
+                moment = parsedate_to_datetime(value)
+            except TypeError, ValueError:
+                moment = None
+            if moment is not None:
+                if moment.tzinfo is None:
+                    moment = moment.replace(tzinfo=UTC)
+                return max((moment - datetime.now(UTC)).total_seconds(), 0.0)
+    return _google_retry_delay(body)
+
+
+def _google_retry_delay(body: Any) -> float | None:
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error")
+    details = error.get("details") if isinstance(error, dict) else None
+    if not isinstance(details, list):
+        return None
+    for detail in details:
+        if (
+            isinstance(detail, dict)
+            and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo")
+            and isinstance(delay := detail.get("retryDelay"), str)
+        ):
+            try:
+                return max(float(delay.removesuffix("s")), 0.0)
+            except ValueError:
+                return None
+    return None
+
+
+def error_message(body: Any) -> str:
+    """Return the human-readable message of a provider error body, whatever its shape."""
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            message = error.get("message")
+            if isinstance(message, str):
+                return message
+        elif isinstance(error, str):  # Ollama: {"error": "model 'x' not found"}
+            return error
+        message = body.get("message")
+        if isinstance(message, str):
+            return message
+        detail = body.get("detail")  # vLLM / FastAPI validation errors
+        if detail is not None:
+            return str(detail)
+    return ""
+
+
+class BaseProvider(ABC):
+    """A client for one configured provider. Subclasses supply the wire protocol."""
+
+    kind: ClassVar[str]
+    default_base_url: ClassVar[str | None]
+    # Image formats the provider accepts as they are; anything else is re-encoded as JPEG.
+    accepted_image_types: ClassVar[frozenset[str]] = frozenset(
+        {"image/jpeg", "image/png", "image/gif", "image/webp"}
+    )
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        name: str,
+        model: str,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        price_override: ModelPrice | None = None,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        vision: bool | None = None,
+        context_window: int | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
+        """Keep the injected session and the settings of this configured provider.
+
+        `vision` and `context_window` override what the built-in model tables say, for models they do
+        not know (self-hosted ones, mostly). `price_override` replaces the price of the configured model.
+        """
+        resolved = base_url or self.default_base_url
+        if not resolved:
+            raise ValueError(f"{self.kind} needs a base URL")
+        self._session = session
+        self._name = name
+        self._model = model
+        self._api_key = api_key or None
+        # A trailing slash would double up with the paths we append; a path prefix is kept.
+        self._base_url = resolved.rstrip("/")
+        self._price_override = price_override
+        self._request_timeout = request_timeout
+        self._vision_override = vision
+        self._context_window_override = context_window
+        self._max_response_bytes = max_response_bytes
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        self._headers = self._build_headers(self._api_key)
+
+    def __repr__(self) -> str:
+        """Identify the client without its key."""
+        return f"<{type(self).__name__} name={self._name!r} model={self._model!r} base_url={self._base_url!r}>"
+
+    # --- Provider protocol ---------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """Unique name of this configured provider."""
+        return self._name
+
+    @property
+    def model(self) -> str:
+        """The configured default model."""
+        return self._model
+
+    @property
+    def base_url(self) -> str:
+        """The base URL requests go to, without a trailing slash."""
+        return self._base_url
+
+    @property
+    def is_local(self) -> bool:
+        """Cloud providers are never local; Ollama and OpenAI-compatible clients override this."""
+        return False
+
+    def capabilities(self, model: str | None = None) -> ModelCapabilities:
+        """Capabilities of `model` (default: the configured model), user overrides applied."""
+        caps = self._model_capabilities(model or self._model)
+        if self._vision_override is None and self._context_window_override is None:
+            return caps
+        return ModelCapabilities(
+            vision=caps.vision
+            if self._vision_override is None
+            else self._vision_override,
+            context_window=self._context_window_override or caps.context_window,
+            max_image_bytes=caps.max_image_bytes,
+            max_image_dimension=caps.max_image_dimension,
+            tokens_per_image=caps.tokens_per_image,
+        )
+
+    def price(self, model: str | None = None) -> ModelPrice:
+        """USD per 1M tokens of `model`; the user's override applies to the configured model."""
+        model = model or self._model
+        if self._price_override is not None and model == self._model:
+            return self._price_override
+        return self._model_price(model)
+
+    async def complete(self, request: AIRequest, *, timeout: float) -> Completion:
+        """Send one request and return the provider's answer; raise a `ProviderError` on any failure."""
+        model = request.model or self._model
+        images: tuple[ImageInput, ...] = ()
+        if request.images:
+            caps = self.capabilities(model)
+            images = await fit_images(
+                request.images,
+                max_bytes=caps.max_image_bytes,
+                max_dimension=caps.max_image_dimension,
+                accepted_types=self.accepted_image_types,
+                provider=self._name,
+            )
+        url, payload = self._completion_request(request, model, images)
+        body = await self._request("POST", url, payload=payload, timeout=timeout)
+        text, used_model, usage, finish_reason = self._parse_completion(body, model)
+        cost = self.price(model).cost(usage.input_tokens, usage.output_tokens)
+        return Completion(
+            text=text,
+            model=used_model or model,
+            usage=usage,
+            finish_reason=finish_reason,
+            cost=cost,
+        )
+
+    async def health(self) -> HealthResult:
+        """List the models: a free call that proves the endpoint is reachable and the key works."""
+        started = time.monotonic()
+        body = await self._request(
+            "GET", self._models_url(), timeout=self._request_timeout
+        )
+        models = self._parse_models(body)
+        return HealthResult(
+            latency_ms=(time.monotonic() - started) * 1000.0, models=models
+        )
+
+    async def validate_credentials(self) -> None:
+        """Raise `AuthError` if the key is rejected, another `ProviderError` if unreachable."""
+        await self.health()
+
+    # --- What each wire protocol supplies ------------------------------------------------------------
+
+    @abstractmethod
+    def _build_headers(self, api_key: str | None) -> dict[str, str]:
+        """Headers sent with every request (auth, API version, content type)."""
+
+    @abstractmethod
+    def _completion_request(
+        self, request: AIRequest, model: str, images: tuple[ImageInput, ...]
+    ) -> tuple[str, JSONObject]:
+        """URL and JSON body of one completion call."""
+
+    @abstractmethod
+    def _parse_completion(
+        self, body: JSONObject, model: str
+    ) -> tuple[str, str | None, Usage, str]:
+        """(text, model used, usage, finish reason) from a 2xx body; raise for refusals and gaps."""
+
+    @abstractmethod
+    def _models_url(self) -> str:
+        """URL of the free model-list call."""
+
+    @abstractmethod
+    def _parse_models(self, body: JSONObject) -> tuple[str, ...]:
+        """Model ids from the model-list body."""
+
+    @abstractmethod
+    def _model_capabilities(self, model: str) -> ModelCapabilities:
+        """Built-in capabilities of `model`."""
+
+    @abstractmethod
+    def _model_price(self, model: str) -> ModelPrice:
+        """Built-in price of `model`."""
+
+    def _is_auth_failure(self, status: int, body: Any) -> bool:
+        """Whether a non-401/403 error is really a rejected key (Gemini answers 400 for one)."""
+        return False
+
+    # --- HTTP ----------------------------------------------------------------------------------------
+
+    def _malformed(
+        self, message: str, status: int | None = None
+    ) -> MalformedResponseError:
+        return MalformedResponseError(message, provider=self._name, status=status)
+
+    def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+        # One ClientTimeout per distinct value: the router passes the same few deadlines over and over.
+        if (timeout := self._timeouts.get(seconds)) is None:
+            if len(self._timeouts) > 64:
+                self._timeouts.clear()
+            timeout = self._timeouts[seconds] = aiohttp.ClientTimeout(total=seconds)
+        return timeout
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        payload: JSONObject | None = None,
+        timeout: float,
+    ) -> JSONObject:
+        """Do one HTTP call and return the parsed JSON object of a 2xx answer.
+
+        Every failure becomes a `ProviderError`: transport errors, non-2xx statuses, and 2xx bodies that
+        are not a JSON object (HTML, truncated, oversize).
+        """
+        data = (
+            None
+            if payload is None
+            else json.dumps(payload, separators=(",", ":")).encode()
+        )
+        try:
+            async with self._session.request(
+                method,
+                url,
+                data=data,
+                headers=self._headers,
+                timeout=self._timeout(timeout),
+            ) as response:
+                status = response.status
+                raw = await self._read_capped(response)
+                if status >= 400:
+                    raise self._status_error(status, response.headers, raw)
+                content_type = response.content_type
+        except ProviderError:
+            raise
+        except TimeoutError as err:
+            raise ProviderTimeoutError(
+                f"no answer within {timeout:g} s", provider=self._name
+            ) from err
+        except aiohttp.ClientConnectorDNSError as err:
+            raise NetworkError(
+                "cannot resolve the provider's host", provider=self._name
+            ) from err
+        except aiohttp.ClientConnectorError as err:
+            raise NetworkError(
+                "cannot connect to the provider", provider=self._name
+            ) from err
+        except (aiohttp.ClientError, OSError) as err:
+            raise NetworkError(
+                f"connection failed: {type(err).__name__}", provider=self._name
+            ) from err
+        return self._decode_json(raw, content_type, status)
+
+    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
+        """Read the body, refusing more than `max_response_bytes`."""
+        limit = self._max_response_bytes
+        length = response.content_length
+        if length is not None:
+            if length > limit:
+                raise self._malformed(
+                    f"response body of {length} bytes exceeds the {limit}-byte limit",
+                    response.status,
+                )
+            return await response.read()
+        buffer = bytearray()
+        while chunk := await response.content.read(_READ_CHUNK):
+            buffer += chunk
+            if len(buffer) > limit:
+                raise self._malformed(
+                    f"response body exceeds the {limit}-byte limit", response.status
+                )
+        return bytes(buffer)
+
+    def _decode_json(self, raw: bytes, content_type: str, status: int) -> JSONObject:
+        if content_type == "text/html" or raw.lstrip()[:1] == b"<":
+            raise self._malformed("answered with an HTML page instead of JSON", status)
+        try:
+            body = json.loads(raw)
+        except ValueError as err:
+            raise self._malformed(
+                "answered with a body that is not valid JSON", status
+            ) from err
+        if not isinstance(body, dict):
+            raise self._malformed("answered with JSON that is not an object", status)
+        return body
+
+    def _status_error(
+        self, status: int, headers: Mapping[str, str], raw: bytes
+    ) -> ProviderError:
+        """Map a non-2xx answer to the error taxonomy."""
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        detail = self._safe_message(error_message(body))
+        suffix = f": {detail}" if detail else ""
+        provider = self._name
+        if status in (401, 403) or self._is_auth_failure(status, body):
+            return AuthError(
+                f"the API key was rejected{suffix}", provider=provider, status=status
+            )
+        retry_after = parse_retry_after(headers, body)
+        if status == 429:
+            return RateLimitError(
+                f"rate limited{suffix}",
+                provider=provider,
+                status=status,
+                retry_after=retry_after,
+            )
+        if status in (503, 529):
+            return OverloadedError(
+                f"overloaded{suffix}",
+                provider=provider,
+                status=status,
+                retry_after=retry_after,
+            )
+        if status >= 500:
+            return ProviderServerError(
+                f"server error{suffix}",
+                provider=provider,
+                status=status,
+                retry_after=retry_after,
+            )
+        if status == 408:
+            return ProviderTimeoutError(
+                f"request timed out{suffix}", provider=provider, status=status
+            )
+        lowered = detail.lower()
+        caller_input = status == 413 or (
+            status in (400, 422) and any(word in lowered for word in _IMAGE_WORDS)
+        )
+        if status == 404:
+            message = f"not found (unknown model or endpoint){suffix}"
+        else:
+            message = f"request rejected{suffix}"
+        return BadRequestError(
+            message, provider=provider, status=status, caller_input=caller_input
+        )
+
+    def _safe_message(self, message: str) -> str:
+        """Make a provider message fit for an exception: no key, no long quoted data, bounded."""
+        if not message:
+            return ""
+        if self._api_key:
+            message = message.replace(self._api_key, "[redacted]")
+        message = _LONG_QUOTED.sub('"…"', message)
+        if len(message) > _ERROR_MESSAGE_LIMIT:
+            message = message[: _ERROR_MESSAGE_LIMIT - 1] + "…"
+        return message
+
+
+class LocalityMixin:
+    """`is_local` from the base URL's host (see `locality.is_private_host`)."""
+
+    _base_url: str
+
+    @property
+    def is_local(self) -> bool:
+        """True when the base URL's host is on this machine or the home network."""
+        return is_private_host(self._base_url)

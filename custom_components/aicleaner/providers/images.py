@@ -1,0 +1,144 @@
+"""Fit request images to a provider's limits: downscale and re-encode with Pillow, off the event loop.
+
+An image that already fits (bytes, longest side, an accepted format) is sent untouched. Otherwise it is
+scaled to the longest side allowed and re-encoded as JPEG, stepping the quality and then the size down
+until it fits. An image that cannot be read, or cannot be made to fit, is the caller's fault:
+`BadRequestError(caller_input=True)`, so the router does not try other providers with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from io import BytesIO
+from typing import TYPE_CHECKING, Final
+
+from PIL import Image, UnidentifiedImageError
+
+from ..router.errors import BadRequestError
+from ..router.models import ImageInput
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+_JPEG_QUALITIES: Final = (85, 70, 55, 40)
+# Below this longest side a picture stops being useful to a vision model; give up instead.
+MIN_DIMENSION: Final = 256
+_SHRINK_STEP: Final = 0.75
+_MIME_BY_FORMAT: Final = {
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",  # multi-picture JPEG from phones; its first frame is a plain JPEG
+    "PNG": "image/png",
+    "GIF": "image/gif",
+    "WEBP": "image/webp",
+    "HEIF": "image/heif",
+    "BMP": "image/bmp",
+    "TIFF": "image/tiff",
+}
+
+
+class ImageTooLargeError(ValueError):
+    """An image still exceeds the limits at the smallest size we accept."""
+
+
+async def fit_images(
+    images: Sequence[ImageInput],
+    *,
+    max_bytes: int,
+    max_dimension: int,
+    accepted_types: frozenset[str],
+    provider: str,
+) -> tuple[ImageInput, ...]:
+    """Return `images` fitted to the limits, each in an accepted format; Pillow runs in the executor."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(
+        None,
+        _fit_all,
+        tuple(images),
+        max_bytes,
+        max_dimension,
+        accepted_types,
+        provider,
+    )
+
+
+def _fit_all(
+    images: tuple[ImageInput, ...],
+    max_bytes: int,
+    max_dimension: int,
+    accepted_types: frozenset[str],
+    provider: str,
+) -> tuple[ImageInput, ...]:
+    fitted: list[ImageInput] = []
+    for index, image in enumerate(images, start=1):
+        try:
+            fitted.append(fit_image(image, max_bytes, max_dimension, accepted_types))
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as err:
+            raise BadRequestError(
+                f"image {index} ({image.mime_type}, {len(image.data)} bytes) is not a readable image",
+                provider=provider,
+                caller_input=True,
+            ) from err
+        except ImageTooLargeError as err:
+            raise BadRequestError(
+                f"image {index} cannot be made to fit {max_bytes} bytes even at "
+                f"{MIN_DIMENSION} px; send a smaller or simpler image",
+                provider=provider,
+                caller_input=True,
+            ) from err
+    return tuple(fitted)
+
+
+def fit_image(
+    image: ImageInput,
+    max_bytes: int,
+    max_dimension: int,
+    accepted_types: frozenset[str],
+) -> ImageInput:
+    """Fit one image (blocking: call through `fit_images`)."""
+    with Image.open(BytesIO(image.data)) as picture:
+        mime_type = _MIME_BY_FORMAT.get(picture.format or "", "")
+        if (
+            len(image.data) <= max_bytes
+            and max(picture.size) <= max_dimension
+            and mime_type in accepted_types
+            and not getattr(picture, "is_animated", False)
+        ):
+            # Fits as it is. The detected type wins over the declared one: providers reject a mismatch.
+            if mime_type == image.mime_type:
+                return image
+            return ImageInput(data=image.data, mime_type=mime_type)
+        return _reencode(picture, max_bytes, max_dimension)
+
+
+def _reencode(picture: Image.Image, max_bytes: int, max_dimension: int) -> ImageInput:
+    picture.seek(0)
+    # JPEG can decode straight to a reduced size, which is much cheaper than a full decode.
+    picture.draft("RGB", (max_dimension, max_dimension))
+    rgb = _to_rgb(picture)
+    longest = min(max(rgb.size), max_dimension)
+    while True:
+        candidate = rgb.copy()
+        candidate.thumbnail((longest, longest), Image.Resampling.LANCZOS)
+        for quality in _JPEG_QUALITIES:
+            buffer = BytesIO()
+            candidate.save(buffer, format="JPEG", quality=quality, optimize=True)
+            if buffer.tell() <= max_bytes:
+                return ImageInput(data=buffer.getvalue(), mime_type="image/jpeg")
+        if longest <= MIN_DIMENSION:
+            raise ImageTooLargeError
+        longest = max(int(longest * _SHRINK_STEP), MIN_DIMENSION)
+
+
+def _to_rgb(picture: Image.Image) -> Image.Image:
+    """Flatten transparency onto white (JPEG has no alpha) and convert palette/CMYK/16-bit to RGB."""
+    if picture.mode in ("RGBA", "LA") or (
+        picture.mode == "P" and "transparency" in picture.info
+    ):
+        rgba = picture.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    if picture.mode != "RGB":
+        return picture.convert("RGB")
+    picture.load()
+    return picture

@@ -1,0 +1,108 @@
+"""Ollama client: `POST {base}/api/chat` with `stream: false`; the model list is `GET {base}/api/tags`.
+
+Wire details follow ollama-python 0.6 (`_client.py`, `_types.ChatRequest`): images travel as base64
+strings in the user message's `images`, and `max_tokens` / `temperature` go in `options` as
+`num_predict` / `temperature`. There is no key for a local server; an optional one is sent as
+`Authorization: Bearer`, as the SDK does with `OLLAMA_API_KEY` (Ollama's cloud, or an auth proxy).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, ClassVar, Final
+from urllib.parse import urlsplit
+
+from ..router.models import ModelCapabilities, ModelPrice, Usage
+from .base import BaseProvider, JSONObject
+from .catalog import ollama_capabilities
+from .pricing import ollama_price
+
+if TYPE_CHECKING:
+    from ..router.models import AIRequest, ImageInput
+
+OLLAMA_CLOUD_HOST: Final = "ollama.com"
+
+
+class OllamaProvider(BaseProvider):
+    """A user's Ollama server."""
+
+    kind: ClassVar[str] = "ollama"
+    default_base_url: ClassVar[str | None] = "http://localhost:11434"
+    # llama.cpp's image loader (stb_image) reads JPEG and PNG reliably; the rest are re-encoded.
+    accepted_image_types: ClassVar[frozenset[str]] = frozenset(
+        {"image/jpeg", "image/png"}
+    )
+
+    @property
+    def is_local(self) -> bool:
+        """An Ollama server runs at home, except Ollama's own cloud (`ollama.com`)."""
+        host = (urlsplit(self._base_url).hostname or "").lower()
+        return not (host == OLLAMA_CLOUD_HOST or host.endswith("." + OLLAMA_CLOUD_HOST))
+
+    def _build_headers(self, api_key: str | None) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        return headers
+
+    def _completion_request(
+        self, request: AIRequest, model: str, images: tuple[ImageInput, ...]
+    ) -> tuple[str, JSONObject]:
+        messages: list[JSONObject] = []
+        if request.system_prompt:
+            messages.append({"role": "system", "content": request.system_prompt})
+        user: JSONObject = {"role": "user", "content": request.prompt}
+        if images:
+            user["images"] = [
+                base64.b64encode(image.data).decode("ascii") for image in images
+            ]
+        messages.append(user)
+        options: JSONObject = {"num_predict": request.max_tokens}
+        if request.temperature is not None:
+            options["temperature"] = request.temperature
+        payload: JSONObject = {
+            "model": model,
+            "messages": messages,
+            "stream": False,
+            "options": options,
+        }
+        return f"{self._base_url}/api/chat", payload
+
+    def _parse_completion(
+        self, body: JSONObject, model: str
+    ) -> tuple[str, str | None, Usage, str]:
+        message = body.get("message")
+        if not isinstance(message, dict) or body.get("done") is False:
+            raise self._malformed("answer has no complete message")
+        content = message.get("content")
+        if content is not None and not isinstance(content, str):
+            raise self._malformed("answer content is not text")
+        used_model = body.get("model")
+        return (
+            content or "",
+            used_model if isinstance(used_model, str) else None,
+            Usage(
+                input_tokens=int(body.get("prompt_eval_count") or 0),
+                output_tokens=int(body.get("eval_count") or 0),
+            ),
+            str(body.get("done_reason") or "stop"),
+        )
+
+    def _models_url(self) -> str:
+        return f"{self._base_url}/api/tags"
+
+    def _parse_models(self, body: JSONObject) -> tuple[str, ...]:
+        models = body.get("models")
+        if not isinstance(models, list):
+            raise self._malformed("tag list has no models")
+        return tuple(
+            str(item.get("name") or item.get("model"))
+            for item in models
+            if isinstance(item, dict) and (item.get("name") or item.get("model"))
+        )
+
+    def _model_capabilities(self, model: str) -> ModelCapabilities:
+        return ollama_capabilities(model)
+
+    def _model_price(self, model: str) -> ModelPrice:
+        return ollama_price(model)

@@ -1,0 +1,170 @@
+"""OpenAI Chat Completions client: `POST {base}/chat/completions`, Bearer auth, images as data URLs.
+
+Wire details follow the openai SDK 3.57 (`resources/chat/completions`, `types/chat/completion_create_params`):
+the base URL keeps its path prefix (`https://api.openai.com/v1` by default) and the SDK appends
+`/chat/completions` and `/models`.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+from ..router.errors import ContentFilterError
+from ..router.models import ModelCapabilities, ModelPrice, Usage
+from .base import BaseProvider, JSONObject
+from .catalog import openai_capabilities
+from .pricing import openai_price
+
+if TYPE_CHECKING:
+    from ..router.models import AIRequest, ImageInput
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterRules:
+    """How one model family wants the common request parameters spelled."""
+
+    # "max_completion_tokens" (reasoning families) or the older "max_tokens".
+    token_limit_field: str
+    # Reasoning families reject any temperature other than the default: leave it out.
+    temperature: bool
+    # Reasoning families take instructions as a "developer" message; "system" is the classic role.
+    system_role: str
+
+
+CLASSIC_RULES: Final = ParameterRules(
+    "max_tokens", temperature=True, system_role="system"
+)
+REASONING_RULES: Final = ParameterRules(
+    "max_completion_tokens", temperature=False, system_role="developer"
+)
+# The one table of model-specific parameter rules. Prefixes; the first match wins, else CLASSIC_RULES.
+# Source: OpenAI's reasoning guide and the SDK's own docstring ("max_tokens ... is not compatible with
+# o-series models"); GPT-5 and later are reasoning models.
+OPENAI_PARAMETER_RULES: Final = (
+    ("gpt-5", REASONING_RULES),
+    ("gpt-6", REASONING_RULES),
+    ("o1", REASONING_RULES),
+    ("o3", REASONING_RULES),
+    ("o4", REASONING_RULES),
+)
+
+
+@lru_cache(maxsize=256)
+def parameter_rules(model: str) -> ParameterRules:
+    """Parameter rules of an OpenAI model (a `vendor/` prefix, as gateways write it, is ignored)."""
+    bare = model.rsplit("/", 1)[-1].lower()
+    for prefix, rules in OPENAI_PARAMETER_RULES:
+        if bare.startswith(prefix):
+            return rules
+    return CLASSIC_RULES
+
+
+class OpenAIProvider(BaseProvider):
+    """OpenAI's own API."""
+
+    kind: ClassVar[str] = "openai"
+    default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
+
+    def _build_headers(self, api_key: str | None) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        return headers
+
+    def _rules(self, model: str) -> ParameterRules:
+        return parameter_rules(model)
+
+    def _completion_request(
+        self, request: AIRequest, model: str, images: tuple[ImageInput, ...]
+    ) -> tuple[str, JSONObject]:
+        rules = self._rules(model)
+        messages: list[JSONObject] = []
+        if request.system_prompt:
+            messages.append(
+                {"role": rules.system_role, "content": request.system_prompt}
+            )
+        if images:
+            content: list[JSONObject] = [{"type": "text", "text": request.prompt}]
+            content.extend(
+                {
+                    "type": "image_url",
+                    "image_url": {
+                        "url": f"data:{image.mime_type};base64,"
+                        + base64.b64encode(image.data).decode("ascii")
+                    },
+                }
+                for image in images
+            )
+            messages.append({"role": "user", "content": content})
+        else:
+            messages.append({"role": "user", "content": request.prompt})
+        payload: JSONObject = {
+            "model": model,
+            "messages": messages,
+            rules.token_limit_field: request.max_tokens,
+        }
+        if request.temperature is not None and rules.temperature:
+            payload["temperature"] = request.temperature
+        return f"{self._base_url}/chat/completions", payload
+
+    def _parse_completion(
+        self, body: JSONObject, model: str
+    ) -> tuple[str, str | None, Usage, str]:
+        choices = body.get("choices")
+        if (
+            not isinstance(choices, list)
+            or not choices
+            or not isinstance(choices[0], dict)
+        ):
+            raise self._malformed("answer has no choices")
+        choice: dict[str, Any] = choices[0]
+        message = choice.get("message")
+        if not isinstance(message, dict):
+            raise self._malformed("answer has no message")
+        finish_reason = str(choice.get("finish_reason") or "stop")
+        if message.get("refusal"):
+            raise ContentFilterError(
+                "the model refused the request", provider=self._name
+            )
+        if finish_reason == "content_filter":
+            raise ContentFilterError(
+                "the content filter stopped the answer", provider=self._name
+            )
+        content = message.get("content")
+        if content is not None and not isinstance(content, str):
+            raise self._malformed("answer content is not text")
+        usage = body.get("usage")
+        if isinstance(usage, dict):
+            tokens = Usage(
+                input_tokens=int(usage.get("prompt_tokens") or 0),
+                output_tokens=int(usage.get("completion_tokens") or 0),
+            )
+        else:
+            tokens = Usage()
+        used_model = body.get("model")
+        return (
+            content or "",
+            used_model if isinstance(used_model, str) else None,
+            tokens,
+            finish_reason,
+        )
+
+    def _models_url(self) -> str:
+        return f"{self._base_url}/models"
+
+    def _parse_models(self, body: JSONObject) -> tuple[str, ...]:
+        data = body.get("data")
+        if not isinstance(data, list):
+            raise self._malformed("model list has no data")
+        return tuple(
+            str(item["id"]) for item in data if isinstance(item, dict) and "id" in item
+        )
+
+    def _model_capabilities(self, model: str) -> ModelCapabilities:
+        return openai_capabilities(model)
+
+    def _model_price(self, model: str) -> ModelPrice:
+        return openai_price(model)

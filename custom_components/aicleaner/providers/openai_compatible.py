@@ -1,0 +1,37 @@
+"""OpenAI-compatible client: OpenAI's Chat Completions protocol at a user-chosen base URL.
+
+For OpenRouter, LocalAI, vLLM, LM Studio, Groq, a LiteLLM proxy and the like. The base URL is required
+and keeps its path prefix (`http://nas:8000/v1`); the key is optional. These servers implement the
+classic parameter set, so every model gets `max_tokens`, `temperature` and a `system` message, whatever
+its name.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ..router.models import FREE, ModelCapabilities, ModelPrice
+from .base import LocalityMixin
+from .catalog import compatible_capabilities
+from .openai import CLASSIC_RULES, OpenAIProvider, ParameterRules
+from .pricing import compatible_price
+
+
+class OpenAICompatibleProvider(LocalityMixin, OpenAIProvider):
+    """Any server that speaks OpenAI's Chat Completions.
+
+    `is_local` follows the base URL's host (`locality.is_private_host`): a loopback, private-range or
+    LAN name is local and its models cost 0 unless a price is set; anything else is a cloud gateway.
+    """
+
+    kind: ClassVar[str] = "openai_compatible"
+    default_base_url: ClassVar[str | None] = None
+
+    def _rules(self, model: str) -> ParameterRules:
+        return CLASSIC_RULES
+
+    def _model_capabilities(self, model: str) -> ModelCapabilities:
+        return compatible_capabilities(model)
+
+    def _model_price(self, model: str) -> ModelPrice:
+        return FREE if self.is_local else compatible_price(model)
