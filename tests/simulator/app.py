@@ -1,0 +1,301 @@
+"""The simulator: one aiohttp app serving every provider protocol, with shared faults and recording."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+import contextlib
+import random
+import socket
+import struct
+from typing import Any
+
+from aiohttp import web
+import orjson
+
+from .anthropic import AnthropicProtocol
+from .common import ProviderProtocol, Route, SimCall, json_response
+from .faults import Fault, FaultTable
+from .gemini import GeminiProtocol
+from .ollama import OllamaProtocol
+from .openai import OpenAIProtocol
+from .recording import RecordedRequest
+
+PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "gemini", "ollama")
+
+_PROXY_502 = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+_CAPTIVE_PORTAL = (
+    "<!DOCTYPE html><html><head><title>Sign in to Wi-Fi</title></head><body>"
+    "<h1>Welcome to Guest Wi-Fi</h1><p>Please accept the terms to continue.</p>"
+    '<form method="post" action="/login"><button>Accept</button></form></body></html>'
+)
+# How often a hanging handler checks whether its client went away.
+_HANG_POLL_SECONDS = 0.05
+
+
+class ProviderSimulator:
+    """Fake OpenAI, Anthropic, Gemini and Ollama servers in one aiohttp app.
+
+    Valid credentials: any key that does not start with "bad".
+    """
+
+    def __init__(self, *, rng_seed: int | None = 0, record: bool = True) -> None:
+        """Build the app; rng_seed makes ids and fault draws reproducible."""
+        self.rng = random.Random(rng_seed)
+        self.record = record
+        self.faults = FaultTable(self.rng)
+        self.requests: defaultdict[str, list[RecordedRequest]] = defaultdict(list)
+        self._counts: defaultdict[str, int] = defaultdict(int)
+        self._replies: dict[str, str] = {}
+        self._stopping: asyncio.Event | None = None
+        self.protocols: dict[str, ProviderProtocol] = {
+            protocol.name: protocol
+            for protocol in (
+                OpenAIProtocol(),
+                AnthropicProtocol(),
+                GeminiProtocol(),
+                OllamaProtocol(),
+            )
+        }
+        self.app = self._build_app()
+
+    # -- the Python API tests use ------------------------------------------------------------
+
+    def set_fault(self, provider: str, fault: Fault) -> None:
+        """Replace the provider's fault rules with this one."""
+        self._check_provider(provider)
+        self.faults.set(provider, fault)
+
+    def add_fault(self, provider: str, fault: Fault) -> None:
+        """Add a fault rule (a latency rule stacks with one terminal rule)."""
+        self._check_provider(provider)
+        self.faults.add(provider, fault)
+
+    def clear_faults(self, provider: str | None = None) -> None:
+        """Remove the fault rules of one provider, or of all."""
+        self.faults.clear(provider)
+
+    def set_reply(self, provider: str, text: str | None) -> None:
+        """Make the provider answer with this text (None: the default descriptive reply)."""
+        self._check_provider(provider)
+        if text is None:
+            self._replies.pop(provider, None)
+        else:
+            self._replies[provider] = text
+
+    def request_count(self, provider: str) -> int:
+        """Requests received for a provider (counted even when recording is off)."""
+        return self._counts[provider]
+
+    def reset_requests(self) -> None:
+        """Forget the recorded requests and counts."""
+        self.requests.clear()
+        self._counts.clear()
+
+    def _check_provider(self, provider: str) -> None:
+        if provider not in self.protocols:
+            raise ValueError(
+                f"unknown provider {provider!r}; expected one of {PROVIDERS}"
+            )
+
+    # -- the app -----------------------------------------------------------------------------
+
+    def _build_app(self) -> web.Application:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        for protocol in self.protocols.values():
+            for route in protocol.routes():
+                app.router.add_route(
+                    route.method,
+                    protocol.prefix + route.path,
+                    self._endpoint(protocol, route),
+                )
+        app.router.add_post("/_sim/faults", self._admin_add_fault)
+        app.router.add_get("/_sim/faults", self._admin_get_faults)
+        app.router.add_delete("/_sim/faults", self._admin_clear_faults)
+        app.router.add_get("/_sim/requests", self._admin_get_requests)
+        app.router.add_delete("/_sim/requests", self._admin_clear_requests)
+        app.router.add_post("/_sim/reply", self._admin_set_reply)
+        app.on_startup.append(self._on_startup)
+        app.on_shutdown.append(self._on_shutdown)
+        return app
+
+    async def _on_startup(self, app: web.Application) -> None:
+        self._stopping = asyncio.Event()
+
+    async def _on_shutdown(self, app: web.Application) -> None:
+        # Releases hanging and sleeping handlers so the server stops without stragglers.
+        if self._stopping is not None:
+            self._stopping.set()
+
+    def _endpoint(
+        self, protocol: ProviderProtocol, route: Route
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        provider = protocol.name
+
+        async def handle(request: web.Request) -> web.StreamResponse:
+            body = await request.read() if request.body_exists else b""
+            parsed: Any = None
+            invalid = False
+            if body:
+                try:
+                    parsed = orjson.loads(body)
+                except orjson.JSONDecodeError:
+                    invalid = True
+            self._counts[provider] += 1
+            if self.record:
+                self.requests[provider].append(
+                    RecordedRequest(
+                        provider=provider,
+                        method=request.method,
+                        path=request.path,
+                        query=dict(request.query),
+                        headers=dict(request.headers),
+                        json=parsed,
+                        body=body,
+                    )
+                )
+            call = SimCall(
+                provider=provider,
+                request=request,
+                json=parsed,
+                json_invalid=invalid,
+                rng=self.rng,
+                reply_text=self._replies.get(provider),
+            )
+            decision = self.faults.decide(provider, route.endpoint)
+            if decision is None:
+                return await route.handler(call)
+            if decision.delay > 0 and await self._wait_stopping(decision.delay):
+                return protocol.error_response(503)
+            fault = decision.fault
+            if fault is None:
+                return await route.handler(call)
+            return await self._apply(fault, protocol, route, call)
+
+        return handle
+
+    async def _apply(
+        self, fault: Fault, protocol: ProviderProtocol, route: Route, call: SimCall
+    ) -> web.StreamResponse:
+        match fault.kind:
+            case "status":
+                return protocol.error_response(fault.status or 500, fault.body)
+            case "rate_limit":
+                return protocol.rate_limit_response(fault.retry_after)
+            case "hang":
+                await self._hang(call.request)
+                return protocol.error_response(503)
+            case "reset":
+                _reset_connection(call.request)
+                return web.Response(status=500)
+            case "html":
+                status = fault.status or 502
+                page = fault.body if isinstance(fault.body, str) else None
+                if page is None:
+                    page = _CAPTIVE_PORTAL if status == 200 else _PROXY_502
+                return web.Response(text=page, status=status, content_type="text/html")
+            case "malformed_json":
+                response = await route.handler(call)
+                whole = response.body if isinstance(response, web.Response) else None
+                raw = (
+                    whole
+                    if isinstance(whole, bytes)
+                    else b'{"id": "x", "choices": [{"mess'
+                )
+                return web.Response(
+                    body=raw[: max(len(raw) // 2, 1)],
+                    status=200,
+                    content_type="application/json",
+                )
+            case "content_filter":
+                call.content_filter = fault
+                return await route.handler(call)
+            case _:  # latency never reaches here: decide() folds it into the delay
+                return await route.handler(call)
+
+    async def _wait_stopping(self, seconds: float) -> bool:
+        """Sleep, waking early when the server stops; True if it is stopping."""
+        if self._stopping is None:
+            await asyncio.sleep(seconds)
+            return False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        return self._stopping.is_set()
+
+    async def _hang(self, request: web.Request) -> None:
+        """Wait until the client disconnects or the server stops, never answering."""
+        while True:
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                return
+            if await self._wait_stopping(_HANG_POLL_SECONDS):
+                return
+
+    # -- admin endpoints ---------------------------------------------------------------------
+
+    async def _admin_add_fault(self, request: web.Request) -> web.Response:
+        try:
+            payload = await request.json(loads=orjson.loads)
+            provider = payload.pop("provider")
+            replace = payload.pop("replace", True)
+            fault = Fault.from_mapping(payload)
+            if replace:
+                self.set_fault(provider, fault)
+            else:
+                self.add_fault(provider, fault)
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+            AttributeError,
+            orjson.JSONDecodeError,
+        ) as err:
+            return json_response({"error": f"invalid fault: {err}"}, status=400)
+        return json_response({"faults": self.faults.rules()})
+
+    async def _admin_get_faults(self, request: web.Request) -> web.Response:
+        return json_response({"faults": self.faults.rules()})
+
+    async def _admin_clear_faults(self, request: web.Request) -> web.Response:
+        provider = request.query.get("provider")
+        self.clear_faults(provider)
+        return json_response({"faults": self.faults.rules()})
+
+    async def _admin_get_requests(self, request: web.Request) -> web.Response:
+        provider = request.query.get("provider")
+        recorded = {
+            name: [item.as_dict() for item in items]
+            for name, items in self.requests.items()
+            if provider in (None, name)
+        }
+        return json_response({"counts": dict(self._counts), "requests": recorded})
+
+    async def _admin_clear_requests(self, request: web.Request) -> web.Response:
+        self.reset_requests()
+        return json_response({"counts": {}})
+
+    async def _admin_set_reply(self, request: web.Request) -> web.Response:
+        try:
+            payload = await request.json(loads=orjson.loads)
+            self.set_reply(payload["provider"], payload.get("text"))
+        except (KeyError, TypeError, ValueError, orjson.JSONDecodeError) as err:
+            return json_response({"error": f"invalid reply: {err}"}, status=400)
+        return json_response({"ok": True})
+
+
+def _reset_connection(request: web.Request) -> None:
+    """Abort the connection with a TCP RST (SO_LINGER 0) instead of a clean close."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+            )
+    transport.abort()
