@@ -79,7 +79,12 @@ class CircuitBreaker:
             self._trials_in_flight -= 1
 
     def record_success(self) -> None:
-        """Close after a successful call and forget past failures."""
+        """Close after a successful call and forget past failures.
+
+        A call that was already in flight when the key was rejected does not clear an auth failure.
+        """
+        if self.auth_failed:
+            return
         self._state = BreakerState.CLOSED
         self._consecutive_failures = 0
         self._trials_in_flight = 0
@@ -106,7 +111,9 @@ class CircuitBreaker:
     def reset(self) -> None:
         """Close the breaker, e.g. after the credentials changed."""
         self.auth_failed = False
-        self.record_success()
+        self._state = BreakerState.CLOSED
+        self._consecutive_failures = 0
+        self._trials_in_flight = 0
 
     def _open(self) -> None:
         self._state = BreakerState.OPEN

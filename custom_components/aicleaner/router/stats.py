@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+import math
 from typing import Any
 
 
@@ -16,7 +17,7 @@ def percentile(values: list[float], share: float) -> float | None:
     """Nearest-rank percentile of already sorted `values` (share in 0..1); None when empty."""
     if not values:
         return None
-    rank = max(0, min(len(values) - 1, round(share * len(values) + 0.5) - 1))
+    rank = max(0, min(len(values) - 1, math.ceil(share * len(values)) - 1))
     return values[rank]
 
 

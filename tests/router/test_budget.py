@@ -1,0 +1,154 @@
+"""Daily budgets: reserve, commit, release; never overspend; roll over at local midnight."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hypothesis import given, strategies as st
+import pytest
+
+from custom_components.aicleaner.router.budget import BudgetLedger
+
+
+class Today:
+    def __init__(self) -> None:
+        self.value = date(2026, 11, 26)
+
+    def __call__(self) -> date:
+        return self.value
+
+
+def test_reservation_is_refused_when_it_would_exceed_the_provider_limit() -> None:
+    ledger = BudgetLedger({"a": 1.0}, None, Today())
+    first = ledger.reserve("a", 0.6)
+    assert first is not None
+    assert ledger.reserve("a", 0.6) is None
+    assert ledger.remaining("a") == pytest.approx(0.4)
+
+
+def test_commit_replaces_the_reservation_by_the_actual_cost() -> None:
+    ledger = BudgetLedger({"a": 1.0}, None, Today())
+    reservation = ledger.reserve("a", 0.6)
+    assert reservation is not None
+    ledger.commit(reservation, 0.25, tokens=120)
+    entry = ledger.entry("a")
+    assert (entry.cost, entry.tokens, entry.requests, entry.reserved) == (0.25, 120, 1, 0.0)
+    assert ledger.remaining("a") == pytest.approx(0.75)
+
+
+def test_release_returns_the_reserved_amount() -> None:
+    ledger = BudgetLedger({"a": 1.0}, None, Today())
+    reservation = ledger.reserve("a", 1.0)
+    assert reservation is not None
+    assert ledger.reserve("a", 0.01) is None
+    ledger.release(reservation)
+    assert ledger.reserve("a", 1.0) is not None
+
+
+def test_global_limit_applies_across_providers() -> None:
+    ledger = BudgetLedger({"a": None, "b": 5.0}, 1.0, Today())
+    assert ledger.reserve("a", 0.7) is not None
+    assert ledger.reserve("b", 0.7) is None
+    assert ledger.remaining("b") == pytest.approx(0.3)
+    assert ledger.remaining("a") == pytest.approx(0.3)
+
+
+def test_unlimited_provider_has_no_remaining_figure() -> None:
+    ledger = BudgetLedger({"a": None}, None, Today())
+    assert ledger.remaining("a") is None
+    assert ledger.limit("a") is None
+    assert ledger.reserve("a", 1e9) is not None
+
+
+def test_free_calls_pass_even_when_the_budget_is_spent() -> None:
+    ledger = BudgetLedger({"local": 0.0}, 0.0, Today())
+    assert ledger.reserve("local", 0.0) is not None
+    assert ledger.reserve("local", 0.0001) is None
+
+
+def test_new_day_starts_from_zero_and_keeps_calls_in_flight_reserved() -> None:
+    today = Today()
+    ledger = BudgetLedger({"a": 1.0}, 2.0, today)
+    done = ledger.reserve("a", 0.5)
+    assert done is not None
+    ledger.commit(done, 0.5, 10)
+    in_flight = ledger.reserve("a", 0.4)
+    assert in_flight is not None
+    today.value = date(2026, 11, 27)
+    assert ledger.day == date(2026, 11, 27)
+    assert ledger.total_cost == 0.0
+    assert ledger.remaining("a") == pytest.approx(0.6)
+    ledger.commit(in_flight, 0.3, 5)
+    assert ledger.entry("a").cost == pytest.approx(0.3)
+
+
+def test_export_and_restore_round_trip_for_the_same_day() -> None:
+    today = Today()
+    ledger = BudgetLedger({"a": 1.0}, None, today)
+    reservation = ledger.reserve("a", 0.5)
+    assert reservation is not None
+    ledger.commit(reservation, 0.4, 77)
+    ledger.reserve("a", 0.1)  # in flight: not exported
+    data = ledger.export()
+    assert data == {"day": "2026-11-26", "providers": {"a": {"cost": 0.4, "tokens": 77, "requests": 1}}}
+    restored = BudgetLedger({"a": 1.0}, None, today)
+    assert restored.restore(data)
+    assert restored.remaining("a") == pytest.approx(0.6)
+    assert restored.total_cost == pytest.approx(0.4)
+
+
+def test_restore_ignores_a_ledger_of_another_day() -> None:
+    today = Today()
+    ledger = BudgetLedger({"a": 1.0}, None, today)
+    assert not ledger.restore({"day": "2026-11-25", "providers": {"a": {"cost": 1.0}}})
+    assert ledger.remaining("a") == 1.0
+
+
+def test_set_limits_keeps_spend() -> None:
+    ledger = BudgetLedger({"a": 1.0}, None, Today())
+    reservation = ledger.reserve("a", 0.5)
+    assert reservation is not None
+    ledger.commit(reservation, 0.5, 1)
+    ledger.set_limits({"a": 0.5}, 3.0)
+    assert ledger.reserve("a", 0.01) is None
+    assert ledger.global_limit == 3.0
+
+
+operations = st.lists(
+    st.tuples(
+        st.sampled_from(["reserve", "commit", "release", "next_day"]),
+        st.sampled_from(["a", "b"]),
+        st.floats(0, 2),
+        st.floats(0, 1),
+    ),
+    max_size=200,
+)
+
+
+@given(operations, st.floats(0.1, 5), st.one_of(st.none(), st.floats(0.1, 5)))
+def test_spend_never_exceeds_any_budget(
+    ops: list[tuple[str, str, float, float]], limit: float, global_limit: float | None
+) -> None:
+    today = Today()
+    ledger = BudgetLedger({"a": limit, "b": None}, global_limit, today)
+    held = []
+    for op, provider, amount, share in ops:
+        if op == "reserve":
+            reservation = ledger.reserve(provider, amount)
+            if reservation is not None:
+                held.append(reservation)
+        elif op == "commit" and held:
+            reservation = held.pop(0)
+            # A call costs at most what was reserved for it.
+            ledger.commit(reservation, reservation.amount * share, 1)
+        elif op == "release" and held:
+            ledger.release(held.pop())
+        elif op == "next_day":
+            today.value = date.fromordinal(today.value.toordinal() + 1)
+        a = ledger.entry("a")
+        b = ledger.entry("b")
+        assert a.cost + a.reserved <= limit + 1e-6
+        assert a.reserved >= 0
+        assert b.reserved >= 0
+        if global_limit is not None:
+            assert a.cost + b.cost + a.reserved + b.reserved <= global_limit + 1e-6

@@ -1,0 +1,179 @@
+"""Token buckets for rpm, tpm, rph with burst, and adaptive throttling after 429s."""
+
+from __future__ import annotations
+
+from hypothesis import given, strategies as st
+import pytest
+
+from custom_components.aicleaner.router.config import ProviderSettings
+from custom_components.aicleaner.router.limits import RateLimiter, TokenBucket
+
+from .fakes import FakeClock
+
+
+def limiter(clock: FakeClock, **kwargs: object) -> RateLimiter:
+    settings = ProviderSettings(
+        **{"rate_limit_rpm": None, "rate_limit_tpm": None, "rate_limit_rph": None, **kwargs}  # type: ignore[arg-type]
+    )
+    return RateLimiter(settings, clock)
+
+
+def test_rpm_bucket_admits_rate_plus_burst_then_makes_callers_wait() -> None:
+    clock = FakeClock()
+    limits = limiter(clock, rate_limit_rpm=60, burst_allowance=10)
+    for _ in range(70):
+        assert limits.try_acquire(0) == (0.0, 0)
+    wait, taken = limits.try_acquire(0)
+    assert taken == 0
+    assert wait == pytest.approx(1.0)
+    clock.advance(1.0)
+    assert limits.try_acquire(0)[0] == 0.0
+
+
+def test_tpm_bucket_reserves_estimate_and_refunds_unused_tokens() -> None:
+    clock = FakeClock()
+    limits = limiter(clock, rate_limit_tpm=1000)
+    assert limits.try_acquire(600) == (0.0, 600)
+    wait, _ = limits.try_acquire(600)
+    assert wait == pytest.approx(200 / (1000 / 60))
+    limits.reconcile(600, 100)
+    assert limits.try_acquire(600) == (0.0, 600)
+
+
+def test_request_larger_than_the_tpm_bucket_takes_a_full_bucket_instead_of_waiting_forever() -> None:
+    clock = FakeClock()
+    limits = limiter(clock, rate_limit_tpm=1000)
+    assert limits.try_acquire(5000) == (0.0, 1000)
+    assert limits.headroom() == 0.0
+
+
+def test_rph_bucket_limits_requests_per_hour() -> None:
+    clock = FakeClock()
+    limits = limiter(clock, rate_limit_rph=2)
+    assert limits.try_acquire(0)[0] == 0.0
+    assert limits.try_acquire(0)[0] == 0.0
+    assert limits.try_acquire(0)[0] == pytest.approx(1800)
+
+
+def test_unlimited_limiter_always_admits_and_has_full_headroom() -> None:
+    limits = limiter(FakeClock())
+    for _ in range(1000):
+        assert limits.try_acquire(10_000) == (0.0, 10_000)
+    limits.reconcile(10, 5)
+    assert limits.headroom() == 1.0
+
+
+def test_rate_limit_response_halves_rate_and_successes_recover_it_additively() -> None:
+    clock = FakeClock()
+    limits = limiter(clock, rate_limit_rpm=60, burst_allowance=0)
+    limits.on_rate_limited(None)
+    assert limits.factor == 0.5
+    limits.on_rate_limited(None)
+    assert limits.factor == 0.25
+    for _ in range(5):
+        limits.on_success()
+    assert limits.factor == pytest.approx(0.5)
+    for _ in range(100):
+        limits.on_success()
+    assert limits.factor == 1.0
+
+
+def test_throttled_bucket_holds_fewer_tokens_and_refills_slower() -> None:
+    clock = FakeClock()
+    limits = limiter(clock, rate_limit_rpm=60, burst_allowance=0)
+    limits.on_rate_limited(None)
+    admitted = 0
+    while limits.try_acquire(0)[0] == 0.0:
+        admitted += 1
+    assert admitted == 30
+    assert limits.wait_time(0) == pytest.approx(2.0)
+
+
+def test_retry_after_blocks_the_provider_until_it_passes() -> None:
+    clock = FakeClock()
+    limits = limiter(clock, rate_limit_rpm=60, enable_adaptive_throttling=False)
+    limits.on_rate_limited(12.0)
+    assert limits.factor == 1.0
+    assert limits.wait_time(0) == pytest.approx(12.0)
+    assert limits.headroom() == 0.0
+    clock.advance(12.0)
+    assert limits.wait_time(0) == 0.0
+
+
+def test_adaptive_throttling_never_drops_below_the_floor() -> None:
+    limits = limiter(FakeClock(), rate_limit_rpm=60)
+    for _ in range(50):
+        limits.on_rate_limited(None)
+    assert limits.factor == pytest.approx(1 / 32)
+
+
+def test_headroom_reports_the_tightest_bucket() -> None:
+    clock = FakeClock()
+    limits = limiter(clock, rate_limit_rpm=10, burst_allowance=0, rate_limit_tpm=1000)
+    limits.try_acquire(500)
+    assert limits.headroom() == pytest.approx(0.5)
+
+
+def test_bucket_give_back_stays_within_bounds() -> None:
+    bucket = TokenBucket(10, 1, 0.0)
+    bucket.give_back(100)
+    assert bucket.tokens == 10
+    bucket.give_back(-100)
+    assert bucket.tokens == 0
+
+
+operations = st.lists(
+    st.tuples(
+        st.sampled_from(["acquire", "reconcile", "rate_limited", "success", "advance"]),
+        st.integers(0, 20_000),
+        st.floats(0, 120),
+    ),
+    max_size=150,
+)
+
+
+@given(operations, st.integers(1, 120), st.integers(100, 50_000), st.integers(0, 20))
+def test_limiter_tokens_never_go_negative_or_above_capacity(
+    ops: list[tuple[str, int, float]], rpm: int, tpm: int, burst: int
+) -> None:
+    clock = FakeClock()
+    limits = limiter(
+        clock, rate_limit_rpm=rpm, rate_limit_tpm=tpm, rate_limit_rph=rpm * 30, burst_allowance=burst
+    )
+    held: list[int] = []
+    admitted_in_window = 0
+    for op, amount, seconds in ops:
+        if op == "acquire":
+            wait, taken = limits.try_acquire(amount)
+            if wait == 0.0:
+                held.append(taken)
+                admitted_in_window += 1
+                assert taken <= amount
+        elif op == "reconcile" and held:
+            limits.reconcile(held.pop(), amount)
+        elif op == "rate_limited":
+            limits.on_rate_limited(seconds if amount % 2 else None)
+        elif op == "success":
+            limits.on_success()
+        else:
+            clock.advance(seconds)
+        for bucket in limits._buckets():
+            assert bucket.tokens >= 0
+            assert bucket.tokens <= bucket.capacity + 1e-9
+        assert 0.0 <= limits.headroom() <= 1.0
+
+
+@given(st.integers(1, 120), st.integers(0, 20), st.lists(st.floats(0, 5), max_size=100))
+def test_rpm_limit_admits_no_more_than_capacity_plus_refill(
+    rpm: int, burst: int, pauses: list[float]
+) -> None:
+    clock = FakeClock()
+    limits = limiter(clock, rate_limit_rpm=rpm, burst_allowance=burst)
+    admitted = 0
+    elapsed = 0.0
+    for pause in pauses:
+        clock.advance(pause)
+        elapsed += pause
+        while limits.try_acquire(0)[0] == 0.0:
+            admitted += 1
+    assert admitted <= rpm + burst + elapsed * rpm / 60 + 1e-6
