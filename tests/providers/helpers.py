@@ -34,11 +34,14 @@ def make_client(
     settings.setdefault("name", f"my-{kind}")
     settings.setdefault("model", MODELS[kind])
     settings.setdefault("api_key", None if kind == "ollama" else KEY)
-    settings.setdefault("base_url", root_url + PREFIXES[kind])
+    trailing = "/" if root_url.endswith("/") else ""
+    settings.setdefault("base_url", root_url.rstrip("/") + PREFIXES[kind] + trailing)
     return create_provider(kind, session, **settings)
 
 
-def success_body(kind: str, text: str = "hello", model: str | None = None) -> dict[str, Any]:
+def success_body(
+    kind: str, text: str = "hello", model: str | None = None
+) -> dict[str, Any]:
     model = model or MODELS[kind]
     if kind in ("openai", "openai_compatible"):
         return {
@@ -53,7 +56,11 @@ def success_body(kind: str, text: str = "hello", model: str | None = None) -> di
                     "finish_reason": "stop",
                 }
             ],
-            "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500},
+            "usage": {
+                "prompt_tokens": 1000,
+                "completion_tokens": 500,
+                "total_tokens": 1500,
+            },
         }
     if kind == "anthropic":
         return {
@@ -69,7 +76,10 @@ def success_body(kind: str, text: str = "hello", model: str | None = None) -> di
     if kind == "gemini":
         return {
             "candidates": [
-                {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP"}
+                {
+                    "content": {"role": "model", "parts": [{"text": text}]},
+                    "finishReason": "STOP",
+                }
             ],
             "usageMetadata": {
                 "promptTokenCount": 1000,
@@ -91,22 +101,45 @@ def success_body(kind: str, text: str = "hello", model: str | None = None) -> di
 
 def models_body(kind: str) -> dict[str, Any]:
     if kind in ("openai", "openai_compatible"):
-        return {"object": "list", "data": [{"id": "gpt-4o", "object": "model"}, {"id": "gpt-5-mini"}]}
+        return {
+            "object": "list",
+            "data": [{"id": "gpt-4o", "object": "model"}, {"id": "gpt-5-mini"}],
+        }
     if kind == "anthropic":
         return {
-            "data": [{"id": "claude-haiku-4-5", "type": "model"}, {"id": "claude-sonnet-4-5"}],
+            "data": [
+                {"id": "claude-haiku-4-5", "type": "model"},
+                {"id": "claude-sonnet-4-5"},
+            ],
             "has_more": False,
         }
     if kind == "gemini":
-        return {"models": [{"name": "models/gemini-2.5-flash"}, {"name": "models/gemini-2.5-pro"}]}
-    return {"models": [{"name": "llava:latest", "model": "llava:latest"}, {"model": "llama3.2"}]}
+        return {
+            "models": [
+                {"name": "models/gemini-2.5-flash"},
+                {"name": "models/gemini-2.5-pro"},
+            ]
+        }
+    return {
+        "models": [
+            {"name": "llava:latest", "model": "llava:latest"},
+            {"model": "llama3.2"},
+        ]
+    }
 
 
 def error_body(kind: str, status: int, message: str) -> dict[str, Any]:
     if kind in ("openai", "openai_compatible"):
-        return {"error": {"message": message, "type": "invalid_request_error", "code": None}}
+        return {
+            "error": {"message": message, "type": "invalid_request_error", "code": None}
+        }
     if kind == "anthropic":
-        return {"type": "error", "error": {"type": "invalid_request_error", "message": message}}
+        return {
+            "type": "error",
+            "error": {"type": "invalid_request_error", "message": message},
+        }
     if kind == "gemini":
-        return {"error": {"code": status, "message": message, "status": "INVALID_ARGUMENT"}}
+        return {
+            "error": {"code": status, "message": message, "status": "INVALID_ARGUMENT"}
+        }
     return {"error": message}

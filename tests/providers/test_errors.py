@@ -125,7 +125,10 @@ async def test_rate_limit_carries_retry_after(
 async def test_overloaded_answer_carries_retry_after(
     fake_server: FakeServer, session: aiohttp.ClientSession
 ) -> None:
-    body = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    body = {
+        "type": "error",
+        "error": {"type": "overloaded_error", "message": "Overloaded"},
+    }
     fake_server.reply(body, status=529, headers={"retry-after": "3"})
     client = make_client("anthropic", session, fake_server.url)
     with pytest.raises(OverloadedError) as caught:
@@ -198,7 +201,9 @@ async def test_connection_refused_is_a_network_error(
 class FailingResolver(aiohttp.abc.AbstractResolver):
     """Answers every lookup with NXDOMAIN, so no DNS query leaves the machine."""
 
-    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> Any:
+    async def resolve(
+        self, host: str, port: int = 0, family: int = socket.AF_INET
+    ) -> Any:
         raise OSError(socket.EAI_NONAME, "Name or service not known")
 
     async def close(self) -> None:
@@ -306,12 +311,20 @@ async def test_small_chunked_body_is_read_whole(
 async def test_errors_and_reprs_never_carry_the_key(
     fake_server: FakeServer, session: aiohttp.ClientSession, kind: str
 ) -> None:
-    fake_server.reply(error_body(kind, 401, f"Incorrect API key provided: {KEY}"), status=401)
+    fake_server.reply(
+        error_body(kind, 401, f"Incorrect API key provided: {KEY}"), status=401
+    )
     client = make_client(kind, session, fake_server.url, api_key=KEY)
     with pytest.raises(AuthError) as caught:
         await client.complete(REQUEST, timeout=5)
     error = caught.value
-    for rendered in (str(error), repr(error), error.message, repr(error.args), repr(client)):
+    for rendered in (
+        str(error),
+        repr(error),
+        error.message,
+        repr(error.args),
+        repr(client),
+    ):
         assert KEY not in rendered
     assert "[redacted]" in str(error)
 
@@ -321,7 +334,9 @@ async def test_errors_never_carry_the_request_body(
     fake_server: FakeServer, session: aiohttp.ClientSession, kind: str
 ) -> None:
     secret_prompt = "the alarm code is 4921 " * 4
-    echoed = f'Invalid value at "contents[0]", got "{secret_prompt}" instead ' + "x" * 400
+    echoed = (
+        f'Invalid value at "contents[0]", got "{secret_prompt}" instead ' + "x" * 400
+    )
     fake_server.reply(error_body(kind, 400, echoed), status=400)
     client = make_client(kind, session, fake_server.url)
     with pytest.raises(BadRequestError) as caught:
@@ -338,7 +353,13 @@ async def test_errors_never_carry_the_request_body(
             {
                 "model": "gpt-4o-mini",
                 "choices": [
-                    {"message": {"role": "assistant", "content": None, "refusal": "I can't."}}
+                    {
+                        "message": {
+                            "role": "assistant",
+                            "content": None,
+                            "refusal": "I can't.",
+                        }
+                    }
                 ],
             },
         ),
@@ -347,7 +368,10 @@ async def test_errors_never_carry_the_request_body(
             {
                 "model": "gpt-4o-mini",
                 "choices": [
-                    {"message": {"role": "assistant", "content": ""}, "finish_reason": "content_filter"}
+                    {
+                        "message": {"role": "assistant", "content": ""},
+                        "finish_reason": "content_filter",
+                    }
                 ],
             },
         ),
@@ -355,7 +379,10 @@ async def test_errors_never_carry_the_request_body(
             "openai_compatible",
             {
                 "choices": [
-                    {"message": {"role": "assistant", "content": ""}, "finish_reason": "content_filter"}
+                    {
+                        "message": {"role": "assistant", "content": ""},
+                        "finish_reason": "content_filter",
+                    }
                 ]
             },
         ),
@@ -384,7 +411,10 @@ async def test_errors_never_carry_the_request_body(
     ],
 )
 async def test_refusals_are_content_filter_errors(
-    fake_server: FakeServer, session: aiohttp.ClientSession, kind: str, body: dict[str, Any]
+    fake_server: FakeServer,
+    session: aiohttp.ClientSession,
+    kind: str,
+    body: dict[str, Any],
 ) -> None:
     fake_server.reply(body)
     client = make_client(kind, session, fake_server.url)
@@ -420,7 +450,9 @@ async def test_gemini_invalid_key_400_is_an_auth_error(
 async def test_gemini_plain_400_is_a_bad_request(
     fake_server: FakeServer, session: aiohttp.ClientSession
 ) -> None:
-    fake_server.reply({"error": {"code": 400, "message": "bad", "details": "weird"}}, status=400)
+    fake_server.reply(
+        {"error": {"code": 400, "message": "bad", "details": "weird"}}, status=400
+    )
     client = make_client("gemini", session, fake_server.url)
     with pytest.raises(BadRequestError):
         await client.complete(REQUEST, timeout=5)
@@ -435,8 +467,14 @@ async def test_gemini_rate_limit_reads_retry_info(
             "message": "Resource has been exhausted",
             "status": "RESOURCE_EXHAUSTED",
             "details": [
-                {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": []},
-                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "37s"},
+                {
+                    "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                    "violations": [],
+                },
+                {
+                    "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                    "retryDelay": "37s",
+                },
             ],
         }
     }
@@ -465,3 +503,27 @@ async def test_model_list_without_its_list_is_malformed(
     client = make_client(kind, session, fake_server.url)
     with pytest.raises(MalformedResponseError):
         await client.health()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_html_error_page_from_a_proxy_keeps_its_status_category(
+    fake_server: FakeServer, session: aiohttp.ClientSession, kind: str
+) -> None:
+    fake_server.reply(
+        text="<html>502 Bad Gateway</html>", status=502, content_type="text/html"
+    )
+    client = make_client(kind, session, fake_server.url)
+    with pytest.raises(ProviderServerError) as caught:
+        await client.complete(REQUEST, timeout=5)
+    assert str(caught.value) == f"{client.name}: server error (HTTP 502)"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_error_without_a_body_still_maps_by_status(
+    fake_server: FakeServer, session: aiohttp.ClientSession, kind: str
+) -> None:
+    fake_server.reply(text="", status=403)
+    client = make_client(kind, session, fake_server.url)
+    with pytest.raises(AuthError) as caught:
+        await client.complete(REQUEST, timeout=5)
+    assert str(caught.value) == f"{client.name}: the API key was rejected (HTTP 403)"

@@ -173,7 +173,6 @@ class BaseProvider(ABC):
         self._vision_override = vision
         self._context_window_override = context_window
         self._max_response_bytes = max_response_bytes
-        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
         self._headers = self._build_headers(self._api_key)
 
     def __repr__(self) -> str:
@@ -309,14 +308,6 @@ class BaseProvider(ABC):
     ) -> MalformedResponseError:
         return MalformedResponseError(message, provider=self._name, status=status)
 
-    def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
-        # One ClientTimeout per distinct value: the router passes the same few deadlines over and over.
-        if (timeout := self._timeouts.get(seconds)) is None:
-            if len(self._timeouts) > 64:
-                self._timeouts.clear()
-            timeout = self._timeouts[seconds] = aiohttp.ClientTimeout(total=seconds)
-        return timeout
-
     async def _request(
         self,
         method: str,
@@ -341,7 +332,7 @@ class BaseProvider(ABC):
                 url,
                 data=data,
                 headers=self._headers,
-                timeout=self._timeout(timeout),
+                timeout=aiohttp.ClientTimeout(total=timeout),
             ) as response:
                 status = response.status
                 raw = await self._read_capped(response)

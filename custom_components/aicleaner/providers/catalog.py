@@ -160,6 +160,8 @@ def compatible_capabilities(model: str) -> ModelCapabilities:
     """Models behind an OpenAI-compatible server: first-party names keep their facts, others are guessed."""
     bare = model.rsplit("/", 1)[-1].lower()
     known = _match(bare, _OPENAI_MODELS) or _match(bare, _ANTHROPIC_MODELS)
+    if known is None and bare.startswith("claude-"):
+        known = (True, 200_000)
     if known is None and bare.startswith("gemini-"):
         known = (True, 1_048_576)
     vision, context = known or (
