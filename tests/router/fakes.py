@@ -87,7 +87,9 @@ class FakeProvider:
         return self.price_value
 
     def completion(self, request: AIRequest) -> Completion:
-        usage = Usage(input_tokens=len(request.prompt) // 4 + 1, output_tokens=self.output_tokens)
+        usage = Usage(
+            input_tokens=len(request.prompt) // 4 + 1, output_tokens=self.output_tokens
+        )
         return Completion(
             text=f"{self.name}: {request.prompt}",
             model=request.model or self.model,

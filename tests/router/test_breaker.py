@@ -38,7 +38,9 @@ def test_success_resets_the_consecutive_failure_count() -> None:
 
 def test_open_breaker_goes_half_open_after_timeout_and_admits_limited_trials() -> None:
     clock = FakeClock()
-    breaker = make(clock, failure_threshold=1, timeout_seconds=60, half_open_max_calls=3)
+    breaker = make(
+        clock, failure_threshold=1, timeout_seconds=60, half_open_max_calls=3
+    )
     breaker.record_failure()
     clock.advance(59.9)
     assert breaker.state is BreakerState.OPEN
@@ -113,7 +115,9 @@ def test_release_on_closed_breaker_changes_nothing() -> None:
 
 events = st.lists(
     st.tuples(
-        st.sampled_from(["acquire", "success", "failure", "neutral", "auth", "reset", "release"]),
+        st.sampled_from(
+            ["acquire", "success", "failure", "neutral", "auth", "reset", "release"]
+        ),
         st.floats(min_value=0, max_value=30),
     ),
     max_size=200,
@@ -126,7 +130,10 @@ def test_breaker_invariants_hold_for_any_event_sequence(
 ) -> None:
     clock = FakeClock()
     breaker = make(
-        clock, failure_threshold=threshold, timeout_seconds=20, half_open_max_calls=trials
+        clock,
+        failure_threshold=threshold,
+        timeout_seconds=20,
+        half_open_max_calls=trials,
     )
     admitted_while_half_open = 0
     for event, pause in sequence:
@@ -163,5 +170,8 @@ def test_breaker_invariants_hold_for_any_event_sequence(
         assert breaker._trials_in_flight >= 0
         if breaker.auth_failed:
             assert breaker.state is BreakerState.OPEN
-        if breaker.consecutive_failures >= threshold and breaker.state is BreakerState.CLOSED:
+        if (
+            breaker.consecutive_failures >= threshold
+            and breaker.state is BreakerState.CLOSED
+        ):
             raise AssertionError("closed with failures at the threshold")

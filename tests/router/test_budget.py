@@ -32,7 +32,12 @@ def test_commit_replaces_the_reservation_by_the_actual_cost() -> None:
     assert reservation is not None
     ledger.commit(reservation, 0.25, tokens=120)
     entry = ledger.entry("a")
-    assert (entry.cost, entry.tokens, entry.requests, entry.reserved) == (0.25, 120, 1, 0.0)
+    assert (entry.cost, entry.tokens, entry.requests, entry.reserved) == (
+        0.25,
+        120,
+        1,
+        0.0,
+    )
     assert ledger.remaining("a") == pytest.approx(0.75)
 
 
@@ -90,7 +95,10 @@ def test_export_and_restore_round_trip_for_the_same_day() -> None:
     ledger.commit(reservation, 0.4, 77)
     ledger.reserve("a", 0.1)  # in flight: not exported
     data = ledger.export()
-    assert data == {"day": "2026-11-26", "providers": {"a": {"cost": 0.4, "tokens": 77, "requests": 1}}}
+    assert data == {
+        "day": "2026-11-26",
+        "providers": {"a": {"cost": 0.4, "tokens": 77, "requests": 1}},
+    }
     restored = BudgetLedger({"a": 1.0}, None, today)
     assert restored.restore(data)
     assert restored.remaining("a") == pytest.approx(0.6)

@@ -12,7 +12,12 @@ from custom_components.aicleaner.router.cache import (
     ResponseCache,
     request_key,
 )
-from custom_components.aicleaner.router.models import AIRequest, AIResponse, ImageInput, Usage
+from custom_components.aicleaner.router.models import (
+    AIRequest,
+    AIResponse,
+    ImageInput,
+    Usage,
+)
 
 from .fakes import FakeClock
 
@@ -31,7 +36,9 @@ def response(text: str = "answer") -> AIResponse:
 
 
 def test_key_ignores_surrounding_whitespace_tags_timeout_and_request_id() -> None:
-    a = AIRequest(prompt="  hello ", system_prompt="sys", tags=frozenset({"x"}), timeout=3)
+    a = AIRequest(
+        prompt="  hello ", system_prompt="sys", tags=frozenset({"x"}), timeout=3
+    )
     b = AIRequest(prompt="hello", system_prompt=" sys")
     assert request_key(a) == request_key(b)
 
@@ -48,9 +55,13 @@ def test_key_ignores_surrounding_whitespace_tags_timeout_and_request_id() -> Non
         {"images": (ImageInput(b"\x89PNG other", "image/png"),)},
     ],
 )
-def test_key_changes_with_every_answer_relevant_field(change: dict[str, object]) -> None:
+def test_key_changes_with_every_answer_relevant_field(
+    change: dict[str, object],
+) -> None:
     base = {"prompt": "hello", "images": (ImageInput(b"\x89PNG", "image/png"),)}
-    assert request_key(AIRequest(**base)) != request_key(AIRequest(**{**base, **change}))  # type: ignore[arg-type]
+    assert request_key(AIRequest(**base)) != request_key(
+        AIRequest(**{**base, **change})
+    )  # type: ignore[arg-type]
 
 
 def test_key_hashes_image_bytes_and_never_contains_them() -> None:
@@ -125,7 +136,9 @@ async def test_coalescer_hands_the_leaders_result_to_followers() -> None:
     coalescer.finish("k", future, response("late"))  # already done: ignored
 
 
-async def test_coalescer_hands_errors_to_followers_without_unretrieved_warnings() -> None:
+async def test_coalescer_hands_errors_to_followers_without_unretrieved_warnings() -> (
+    None
+):
     coalescer = RequestCoalescer()
     future = coalescer.lead("k")
     coalescer.finish("k", future, LeaderGone())

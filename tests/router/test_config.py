@@ -14,10 +14,16 @@ from custom_components.aicleaner.router.config import (
 def test_defaults_follow_the_design_document() -> None:
     provider = ProviderSettings()
     assert (provider.enabled, provider.priority, provider.weight) == (True, 1, 1.0)
-    assert (provider.rate_limit_rpm, provider.rate_limit_tpm, provider.rate_limit_rph) == (60, 10_000, 3600)
+    assert (
+        provider.rate_limit_rpm,
+        provider.rate_limit_tpm,
+        provider.rate_limit_rph,
+    ) == (60, 10_000, 3600)
     assert (provider.burst_allowance, provider.daily_budget) == (10, 10.0)
     assert (provider.max_retries, provider.timeout_seconds) == (3, 30.0)
-    assert provider.breaker == BreakerSettings(failure_threshold=5, timeout_seconds=60.0, half_open_max_calls=3)
+    assert provider.breaker == BreakerSettings(
+        failure_threshold=5, timeout_seconds=60.0, half_open_max_calls=3
+    )
     router = RouterConfig()
     assert router.selection_strategy is SelectionStrategy.ADAPTIVE
     assert (router.cache_ttl, router.batch_size) == (300.0, 5)
@@ -40,11 +46,15 @@ def test_provider_settings_from_design_document_options() -> None:
     assert settings.priority == 2
     assert settings.rate_limit_rpm == 50
     assert settings.daily_budget == 3.5
-    assert settings.breaker == BreakerSettings(failure_threshold=2, timeout_seconds=10, half_open_max_calls=1)
+    assert settings.breaker == BreakerSettings(
+        failure_threshold=2, timeout_seconds=10, half_open_max_calls=1
+    )
 
 
 def test_nested_circuit_breaker_options_are_read() -> None:
-    settings = ProviderSettings.from_mapping({"circuit_breaker": {"failure_threshold": 9}})
+    settings = ProviderSettings.from_mapping(
+        {"circuit_breaker": {"failure_threshold": 9}}
+    )
     assert settings.breaker.failure_threshold == 9
 
 

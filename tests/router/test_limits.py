@@ -13,7 +13,12 @@ from .fakes import FakeClock
 
 def limiter(clock: FakeClock, **kwargs: object) -> RateLimiter:
     settings = ProviderSettings(
-        **{"rate_limit_rpm": None, "rate_limit_tpm": None, "rate_limit_rph": None, **kwargs}  # type: ignore[arg-type]
+        **{
+            "rate_limit_rpm": None,
+            "rate_limit_tpm": None,
+            "rate_limit_rph": None,
+            **kwargs,
+        }  # type: ignore[arg-type]
     )
     return RateLimiter(settings, clock)
 
@@ -40,7 +45,9 @@ def test_tpm_bucket_reserves_estimate_and_refunds_unused_tokens() -> None:
     assert limits.try_acquire(600) == (0.0, 600)
 
 
-def test_request_larger_than_the_tpm_bucket_takes_a_full_bucket_instead_of_waiting_forever() -> None:
+def test_request_larger_than_the_tpm_bucket_takes_a_full_bucket_instead_of_waiting_forever() -> (
+    None
+):
     clock = FakeClock()
     limits = limiter(clock, rate_limit_tpm=1000)
     assert limits.try_acquire(5000) == (0.0, 1000)
@@ -138,7 +145,11 @@ def test_limiter_tokens_never_go_negative_or_above_capacity(
 ) -> None:
     clock = FakeClock()
     limits = limiter(
-        clock, rate_limit_rpm=rpm, rate_limit_tpm=tpm, rate_limit_rph=rpm * 30, burst_allowance=burst
+        clock,
+        rate_limit_rpm=rpm,
+        rate_limit_tpm=tpm,
+        rate_limit_rph=rpm * 30,
+        burst_allowance=burst,
     )
     held: list[int] = []
     admitted_in_window = 0

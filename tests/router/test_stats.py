@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.aicleaner.router.stats import OverallStats, ProviderStats, percentile
+from custom_components.aicleaner.router.stats import (
+    OverallStats,
+    ProviderStats,
+    percentile,
+)
 
 
 def test_percentile_uses_nearest_rank() -> None:

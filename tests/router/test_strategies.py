@@ -73,7 +73,11 @@ def test_priority_puts_one_first_and_breaks_ties_by_weight_then_name() -> None:
 
 
 def test_round_robin_picks_the_lowest_pass() -> None:
-    cands = [candidate("a", rr_pass=2.0), candidate("b", rr_pass=1.0), candidate("c", rr_pass=1.5)]
+    cands = [
+        candidate("a", rr_pass=2.0),
+        candidate("b", rr_pass=1.0),
+        candidate("c", rr_pass=1.5),
+    ]
     assert names(round_robin(cands, CONTEXT)) == ["b", "c", "a"]
 
 
@@ -99,7 +103,10 @@ def test_least_loaded_weighs_in_flight_against_headroom() -> None:
 
 
 def test_least_loaded_puts_a_provider_without_headroom_last() -> None:
-    cands = [candidate("empty", headroom=0.0), candidate("loaded", in_flight=10, headroom=1.0)]
+    cands = [
+        candidate("empty", headroom=0.0),
+        candidate("loaded", in_flight=10, headroom=1.0),
+    ]
     assert names(least_loaded(cands, CONTEXT)) == ["loaded", "empty"]
 
 
@@ -117,21 +124,34 @@ def test_fastest_explores_the_stalest_provider_for_a_share_of_traffic() -> None:
         candidate("quick", latency=0.5, measured_at=99),
         candidate("recovered", latency=5.0, measured_at=10),
     ]
-    always = StrategyContext(now=100.0, rng=random.Random(0), explore_rate=1.0, explore_after=60)
+    always = StrategyContext(
+        now=100.0, rng=random.Random(0), explore_rate=1.0, explore_after=60
+    )
     assert names(fastest(cands, always)) == ["recovered", "quick"]
-    recent = StrategyContext(now=100.0, rng=random.Random(0), explore_rate=1.0, explore_after=120)
+    recent = StrategyContext(
+        now=100.0, rng=random.Random(0), explore_rate=1.0, explore_after=120
+    )
     assert names(fastest(cands, recent)) == ["quick", "recovered"]
 
 
 def test_fastest_explores_about_the_configured_share() -> None:
-    context = StrategyContext(now=1000.0, rng=random.Random(1), explore_rate=0.05, explore_after=60)
-    cands = [candidate("quick", latency=0.5, measured_at=999), candidate("stale", latency=5.0, measured_at=1)]
+    context = StrategyContext(
+        now=1000.0, rng=random.Random(1), explore_rate=0.05, explore_after=60
+    )
+    cands = [
+        candidate("quick", latency=0.5, measured_at=999),
+        candidate("stale", latency=5.0, measured_at=1),
+    ]
     explored = sum(fastest(cands, context)[0].name == "stale" for _ in range(10_000))
     assert 350 < explored < 650
 
 
 def test_cost_optimal_orders_by_this_requests_estimate() -> None:
-    cands = [candidate("pricey", cost=0.05), candidate("free", cost=0.0), candidate("cheap", cost=0.001)]
+    cands = [
+        candidate("pricey", cost=0.05),
+        candidate("free", cost=0.0),
+        candidate("cheap", cost=0.001),
+    ]
     assert names(cost_optimal(cands, CONTEXT)) == ["free", "cheap", "pricey"]
 
 
@@ -159,13 +179,33 @@ def test_adaptive_penalises_a_half_open_breaker_and_load() -> None:
 
 def test_adaptive_score_is_the_documented_weighted_sum() -> None:
     cands = [
-        candidate("a", latency=1.0, measured_at=99, cost=0.01, in_flight=1, headroom=0.5, health=0.8),
-        candidate("b", latency=2.0, measured_at=99, cost=0.02, in_flight=0, headroom=1.0, health=1.0),
+        candidate(
+            "a",
+            latency=1.0,
+            measured_at=99,
+            cost=0.01,
+            in_flight=1,
+            headroom=0.5,
+            health=0.8,
+        ),
+        candidate(
+            "b",
+            latency=2.0,
+            measured_at=99,
+            cost=0.02,
+            in_flight=0,
+            headroom=1.0,
+            health=1.0,
+        ),
     ]
     w = ADAPTIVE_WEIGHTS
     a, b = adaptive_scores(cands)
-    assert a == pytest.approx(w.health * 0.8 + w.latency + w.cost + w.load * 0.5 + w.headroom * 0.5)
-    assert b == pytest.approx(w.health + w.latency * 0.5 + w.cost * 0.5 + w.load + w.headroom)
+    assert a == pytest.approx(
+        w.health * 0.8 + w.latency + w.cost + w.load * 0.5 + w.headroom * 0.5
+    )
+    assert b == pytest.approx(
+        w.health + w.latency * 0.5 + w.cost * 0.5 + w.load + w.headroom
+    )
     assert w.health + w.latency + w.cost + w.load + w.headroom == pytest.approx(1.0)
 
 
@@ -185,10 +225,15 @@ def test_matching_rule_checks_images_text_and_tags() -> None:
     image = RoutingRule(condition="image_analysis", providers=("vision",))
     text = RoutingRule(condition="text", providers=("cheap",))
     tagged = RoutingRule(condition="kitchen", providers=("local",), priority=0)
-    disabled = RoutingRule(condition="text", providers=("x",), enabled=False, priority=-1)
+    disabled = RoutingRule(
+        condition="text", providers=("x",), enabled=False, priority=-1
+    )
     rules = sorted([image, text, tagged, disabled], key=lambda r: r.priority)
     picture = AIRequest(prompt="p", images=(ImageInput(b"1", "image/png"),))
     assert matching_rule(rules, picture) is image
     assert matching_rule(rules, AIRequest(prompt="p")) is text
-    assert matching_rule(rules, AIRequest(prompt="p", tags=frozenset({"kitchen"}))) is tagged
+    assert (
+        matching_rule(rules, AIRequest(prompt="p", tags=frozenset({"kitchen"})))
+        is tagged
+    )
     assert matching_rule([image], AIRequest(prompt="p")) is None
