@@ -116,9 +116,18 @@ ensure_venv() {
 }
 
 bootstrap() {
-    if [[ ! -f "${VENV_HOST}/.aicleaner-venv-ok" ]]; then
-        log "environment: mode=${MODE} cache=${CACHE_DIR} venv=${VENV_HOST}"
+    if [[ -f "${VENV_HOST}/.aicleaner-venv-ok" ]]; then
+        return 0
+    fi
+    log "environment: mode=${MODE} cache=${CACHE_DIR} venv=${VENV_HOST}"
+    # Several clones or shells may bootstrap at once (CI beside a developer): one builds, the others wait.
+    mkdir -p "${CACHE_DIR}"
+    exec 9>"${CACHE_DIR}/.bootstrap.lock"
+    if ! flock -n 9; then
+        log "another bootstrap is running; waiting for it"
+        flock 9
     fi
     ensure_root
     ensure_venv
+    exec 9>&-
 }

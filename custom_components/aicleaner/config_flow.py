@@ -35,7 +35,7 @@ ROUTER_SCHEMA = probatio.Schema(
             SelectSelectorConfig(
                 options=list(SELECTION_STRATEGIES),
                 mode=SelectSelectorMode.DROPDOWN,
-                translation_key=CONF_SELECTION_STRATEGY,
+                translation_key="selection_strategy",
             )
         ),
         probatio.Required(CONF_CACHE_TTL, default=DEFAULT_CACHE_TTL): probatio.All(

@@ -1,0 +1,116 @@
+"""Run Home Assistant for development with aicleaner and the provider simulator (see scripts/develop)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import signal
+import subprocess
+import sys
+import time
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from tests.e2e.hass_process import HassProcess  # noqa: E402
+
+CONFIG_DIR = REPO_ROOT / "config"
+USERNAME = "dev"
+PASSWORD = "dev"
+CONFIGURATION_YAML = """\
+# Created by scripts/develop; edit freely, it is not overwritten.
+default_config:
+homeassistant:
+  name: AICleaner dev
+http:
+  server_host: 127.0.0.1
+  server_port: {port}
+logger:
+  default: info
+  logs:
+    custom_components.aicleaner: debug
+"""
+
+
+def log(message: str) -> None:
+    """Say what is happening."""
+    print(f"[develop] {message}", file=sys.stderr, flush=True)
+
+
+def start_simulator(port: int) -> subprocess.Popen[bytes] | None:
+    """Start the provider simulator, the demo providers' upstream."""
+    if not (REPO_ROOT / "tests" / "simulator" / "__main__.py").exists():
+        log("provider simulator not found: aicleaner starts with no providers")
+        return None
+    log(f"provider simulator on http://127.0.0.1:{port}")
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.simulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=REPO_ROOT,
+    )
+
+
+def set_up(hass: HassProcess, sim_port: int) -> None:
+    """Onboard once, then make sure the aicleaner entry exists."""
+    if hass.onboarded():
+        hass.login(USERNAME, PASSWORD)
+    else:
+        log(f"onboarding: creating user {USERNAME!r} with password {PASSWORD!r}")
+        hass.onboard(USERNAME, PASSWORD)
+        hass.finish_onboarding()
+    entries = hass.request("GET", "/api/config/config_entries/entry?domain=aicleaner")
+    if not entries:
+        log("adding the aicleaner entry through its config flow")
+        flow = hass.request(
+            "POST", "/api/config/config_entries/flow", {"handler": "aicleaner"}
+        )
+        hass.request("POST", f"/api/config/config_entries/flow/{flow['flow_id']}", {})
+
+
+def main() -> int:
+    """Start everything, keep it running until Ctrl-C."""
+    hass_port = int(os.environ.get("HASS_PORT", "8123"))
+    sim_port = int(os.environ.get("SIM_PORT", "8900"))
+    CONFIG_DIR.mkdir(exist_ok=True)
+    simulator = start_simulator(sim_port)
+    hass = HassProcess(
+        config_dir=CONFIG_DIR,
+        port=hass_port,
+        configuration=CONFIGURATION_YAML,
+        show_output=True,
+    )
+    stopping = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        log(f"starting Home Assistant with config in {CONFIG_DIR}")
+        hass.start(timeout=300)
+        set_up(hass, sim_port)
+        log(
+            f"ready: http://127.0.0.1:{hass_port}  (user {USERNAME}, password {PASSWORD}); Ctrl-C stops"
+        )
+        while not stopping and hass.process is not None and hass.process.poll() is None:
+            time.sleep(0.5)
+    finally:
+        log("stopping")
+        hass.stop()
+        if simulator is not None:
+            simulator.terminate()
+            simulator.wait(timeout=10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,273 @@
+"""Start a real Home Assistant process (`python -m homeassistant`) with aicleaner linked in.
+
+Used by the end-to-end tests and by nothing else: the process is the same `hass` a user runs, in a
+temporary config dir, bound to 127.0.0.1 on a free port, talking REST like the frontend does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+import json
+from pathlib import Path
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import aiohttp
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+INTEGRATION_DIR = REPO_ROOT / "custom_components" / "aicleaner"
+
+CONFIGURATION_YAML = """\
+homeassistant:
+  name: AICleaner e2e
+  time_zone: UTC
+  country: US
+  unit_system: metric
+http:
+  server_host: 127.0.0.1
+  server_port: {port}
+api:
+config:
+onboarding:
+logger:
+  default: warning
+  logs:
+    custom_components.aicleaner: debug
+"""
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class HttpError(Exception):
+    """A non-2xx answer from Home Assistant."""
+
+    def __init__(self, status: int, body: str) -> None:
+        super().__init__(f"HTTP {status}: {body[:500]}")
+        self.status = status
+        self.body = body
+
+
+@dataclass
+class HassProcess:
+    """A running `hass` process and a small REST client for it."""
+
+    config_dir: Path
+    port: int = field(default_factory=free_port)
+    # configuration.yaml, formatted with {port}; written only when the config dir has none.
+    configuration: str = CONFIGURATION_YAML
+    # Where hass's own console output goes: discarded for tests (the log file has it all).
+    show_output: bool = False
+    token: str | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL of the HTTP server."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        """HA's log file."""
+        return self.config_dir / "home-assistant.log"
+
+    def start(self, timeout: float = 90.0) -> None:
+        """Write the config, link the integration in, start hass and wait for its HTTP API."""
+        custom = self.config_dir / "custom_components"
+        custom.mkdir(parents=True, exist_ok=True)
+        link = custom / "aicleaner"
+        if not link.exists():
+            link.symlink_to(INTEGRATION_DIR, target_is_directory=True)
+        configuration = self.config_dir / "configuration.yaml"
+        if not configuration.exists():
+            configuration.write_text(
+                self.configuration.format(port=self.port), encoding="utf-8"
+            )
+        # --skip-pip: every requirement is preinstalled from requirements_test.txt; a run-time install
+        # would also downgrade the test-only openai SDK to the version HA's cloud pins.
+        output = None if self.show_output else subprocess.DEVNULL
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "homeassistant",
+                "--config",
+                str(self.config_dir),
+                "--skip-pip",
+            ],
+            stdout=output,
+            stderr=output,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"hass exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
+            try:
+                self.request("GET", "/api/onboarding", auth=False)
+            except OSError, HttpError:
+                time.sleep(0.5)
+                continue
+            return
+        raise TimeoutError(f"hass did not answer within {timeout}s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        """Stop hass the way a service manager does (SIGTERM), then make sure it is gone."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def log_tail(self, lines: int = 60) -> str:
+        """The end of HA's log, for failure messages."""
+        if not self.log_path.exists():
+            return "(no log)"
+        return "\n".join(
+            self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[
+                -lines:
+            ]
+        )
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        payload: Any = None,
+        *,
+        form: dict[str, str] | None = None,
+        auth: bool = True,
+    ) -> Any:
+        """Send one request; return the decoded JSON answer."""
+        headers = {}
+        data: bytes | None = None
+        if form is not None:
+            data = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        elif payload is not None:
+            data = json.dumps(payload).encode()
+            headers["Content-Type"] = "application/json"
+        if auth and self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        req = urllib.request.Request(
+            self.url + path, data=data, headers=headers, method=method
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                body = resp.read().decode()
+        except urllib.error.HTTPError as err:
+            raise HttpError(err.code, err.read().decode(errors="replace")) from None
+        return json.loads(body) if body else None
+
+    def websocket_command(self, command: dict[str, Any]) -> Any:
+        """Send one command over the websocket API, as the frontend does; return its result."""
+
+        async def _run() -> Any:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.ws_connect(f"{self.url}/api/websocket") as ws,
+            ):
+                assert (await ws.receive_json())["type"] == "auth_required"
+                await ws.send_json({"type": "auth", "access_token": self.token})
+                assert (await ws.receive_json())["type"] == "auth_ok"
+                await ws.send_json({"id": 1, **command})
+                reply = await ws.receive_json()
+                if not reply.get("success"):
+                    raise HttpError(400, json.dumps(reply))
+                return reply["result"]
+
+        return asyncio.run(_run())
+
+    def onboarded(self) -> bool:
+        """Whether the owner account exists already."""
+        steps = self.request("GET", "/api/onboarding", auth=False)
+        return any(step["step"] == "user" and step["done"] for step in steps)
+
+    def onboard(
+        self, username: str = "owner", password: str = "e2e-password-123"
+    ) -> None:
+        """Create the owner through the onboarding API and log in with an access token."""
+        client_id = f"{self.url}/"
+        created = self.request(
+            "POST",
+            "/api/onboarding/users",
+            {
+                "client_id": client_id,
+                "name": "Owner",
+                "username": username,
+                "password": password,
+                "language": "en",
+            },
+            auth=False,
+        )
+        tokens = self.request(
+            "POST",
+            "/auth/token",
+            form={
+                "grant_type": "authorization_code",
+                "code": created["auth_code"],
+                "client_id": client_id,
+            },
+            auth=False,
+        )
+        self.token = tokens["access_token"]
+
+    def finish_onboarding(self) -> None:
+        """Complete the onboarding steps after the owner, so the frontend shows its login page."""
+        self.request("POST", "/api/onboarding/core_config", {})
+        self.request("POST", "/api/onboarding/analytics", {})
+        self.request(
+            "POST",
+            "/api/onboarding/integration",
+            {
+                "client_id": f"{self.url}/",
+                "redirect_uri": f"{self.url}/?auth_callback=1",
+            },
+        )
+
+    def login(self, username: str, password: str) -> None:
+        """Log in through the login flow the frontend uses and keep the access token."""
+        client_id = f"{self.url}/"
+        flow = self.request(
+            "POST",
+            "/auth/login_flow",
+            {
+                "client_id": client_id,
+                "handler": ["homeassistant", None],
+                "redirect_uri": client_id,
+            },
+            auth=False,
+        )
+        result = self.request(
+            "POST",
+            f"/auth/login_flow/{flow['flow_id']}",
+            {"client_id": client_id, "username": username, "password": password},
+            auth=False,
+        )
+        tokens = self.request(
+            "POST",
+            "/auth/token",
+            form={
+                "grant_type": "authorization_code",
+                "code": result["result"],
+                "client_id": client_id,
+            },
+            auth=False,
+        )
+        self.token = tokens["access_token"]
