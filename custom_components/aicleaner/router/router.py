@@ -54,6 +54,8 @@ STATE_VERSION = 1
 # The client enforces the attempt timeout itself and classifies it precisely; this guard only
 # catches a client that does not, shortly after.
 _TIMEOUT_GRACE = 1.0
+# A limiter wait this short is cheaper than a failover (timers may wake a little early).
+_WAIT_SLACK = 0.05
 # Errors that say nothing about the provider's health: they neither trip nor close the breaker.
 _NEUTRAL = frozenset({ErrorCategory.RATE_LIMIT, ErrorCategory.CONTENT_FILTER})
 
@@ -456,8 +458,9 @@ class Router:
                 self._skip(attempts, stats, name, ErrorCategory.BREAKER_OPEN, retry)
                 return None
             wait = limiter.wait_time(tokens)
-            if wait > 0 and is_last and now + wait < deadline:
-                # The last candidate is worth waiting for, when the wait fits.
+            if wait > 0 and (is_last or wait <= _WAIT_SLACK) and now + wait < deadline:
+                # The last candidate is worth waiting for, when the wait fits; so is a moment
+                # left over from a Retry-After sleep that woke early.
                 await self._sleep(wait)
                 wait = limiter.wait_time(tokens)
             if wait > 0:
