@@ -226,6 +226,7 @@ async def test_dns_failure_is_a_network_error(kind: str) -> None:
         ('{"choices": [{"message": {"content": "cut', "application/json"),
         ("<html><body>502 Bad Gateway</body></html>", "text/html"),
         ("<!doctype html><title>Login</title>", "application/json"),
+        ("\n\n  <html>captive portal</html>", "application/octet-stream"),
         ("[1, 2, 3]", "application/json"),
         ("", "application/json"),
     ],

@@ -507,3 +507,13 @@ async def test_client_reuses_the_injected_session(
         await client.complete(AIRequest(prompt="hi"), timeout=5)
     assert not session.closed
     assert len(fake_server.requests) == 3
+
+
+async def test_json_with_leading_whitespace_is_still_json(
+    fake_server: FakeServer, session: aiohttp.ClientSession
+) -> None:
+    import json
+
+    fake_server.reply(text="\n  " + json.dumps(success_body("ollama", text="ok")))
+    client = make_client("ollama", session, fake_server.url)
+    assert (await client.complete(AIRequest(prompt="hi"), timeout=5)).text == "ok"

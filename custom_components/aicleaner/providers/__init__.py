@@ -17,6 +17,12 @@ from .openai_compatible import OpenAICompatibleProvider
 if TYPE_CHECKING:
     import aiohttp
 
+    from ..router.models import Provider
+
+    def _implements_the_router_protocol(client: BaseProvider) -> Provider:
+        """Let mypy prove every client satisfies the router's `Provider` protocol."""
+        return client
+
 PROVIDER_CLASSES: Final[dict[str, type[BaseProvider]]] = {
     OpenAIProvider.kind: OpenAIProvider,
     AnthropicProvider.kind: AnthropicProvider,

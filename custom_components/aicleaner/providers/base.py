@@ -3,7 +3,8 @@
 A client holds the injected `aiohttp.ClientSession` (Home Assistant's shared session in production) and
 never creates its own. `_request` is the only place that touches the network: it caps the bytes read,
 turns every transport failure and HTTP status into one `ProviderError` subclass, and parses retry hints
-(`retry-after-ms`, `Retry-After`, Gemini's `RetryInfo.retryDelay`).
+(`retry-after-ms`, `Retry-After`, Gemini's `RetryInfo.retryDelay`). JSON goes through orjson, which
+Home Assistant core itself depends on.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-import json
 import re
 import time
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import aiohttp
+import orjson
 
 from ..router.errors import (
     AuthError,
@@ -321,11 +322,7 @@ class BaseProvider(ABC):
         Every failure becomes a `ProviderError`: transport errors, non-2xx statuses, and 2xx bodies that
         are not a JSON object (HTML, truncated, oversize).
         """
-        data = (
-            None
-            if payload is None
-            else json.dumps(payload, separators=(",", ":")).encode()
-        )
+        data = None if payload is None else orjson.dumps(payload)
         try:
             async with self._session.request(
                 method,
@@ -380,11 +377,14 @@ class BaseProvider(ABC):
         return bytes(buffer)
 
     def _decode_json(self, raw: bytes, content_type: str, status: int) -> JSONObject:
-        if content_type == "text/html" or raw.lstrip()[:1] == b"<":
+        first = raw[:1]
+        if first.isspace():
+            first = raw.lstrip()[:1]
+        if content_type == "text/html" or first == b"<":
             raise self._malformed("answered with an HTML page instead of JSON", status)
         try:
-            body = json.loads(raw)
-        except ValueError as err:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as err:
             raise self._malformed(
                 "answered with a body that is not valid JSON", status
             ) from err
@@ -397,8 +397,8 @@ class BaseProvider(ABC):
     ) -> ProviderError:
         """Map a non-2xx answer to the error taxonomy."""
         try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
+            body: Any = orjson.loads(raw) if raw else None
+        except orjson.JSONDecodeError:
             body = None
         detail = self._safe_message(error_message(body))
         suffix = f": {detail}" if detail else ""
