@@ -22,34 +22,51 @@ from .common import (
     truncate_to_tokens,
 )
 
-# Alias -> the dated id the API reports back in `model`.
+# Alias -> the id the API reports back in `model` (models since 4.6 have no dated id).
 MODELS: dict[str, str] = {
+    "claude-opus-5-5": "claude-opus-5-5",
+    "claude-sonnet-5-5": "claude-sonnet-5-5",
+    "claude-haiku-5-5": "claude-haiku-5-5",
+    "claude-opus-4-7": "claude-opus-4-7",
+    "claude-sonnet-4-6": "claude-sonnet-4-6",
+    "claude-opus-4-5": "claude-opus-4-5-20251101",
     "claude-sonnet-4-5": "claude-sonnet-4-5-20250929",
     "claude-haiku-4-5": "claude-haiku-4-5-20251001",
-    "claude-opus-4-1": "claude-opus-4-1-20250805",
-    "claude-sonnet-4-0": "claude-sonnet-4-20250514",
-    "claude-3-5-haiku-latest": "claude-3-5-haiku-20241022",
 }
 _MODEL_INFO: dict[str, tuple[str, str, str]] = {
-    # dated id -> (display name, created_at, line)
+    # id -> (display name, created_at, line)
+    "claude-opus-5-5": ("Claude Opus 5.5", "2026-09-15T00:00:00Z", "opus"),
+    "claude-sonnet-5-5": ("Claude Sonnet 5.5", "2026-09-15T00:00:00Z", "sonnet"),
+    "claude-haiku-5-5": ("Claude Haiku 5.5", "2026-09-15T00:00:00Z", "haiku"),
+    "claude-opus-4-7": ("Claude Opus 4.7", "2026-04-16T00:00:00Z", "opus"),
+    "claude-sonnet-4-6": ("Claude Sonnet 4.6", "2026-02-17T00:00:00Z", "sonnet"),
+    "claude-opus-4-5-20251101": ("Claude Opus 4.5", "2025-11-24T00:00:00Z", "opus"),
     "claude-sonnet-4-5-20250929": (
         "Claude Sonnet 4.5",
         "2025-09-29T00:00:00Z",
         "sonnet",
     ),
     "claude-haiku-4-5-20251001": ("Claude Haiku 4.5", "2025-10-15T00:00:00Z", "haiku"),
-    "claude-opus-4-1-20250805": ("Claude Opus 4.1", "2025-08-05T00:00:00Z", "opus"),
-    "claude-sonnet-4-20250514": ("Claude Sonnet 4", "2025-05-22T00:00:00Z", "sonnet"),
-    "claude-3-5-haiku-20241022": ("Claude Haiku 3.5", "2024-10-22T00:00:00Z", "haiku"),
 }
-# Versions the API accepts in the anthropic-version header (the current SDK sends the last).
-API_VERSIONS = frozenset({"2023-01-01", "2023-06-01", "2026-10-21"})
+# Deprecated ids -> (deprecated_at, retires_at), as the SDK's deprecation table has them.
+_DEPRECATED: dict[str, tuple[str, str]] = {
+    "claude-opus-4-5-20251101": ("2026-07-22T00:00:00Z", "2027-01-22T00:00:00Z"),
+    "claude-sonnet-4-5-20250929": ("2026-05-30T00:00:00Z", "2026-11-30T00:00:00Z"),
+}
+# Versions the API accepts in the anthropic-version header; the current SDK sends the last.
+LEGACY_API_VERSION = "2023-06-01"
+CURRENT_API_VERSION = "2026-10-21"
+API_VERSIONS = frozenset({"2023-01-01", LEGACY_API_VERSION, CURRENT_API_VERSION})
+# 2026-10-21 removed the sampling parameters: any value, even the default, is a 400.
+SAMPLING_PARAMS = ("temperature", "top_p", "top_k")
+# Generation-5 models think by default (adaptive); thinking counts against max_tokens.
+THINKING_TOKENS = 48
 _KNOWN_PARAMS = frozenset(
     {
-        "model", "messages", "max_tokens", "system", "temperature", "top_p", "top_k",
-        "stop_sequences", "stream", "metadata", "tools", "tool_choice", "thinking",
-        "service_tier", "container", "context_management", "mcp_servers", "output_config",
-        "inference_geo", "cache_control", "speed",
+        "model", "messages", "max_tokens", "system", "stop_sequences", "stream", "metadata",
+        "tools", "tool_choice", "thinking", "service_tier", "container", "context_management",
+        "mcp_servers", "output_config", "inference_geo", "cache_control", "speed",
+        "diagnostics", "user_profile_id", "workspace_id",
     }
 )  # fmt: skip
 _MEDIA_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
@@ -85,6 +102,60 @@ class _RequestError(Exception):
 
 def _invalid(message: str) -> _RequestError:
     return _RequestError(400, "invalid_request_error", message)
+
+
+def is_generation_5(model: str) -> bool:
+    """claude-{opus,sonnet,haiku,...}-5 and later."""
+    parts = model.split("-")
+    return len(parts) >= 3 and parts[2].isdigit() and int(parts[2]) >= 5
+
+
+def _check_sampling(body: dict[str, Any], model: str) -> None:
+    """anthropic-version 2023-06-01 still takes sampling parameters, within limits."""
+    given = [name for name in SAMPLING_PARAMS if body.get(name) is not None]
+    if not given:
+        return
+    if is_generation_5(model):
+        raise _invalid(f"{given[0]} is deprecated for this model.")
+    if "temperature" in given and "top_p" in given:
+        raise _invalid(
+            "`temperature` and `top_p` cannot both be specified for this model. Please use only one."
+        )
+    temperature = body.get("temperature")
+    if temperature is None:
+        return
+    if isinstance(temperature, bool) or not isinstance(temperature, int | float):
+        raise _invalid("temperature: Input should be a valid number")
+    if temperature > 1:
+        raise _invalid("temperature: Input should be less than or equal to 1")
+    if temperature < 0:
+        raise _invalid("temperature: Input should be greater than or equal to 0")
+
+
+def _thinking_tokens(thinking: Any, model: str, max_tokens: int) -> int:
+    """Tokens spent thinking; generation-5 models think unless told not to."""
+    if thinking is None:
+        return THINKING_TOKENS if is_generation_5(model) else 0
+    kind = thinking.get("type") if isinstance(thinking, dict) else None
+    if kind == "disabled":
+        return 0
+    if kind == "adaptive":
+        return THINKING_TOKENS
+    if kind == "enabled":
+        budget = thinking.get("budget_tokens")
+        if not isinstance(budget, int) or budget < 1024:
+            raise _invalid(
+                "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+            )
+        if budget >= max_tokens:
+            raise _invalid(
+                "`max_tokens` must be greater than `thinking.budget_tokens`."
+            )
+        return THINKING_TOKENS
+    raise _invalid(
+        f"thinking: Input tag '{kind}' found using 'type' does not match any of the expected "
+        "tags: 'enabled', 'disabled', 'between_tools', 'adaptive'"
+    )
 
 
 def image_tokens(info: ImageInfo) -> int:
@@ -148,11 +219,11 @@ class AnthropicProtocol(ProviderProtocol):
         return response
 
     def _check_headers(self, call: SimCall, request_id: str) -> web.Response | None:
-        """Auth first (x-api-key or Bearer), then the anthropic-version header."""
+        """Auth first (x-api-key wins over Bearer when both come), then anthropic-version."""
         headers = call.headers
         key = headers.get("x-api-key")
         scheme = "x-api-key"
-        if key is None:
+        if not key:
             auth_scheme, _, token = headers.get("Authorization", "").partition(" ")
             if auth_scheme.lower() == "bearer" and token.strip():
                 key, scheme = token.strip(), "bearer"
@@ -194,12 +265,15 @@ class AnthropicProtocol(ProviderProtocol):
     @staticmethod
     def _model_info(model_id: str) -> dict[str, Any]:
         display_name, created_at, line = _MODEL_INFO[model_id]
+        deprecated_at, retires_at = _DEPRECATED.get(model_id, (None, None))
         return {
             "type": "model",
             "id": model_id,
             "display_name": display_name,
             "created_at": created_at,
-            "lifecycle": "active",
+            "lifecycle": "active" if deprecated_at is None else "deprecated",
+            "deprecated_at": deprecated_at,
+            "retires_at": retires_at,
             "line": line,
             "max_input_tokens": 200000,
             "max_tokens": 64000,
@@ -251,7 +325,12 @@ class AnthropicProtocol(ProviderProtocol):
         for required in ("model", "messages", "max_tokens"):
             if required not in body:
                 raise _invalid(f"{required}: Field required")
-        unknown = sorted(set(body) - _KNOWN_PARAMS)
+        version = call.headers.get("anthropic-version", CURRENT_API_VERSION)
+        legacy = version != CURRENT_API_VERSION
+        allowed = (
+            _KNOWN_PARAMS | frozenset(SAMPLING_PARAMS) if legacy else _KNOWN_PARAMS
+        )
+        unknown = sorted(set(body) - allowed, key=list(body).index)
         if unknown:
             raise _invalid(f"{unknown[0]}: Extra inputs are not permitted")
         model = body["model"]
@@ -262,18 +341,9 @@ class AnthropicProtocol(ProviderProtocol):
             raise _invalid("max_tokens: Input should be a valid integer")
         if max_tokens < 1:
             raise _invalid("max_tokens: Input should be greater than or equal to 1")
-        temperature = body.get("temperature")
-        if temperature is not None:
-            if isinstance(temperature, bool) or not isinstance(
-                temperature, int | float
-            ):
-                raise _invalid("temperature: Input should be a valid number")
-            if not 0 <= temperature <= 1:
-                raise _invalid(
-                    "temperature: Input should be less than or equal to 1"
-                    if temperature > 1
-                    else "temperature: Input should be greater than or equal to 0"
-                )
+        if legacy:
+            _check_sampling(body, model)
+        thinking = _thinking_tokens(body.get("thinking"), model, max_tokens)
         model_id = MODELS.get(model, model)
         if model_id not in _MODEL_INFO:
             raise _RequestError(404, "not_found_error", f"model: {model}")
@@ -284,9 +354,16 @@ class AnthropicProtocol(ProviderProtocol):
         images += more_images
 
         text = call.reply_text or default_reply("anthropic", model, chars, images)
-        text, cut = truncate_to_tokens(text, max_tokens)
+        thinking = min(thinking, max_tokens)
+        text, cut = truncate_to_tokens(text, max_tokens - thinking)
         stop_reason = "max_tokens" if cut else "end_turn"
-        content: list[dict[str, Any]] = [{"type": "text", "text": text}]
+        content: list[dict[str, Any]] = []
+        if thinking:
+            # Display "omitted" (the default here): no thinking text, only the signature.
+            signature = random_token(call.rng, 64)
+            content.append({"type": "thinking", "thinking": "", "signature": signature})
+        if text:
+            content.append({"type": "text", "text": text})
         stop_details: dict[str, Any] | None = None
         if call.content_filter is not None:
             content = []
@@ -310,7 +387,7 @@ class AnthropicProtocol(ProviderProtocol):
                     "ephemeral_5m_input_tokens": 0,
                     "ephemeral_1h_input_tokens": 0,
                 },
-                "output_tokens": max(text_tokens(text), 1),
+                "output_tokens": max(text_tokens(text) + thinking, 1),
                 "service_tier": "standard",
             },
         }

@@ -33,12 +33,15 @@ from .common import (
 API_VERSIONS = frozenset({"v1", "v1beta"})
 # model id -> (display name, input limit, output limit, thinks by default)
 MODELS: dict[str, tuple[str, int, int, bool]] = {
+    "gemini-3.8-flash": ("Gemini 3.8 Flash", 1048576, 65536, True),
+    "gemini-3.5-flash": ("Gemini 3.5 Flash", 1048576, 65536, True),
+    "gemini-3.1-pro-preview": ("Gemini 3.1 Pro Preview", 1048576, 65536, True),
+    "gemini-3.1-flash-lite": ("Gemini 3.1 Flash-Lite", 1048576, 65536, False),
     "gemini-2.5-flash": ("Gemini 2.5 Flash", 1048576, 65536, True),
     "gemini-2.5-pro": ("Gemini 2.5 Pro", 1048576, 65536, True),
     "gemini-2.5-flash-lite": ("Gemini 2.5 Flash-Lite", 1048576, 65536, False),
-    "gemini-2.0-flash": ("Gemini 2.0 Flash", 1048576, 8192, False),
 }
-# 2.5 models think before answering; thoughts count against maxOutputTokens.
+# Thinking models think before answering; thoughts count against maxOutputTokens.
 THINKING_TOKENS = 48
 
 _SAFETY_CATEGORIES = (
@@ -125,6 +128,21 @@ def format_duration(seconds: float) -> str:
     if seconds == int(seconds):
         return f"{int(seconds)}s"
     return f"{seconds:.3f}s"
+
+
+def _thinking_tokens(model: str, thinking_config: Any) -> int:
+    """Thoughts spent before the answer; a budget of 0 turns thinking off where allowed."""
+    config = _fields(thinking_config) if isinstance(thinking_config, dict) else {}
+    budget = config.get("thinking_budget")
+    if budget == 0:
+        if "-pro" in model:
+            raise _bad_request(
+                "Budget 0 is invalid. This model only works in thinking mode."
+            )
+        return 0
+    if budget is not None or config.get("thinking_level") is not None:
+        return THINKING_TOKENS
+    return THINKING_TOKENS if MODELS[model][3] else 0
 
 
 def image_tokens(info: ImageInfo) -> int:
@@ -386,11 +404,7 @@ class GeminiProtocol(ProviderProtocol):
         if count_only:
             return json_response({"totalTokens": prompt_tokens})
 
-        thinking = 0
-        if MODELS[model][3]:
-            thinking_config = _fields(config.get("thinking_config") or {})
-            if thinking_config.get("thinking_budget") != 0:
-                thinking = THINKING_TOKENS
+        thinking = _thinking_tokens(model, config.get("thinking_config"))
         text = call.reply_text or default_reply("gemini", model, text_chars, images)
         budget = None if max_output is None else max(max_output - thinking, 0)
         if max_output is not None:

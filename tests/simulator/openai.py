@@ -33,21 +33,32 @@ MODELS: dict[str, str] = {
     "gpt-5": "gpt-5-2025-08-07",
     "gpt-5-mini": "gpt-5-mini-2025-08-07",
     "gpt-5-nano": "gpt-5-nano-2025-08-07",
+    "gpt-5.1": "gpt-5.1-2025-11-13",
+    "gpt-5.2": "gpt-5.2-2025-12-11",
+    "gpt-5.4": "gpt-5.4-2026-03-05",
+    "gpt-5.4-mini": "gpt-5.4-mini-2026-03-17",
+    "gpt-5.4-nano": "gpt-5.4-nano-2026-03-17",
+    "gpt-5.5": "gpt-5.5-2026-04-23",
     "o3": "o3-2025-04-16",
     "o4-mini": "o4-mini-2025-04-16",
 }
 _SNAPSHOTS = {snapshot: snapshot for snapshot in MODELS.values()}
-_REASONING_PREFIXES = ("gpt-5", "o1", "o3", "o4")
+# Reasoning families: no max_tokens (max_completion_tokens instead).
+_REASONING_PREFIXES = ("gpt-5", "gpt-6", "o1", "o3", "o4")
+# Of those, these reason by default (effort "medium") and take only temperature 1; the
+# gpt-5.1+ families default to effort "none" and take a temperature only at "none".
+_ALWAYS_REASONING = ("gpt-5-", "o1", "o3", "o4")
 # Reasoning models spend hidden tokens before the visible answer; they count against
 # max_completion_tokens, so a tight limit gives an empty answer with finish_reason "length".
 REASONING_TOKENS = 64
+_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 
 _KNOWN_PARAMS = frozenset(
     {
         "messages", "model", "audio", "frequency_penalty", "function_call", "functions",
         "logit_bias", "logprobs", "max_completion_tokens", "max_tokens", "metadata",
         "modalities", "n", "parallel_tool_calls", "prediction", "presence_penalty",
-        "prompt_cache_key", "prompt_cache_retention", "reasoning_effort", "response_format",
+        "prompt_cache_key", "prompt_cache_options", "prompt_cache_retention", "reasoning_effort", "response_format",
         "safety_identifier", "seed", "service_tier", "stop", "store", "stream",
         "stream_options", "temperature", "tool_choice", "tools", "top_logprobs", "top_p",
         "user", "verbosity", "web_search_options", "moderation",
@@ -103,8 +114,19 @@ def error_body(
 
 
 def is_reasoning_model(model: str) -> bool:
-    """gpt-5*, o1*, o3*, o4*: no max_tokens, only the default temperature."""
+    """gpt-5*, gpt-6*, o1*, o3*, o4*: no max_tokens, only max_completion_tokens."""
     return model.startswith(_REASONING_PREFIXES)
+
+
+def reasoning_effort(model: str, requested: object) -> str | None:
+    """The effort a model runs at: None for non-reasoning models."""
+    if not is_reasoning_model(model):
+        return None
+    if isinstance(requested, str):
+        return requested
+    return (
+        "medium" if model == "gpt-5" or model.startswith(_ALWAYS_REASONING) else "none"
+    )
 
 
 def mask_key(key: str) -> str:
@@ -303,8 +325,22 @@ class OpenAIProtocol(ProviderProtocol):
             )
         snapshot = MODELS.get(model, model)
         reasoning = is_reasoning_model(model)
+        if body.get("reasoning_effort") is not None and not reasoning:
+            raise _invalid(
+                "Unsupported parameter: 'reasoning_effort' is not supported with this model.",
+                "reasoning_effort",
+                "unsupported_parameter",
+            )
+        effort = reasoning_effort(model, body.get("reasoning_effort"))
+        if effort not in (None, *_EFFORTS):
+            raise _invalid(
+                f"Invalid value: '{effort}'. Supported values are: 'none', 'minimal', 'low', "
+                "'medium', 'high', 'xhigh', and 'max'.",
+                "reasoning_effort",
+                "invalid_value",
+            )
         max_tokens = self._max_tokens(body, reasoning)
-        self._check_temperature(body, reasoning)
+        self._check_temperature(body, effort not in (None, "none"))
         if body.get("stream"):
             raise _invalid(
                 "The simulator does not stream; send stream: false.", "stream"
@@ -313,9 +349,7 @@ class OpenAIProtocol(ProviderProtocol):
             self._read_messages(body["messages"], model)
         )
 
-        reasoning_tokens = 0
-        if reasoning and body.get("reasoning_effort") not in ("none", "minimal"):
-            reasoning_tokens = REASONING_TOKENS
+        reasoning_tokens = 0 if effort in (None, "none") else REASONING_TOKENS
         text = call.reply_text or default_reply(
             "openai", model, prompt_chars, image_count
         )
@@ -405,6 +439,7 @@ class OpenAIProtocol(ProviderProtocol):
 
     @staticmethod
     def _check_temperature(body: dict[str, Any], reasoning: bool) -> None:
+        """Reasoning at any effort above "none" allows only the default temperature."""
         value = body.get("temperature")
         if value is None:
             return
