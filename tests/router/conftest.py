@@ -44,13 +44,13 @@ def make_router(clock: FakeClock, sleep: FakeSleep) -> RouterFactory:
         per_provider = {p.name: default for p in providers}
         per_provider.update(settings or {})
         kwargs.setdefault("rng", random.Random(0))
+        kwargs.setdefault("sleep", sleep)
         return Router(
             providers,
             config or RouterConfig(),
             provider_settings=per_provider,
             clock=clock,
             wall_clock=clock.wall,
-            sleep=sleep,
             **kwargs,
         )
 

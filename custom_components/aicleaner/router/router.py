@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from .breaker import BreakerState, CircuitBreaker
-from .budget import BudgetLedger
+from .budget import BudgetLedger, Reservation
 from .cache import LeaderGone, RequestCoalescer, ResponseCache, request_key
 from .config import ProviderSettings, RouterConfig, SelectionStrategy
 from .errors import (
@@ -35,6 +35,7 @@ from .models import (
     AIResponse,
     Attempt,
     AttemptOutcome,
+    Completion,
     ModelCapabilities,
     ModelPrice,
     Provider,
@@ -442,86 +443,40 @@ class Router:
     ) -> AIResponse | None:
         """Call one provider, retrying retryable errors; None means fail over to the next."""
         slot = self._slots[candidate.name]
-        name = slot.name
-        settings = slot.settings
-        breaker = slot.breaker
-        limiter = slot.limiter
         stats = slot.stats
         clock = self._clock
         tokens = candidate.input_tokens + request.max_tokens
-        for retry in range(settings.max_retries + 1):
-            now = clock()
-            if now >= deadline:
-                self._skip(attempts, stats, name, ErrorCategory.DEADLINE, retry)
+        for retry in range(slot.settings.max_retries + 1):
+            admitted = await self._admit(
+                slot, candidate.cost, tokens, deadline, is_last=is_last
+            )
+            if isinstance(admitted, ErrorCategory):
+                self._skip(attempts, stats, slot.name, admitted, retry)
                 return None
-            if not breaker.try_acquire():
-                self._skip(attempts, stats, name, ErrorCategory.BREAKER_OPEN, retry)
-                return None
-            wait = limiter.wait_time(tokens)
-            if wait > 0 and (is_last or wait <= _WAIT_SLACK) and now + wait < deadline:
-                # The last candidate is worth waiting for, when the wait fits; so is a moment
-                # left over from a Retry-After sleep that woke early.
-                await self._sleep(wait)
-                wait = limiter.wait_time(tokens)
-            if wait > 0:
-                breaker.release()
-                self._skip(
-                    attempts, stats, name, ErrorCategory.RATE_LIMITED_LOCAL, retry
-                )
-                return None
-            reservation = self._budget.reserve(name, candidate.cost)
-            if reservation is None:
-                breaker.release()
-                self._skip(attempts, stats, name, ErrorCategory.BUDGET, retry)
-                return None
-            taken = limiter.acquire(tokens)
+            reservation, taken = admitted
             if (
                 retry == 0
                 and self._config.selection_strategy is SelectionStrategy.ROUND_ROBIN
             ):
-                stats.rr_pass += 1 / max(settings.weight, 1e-6)
-            attempt_timeout = min(settings.timeout_seconds, deadline - clock())
-            error: ProviderError
-            retryable = True
+                stats.rr_pass += 1 / max(slot.settings.weight, 1e-6)
+            attempt_timeout = min(slot.settings.timeout_seconds, deadline - clock())
             stats.in_flight += 1
             call_started = clock()
             try:
-                async with asyncio.timeout(attempt_timeout + _TIMEOUT_GRACE):
-                    completion = await slot.provider.complete(
-                        request, timeout=attempt_timeout
-                    )
+                completion = await _call(slot.provider, request, attempt_timeout)
             except ProviderError as err:
                 error = err
-                retryable = err.retryable
-            except TimeoutError:
-                error = ProviderTimeoutError(
-                    "no answer within the attempt timeout", provider=name
-                )
             except asyncio.CancelledError:
                 self._budget.release(reservation)
-                limiter.reconcile(taken, 0)
-                breaker.release()
+                slot.limiter.reconcile(taken, 0)
+                slot.breaker.release()
                 raise
-            except Exception as err:  # noqa: BLE001 - a client bug must not lose the request
-                # Only the type: the message of a foreign exception might quote a URL with a key.
-                _LOGGER.warning(
-                    "Provider %s raised an unexpected %s", name, type(err).__name__
-                )
-                error = ProviderServerError(
-                    f"unexpected {type(err).__name__}", provider=name
-                )
-                retryable = False
             else:
                 elapsed = clock() - call_started
-                used = completion.usage.total_tokens
-                self._budget.commit(reservation, completion.cost, used)
-                limiter.reconcile(taken, used or taken)
-                limiter.on_success()
-                breaker.record_success()
-                stats.record_success(elapsed, clock())
+                self._settle_success(slot, completion, reservation, taken, elapsed)
                 attempts.append(
                     Attempt(
-                        name,
+                        slot.name,
                         AttemptOutcome.SUCCESS,
                         latency_ms=elapsed * 1000,
                         retry=retry,
@@ -530,7 +485,7 @@ class Router:
                 return AIResponse(
                     request_id=request.request_id,
                     text=completion.text,
-                    provider=name,
+                    provider=slot.name,
                     model=completion.model,
                     usage=completion.usage,
                     cost=completion.cost,
@@ -540,51 +495,120 @@ class Router:
                 )
             finally:
                 stats.in_flight -= 1
-            # The call failed.
             elapsed = clock() - call_started
-            self._budget.release(reservation)
-            limiter.reconcile(taken, 0)
-            category = error.category
-            if category is ErrorCategory.TIMEOUT:
-                stats.record_latency(elapsed, clock())
-            stats.record_failure(category, self._wall_clock().isoformat())
+            self._settle_failure(slot, error, reservation, taken, elapsed)
             attempts.append(
                 Attempt(
-                    name,
+                    slot.name,
                     AttemptOutcome.ERROR,
-                    category,
+                    error.category,
                     latency_ms=elapsed * 1000,
                     status=error.status,
                     retry=retry,
                 )
             )
-            caller_fault = isinstance(error, BadRequestError) and error.caller_input
-            if category is ErrorCategory.AUTH:
-                breaker.record_auth_failure()
-            elif category is ErrorCategory.RATE_LIMIT:
-                limiter.on_rate_limited(error.retry_after)
-                breaker.record_neutral()
-            elif caller_fault or category in _NEUTRAL:
-                breaker.record_neutral()
-            else:
-                breaker.record_failure()
-            if caller_fault:
+            if isinstance(error, BadRequestError) and error.caller_input:
                 raise error
-            if not retryable or retry >= settings.max_retries:
+            if not error.retryable or retry >= slot.settings.max_retries:
                 return None
-            config = self._config
-            delay = (
-                error.retry_after
-                if error.retry_after is not None
-                else self._rng.uniform(
-                    0, min(config.backoff_max, config.backoff_base * 2**retry)
-                )
-            )
-            if delay > config.max_retry_wait or clock() + delay >= deadline:
+            delay = self._retry_delay(error, retry, deadline)
+            if delay is None:
                 return None
             if delay > 0:
                 await self._sleep(delay)
         return None  # pragma: no cover - the loop always returns
+
+    async def _admit(
+        self, slot: _Slot, cost: float, tokens: int, deadline: float, *, is_last: bool
+    ) -> tuple[Reservation, int] | ErrorCategory:
+        """Pass the breaker, the rate limit and the budget, or say which one refused.
+
+        Returns the budget reservation and the rate-limit tokens taken for the call.
+        """
+        now = self._clock()
+        if now >= deadline:
+            return ErrorCategory.DEADLINE
+        if not slot.breaker.try_acquire():
+            return ErrorCategory.BREAKER_OPEN
+        wait = slot.limiter.wait_time(tokens)
+        if wait > 0 and (is_last or wait <= _WAIT_SLACK) and now + wait < deadline:
+            # The last candidate is worth waiting for, when the wait fits; so is a moment
+            # left over from a Retry-After sleep that woke early.
+            await self._sleep(wait)
+            wait = slot.limiter.wait_time(tokens)
+        refused: ErrorCategory
+        if wait > 0:
+            refused = ErrorCategory.RATE_LIMITED_LOCAL
+        elif self._clock() >= deadline:
+            refused = ErrorCategory.DEADLINE
+        else:
+            reservation = self._budget.reserve(slot.name, cost)
+            if reservation is not None:
+                return reservation, slot.limiter.acquire(tokens)
+            refused = ErrorCategory.BUDGET
+        slot.breaker.release()
+        return refused
+
+    def _settle_success(
+        self,
+        slot: _Slot,
+        completion: Completion,
+        reservation: Reservation,
+        taken: int,
+        elapsed: float,
+    ) -> None:
+        """Book a successful call: actual cost and tokens, breaker, throttling, stats."""
+        used = completion.usage.total_tokens
+        self._budget.commit(reservation, completion.cost, used)
+        # A provider that reports no usage keeps the estimate charged.
+        slot.limiter.reconcile(taken, used or taken)
+        slot.limiter.on_success()
+        slot.breaker.record_success()
+        slot.stats.record_success(elapsed, self._clock())
+
+    def _settle_failure(
+        self,
+        slot: _Slot,
+        error: ProviderError,
+        reservation: Reservation,
+        taken: int,
+        elapsed: float,
+    ) -> None:
+        """Book a failed call: release its reservations, tell the breaker and the limiter."""
+        self._budget.release(reservation)
+        slot.limiter.reconcile(taken, 0)
+        category = error.category
+        if category is ErrorCategory.TIMEOUT:
+            # A timeout is a lower bound of the provider's latency; "fastest" should know.
+            slot.stats.record_latency(elapsed, self._clock())
+        slot.stats.record_failure(category, self._wall_clock().isoformat())
+        if category is ErrorCategory.AUTH:
+            slot.breaker.record_auth_failure()
+        elif category is ErrorCategory.RATE_LIMIT:
+            slot.limiter.on_rate_limited(error.retry_after)
+            slot.breaker.record_neutral()
+        elif category in _NEUTRAL or (
+            isinstance(error, BadRequestError) and error.caller_input
+        ):
+            slot.breaker.record_neutral()
+        else:
+            slot.breaker.record_failure()
+
+    def _retry_delay(
+        self, error: ProviderError, retry: int, deadline: float
+    ) -> float | None:
+        """Seconds to wait before retrying: Retry-After, else full jitter; None to fail over."""
+        config = self._config
+        delay = (
+            error.retry_after
+            if error.retry_after is not None
+            else self._rng.uniform(
+                0, min(config.backoff_max, config.backoff_base * 2**retry)
+            )
+        )
+        if delay > config.max_retry_wait or self._clock() + delay >= deadline:
+            return None
+        return delay
 
     def _skip(
         self,
@@ -795,6 +819,33 @@ class Router:
             if not same_day:
                 values = {k: v for k, v in values.items() if k not in counters}
             slot.stats.restore(values, now)
+
+
+class _UnexpectedError(ProviderServerError):
+    """A client raised something outside the taxonomy (a bug): fail over, do not retry."""
+
+    retryable = False
+
+
+async def _call(provider: Provider, request: AIRequest, timeout: float) -> Completion:
+    """Call the provider; every failure comes out as a `ProviderError`."""
+    try:
+        async with asyncio.timeout(timeout + _TIMEOUT_GRACE):
+            return await provider.complete(request, timeout=timeout)
+    except ProviderError:
+        raise
+    except TimeoutError:
+        raise ProviderTimeoutError(
+            "no answer within the attempt timeout", provider=provider.name
+        ) from None
+    except Exception as err:  # noqa: BLE001 - a client bug must not lose the request
+        # Only the type: the message of a foreign exception might quote a URL with a key.
+        _LOGGER.warning(
+            "Provider %s raised an unexpected %s", provider.name, type(err).__name__
+        )
+        raise _UnexpectedError(
+            f"unexpected {type(err).__name__}", provider=provider.name
+        ) from None
 
 
 def _attempts_data(attempts: Sequence[Attempt]) -> list[dict[str, Any]]:
