@@ -528,3 +528,22 @@ async def test_error_without_a_body_still_maps_by_status(
     with pytest.raises(AuthError) as caught:
         await client.complete(REQUEST, timeout=5)
     assert str(caught.value) == f"{client.name}: the API key was rejected (HTTP 403)"
+
+
+@pytest.mark.parametrize("kind", ["openai", "openai_compatible"])
+async def test_exhausted_openai_quota_is_a_long_rate_limit(
+    fake_server: FakeServer, session: aiohttp.ClientSession, kind: str
+) -> None:
+    body = {
+        "error": {
+            "message": "You exceeded your current quota, please check your plan and billing details.",
+            "type": "insufficient_quota",
+            "code": "insufficient_quota",
+        }
+    }
+    fake_server.reply(body, status=429, headers={"retry-after": "1"})
+    client = make_client(kind, session, fake_server.url)
+    with pytest.raises(RateLimitError) as caught:
+        await client.complete(REQUEST, timeout=5)
+    assert caught.value.retry_after == 3600.0
+    assert "quota" in str(caught.value)

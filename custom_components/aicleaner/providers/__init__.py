@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         """Let mypy prove every client satisfies the router's `Provider` protocol."""
         return client
 
+
 PROVIDER_CLASSES: Final[dict[str, type[BaseProvider]]] = {
     OpenAIProvider.kind: OpenAIProvider,
     AnthropicProvider.kind: AnthropicProvider,
