@@ -25,8 +25,7 @@ from custom_components.aicleaner.router.errors import (
 )
 from custom_components.aicleaner.router.models import FREE, AIRequest, ImageInput
 from tests.simulator import Fault, SimulatorServer
-
-from .sdk_schemas import validate_request_body
+from tests.simulator.validate import validate_request_body
 
 KINDS = ("openai", "anthropic", "gemini", "ollama", "openai_compatible")
 # Which simulator protocol serves each client kind, and the model the client is configured with.
@@ -92,7 +91,7 @@ async def test_round_trip_with_system_prompt_and_image(
     assert completion.cost == pytest.approx(expected_cost)
     assert (completion.cost > 0) is (kind not in ("ollama", "openai_compatible"))
     [body] = sent_bodies(simulator, kind)
-    validate_request_body(kind, body)
+    validate_request_body(SIM_PROVIDER[kind], body)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -103,7 +102,7 @@ async def test_text_only_request_body_is_valid_for_the_sdk(
     completion = await client.complete(AIRequest(prompt="Hello"), timeout=10)
     assert completion.text
     [body] = sent_bodies(simulator, kind)
-    validate_request_body(kind, body)
+    validate_request_body(SIM_PROVIDER[kind], body)
 
 
 @pytest.mark.parametrize("model", ["gpt-5-mini", "gpt-5.4", "o3", "o4-mini"])
