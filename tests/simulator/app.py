@@ -52,6 +52,9 @@ class ProviderSimulator:
         self._counts: defaultdict[str, int] = defaultdict(int)
         self._replies: dict[str, str] = {}
         self._stopping: asyncio.Event | None = None
+        self._in_flight = 0
+        self._arrival: asyncio.Event | None = None
+        self._idle: asyncio.Event | None = None
         self.protocols: dict[str, ProviderProtocol] = {
             protocol.name: protocol
             for protocol in (
@@ -90,6 +93,23 @@ class ProviderSimulator:
     def request_count(self, provider: str) -> int:
         """Requests received for a provider (counted even when recording is off)."""
         return self._counts[provider]
+
+    @property
+    def in_flight(self) -> int:
+        """Requests being handled right now (hanging ones included)."""
+        return self._in_flight
+
+    async def wait_idle(self) -> None:
+        """Return once no request is being handled (e.g. a hang noticed its client left)."""
+        if self._in_flight and self._idle is not None:
+            await self._idle.wait()
+
+    async def wait_for_requests(self, provider: str, count: int = 1) -> None:
+        """Return once `count` requests for the provider have arrived (hanging ones count)."""
+        while self._counts[provider] < count:
+            if self._arrival is None:
+                self._arrival = asyncio.Event()
+            await self._arrival.wait()
 
     def reset_requests(self) -> None:
         """Forget the recorded requests and counts."""
@@ -137,6 +157,18 @@ class ProviderSimulator:
         provider = protocol.name
 
         async def handle(request: web.Request) -> web.StreamResponse:
+            self._in_flight += 1
+            if self._idle is None:
+                self._idle = asyncio.Event()
+            self._idle.clear()
+            try:
+                return await serve(request)
+            finally:
+                self._in_flight -= 1
+                if self._in_flight == 0:
+                    self._idle.set()
+
+        async def serve(request: web.Request) -> web.StreamResponse:
             body = await request.read() if request.body_exists else b""
             parsed: Any = None
             invalid = False
@@ -146,14 +178,19 @@ class ProviderSimulator:
                 except orjson.JSONDecodeError:
                     invalid = True
             self._counts[provider] += 1
+            if self._arrival is not None:
+                # Wake every waiter; each re-checks its own count.
+                arrival, self._arrival = self._arrival, None
+                arrival.set()
             if self.record:
                 self.requests[provider].append(
                     RecordedRequest(
                         provider=provider,
                         method=request.method,
                         path=request.path,
-                        query=dict(request.query),
-                        headers=dict(request.headers),
+                        # str(): CIMultiDict keys are istr, which orjson will not serialise.
+                        query={str(k): v for k, v in request.query.items()},
+                        headers={str(k): v for k, v in request.headers.items()},
                         json=parsed,
                         body=body,
                     )
