@@ -105,9 +105,24 @@ async def test_text_only_request_body_is_valid_for_the_sdk(
     validate_request_body(SIM_PROVIDER[kind], body)
 
 
-@pytest.mark.parametrize("model", ["gpt-5-mini", "gpt-5.4", "o3", "o4-mini"])
-async def test_reasoning_model_request_is_valid_and_accepted(
-    simulator: SimulatorServer, session: aiohttp.ClientSession, model: str
+@pytest.mark.parametrize(
+    ("model", "temperature_sent"),
+    [
+        ("gpt-5", False),
+        ("gpt-5-mini", False),
+        ("o3", False),
+        ("o4-mini", False),
+        ("gpt-5.1", True),
+        ("gpt-5.4", True),
+        ("gpt-5.5", True),
+        ("gpt-4.1", True),
+    ],
+)
+async def test_model_specific_parameters_are_accepted_by_the_simulator(
+    simulator: SimulatorServer,
+    session: aiohttp.ClientSession,
+    model: str,
+    temperature_sent: bool,
 ) -> None:
     client = client_for("openai", simulator, session, model=model)
     request = AIRequest(
@@ -117,7 +132,23 @@ async def test_reasoning_model_request_is_valid_and_accepted(
     assert completion.text
     [body] = sent_bodies(simulator, "openai")
     validate_request_body("openai", body)
-    assert body["max_completion_tokens"] == 300
+    assert ("temperature" in body) is temperature_sent
+
+
+@pytest.mark.parametrize(
+    "model", ["claude-opus-5-5", "claude-haiku-5-5", "claude-sonnet-4-6"]
+)
+async def test_anthropic_models_of_every_generation_accept_the_request(
+    simulator: SimulatorServer, session: aiohttp.ClientSession, model: str
+) -> None:
+    client = client_for("anthropic", simulator, session, model=model)
+    request = AIRequest(
+        prompt="Hello", system_prompt="sys", temperature=0.9, max_tokens=300
+    )
+    completion = await client.complete(request, timeout=10)
+    assert completion.text
+    [body] = sent_bodies(simulator, "anthropic")
+    validate_request_body("anthropic", body)
     assert "temperature" not in body
 
 

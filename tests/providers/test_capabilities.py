@@ -18,6 +18,7 @@ from custom_components.aicleaner.providers import (
 from custom_components.aicleaner.providers.locality import is_private_host
 from custom_components.aicleaner.providers.openai import (
     CLASSIC_RULES,
+    NO_EFFORT_RULES,
     REASONING_RULES,
     parameter_rules,
 )
@@ -96,7 +97,11 @@ def test_default_base_urls_are_the_official_ones(
         ("gpt-3.5-turbo", CLASSIC_RULES),
         ("gpt-5", REASONING_RULES),
         ("gpt-5-chat-latest", REASONING_RULES),
-        ("gpt-6.2-astra", REASONING_RULES),
+        ("gpt-5-2025-08-07", REASONING_RULES),
+        ("gpt-5.1", NO_EFFORT_RULES),
+        ("gpt-5.4-mini-2026-03-17", NO_EFFORT_RULES),
+        ("gpt-5.4-pro", REASONING_RULES),
+        ("gpt-6.2-astra", NO_EFFORT_RULES),
         ("o1", REASONING_RULES),
         ("o3-mini", REASONING_RULES),
         ("o4-mini", REASONING_RULES),

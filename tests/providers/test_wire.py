@@ -141,7 +141,7 @@ async def test_openai_request_for_a_classic_model(
 
 @pytest.mark.parametrize(
     "model",
-    ["gpt-5-mini", "gpt-5.4", "gpt-6-sol", "o1", "o3-mini", "o4-mini-2025-04-16"],
+    ["gpt-5", "gpt-5-mini", "gpt-5.4-pro", "o1", "o3-mini", "o4-mini-2025-04-16"],
 )
 async def test_openai_reasoning_models_get_max_completion_tokens_and_no_temperature(
     fake_server: FakeServer, session: aiohttp.ClientSession, model: str
@@ -517,3 +517,18 @@ async def test_json_with_leading_whitespace_is_still_json(
     fake_server.reply(text="\n  " + json.dumps(success_body("ollama", text="ok")))
     client = make_client("ollama", session, fake_server.url)
     assert (await client.complete(AIRequest(prompt="hi"), timeout=5)).text == "ok"
+
+
+@pytest.mark.parametrize("model", ["gpt-5.1", "gpt-5.4-mini", "gpt-6-sol"])
+async def test_openai_models_without_default_reasoning_keep_their_temperature(
+    fake_server: FakeServer, session: aiohttp.ClientSession, model: str
+) -> None:
+    fake_server.reply(success_body("openai"))
+    client = make_client("openai", session, fake_server.url, model=model)
+    await client.complete(
+        AIRequest(prompt="hi", max_tokens=64, temperature=0.7), timeout=5
+    )
+    sent = fake_server.last.json
+    assert sent["max_completion_tokens"] == 64
+    assert "max_tokens" not in sent
+    assert sent["temperature"] == 0.7

@@ -43,18 +43,29 @@ class ParameterRules:
 CLASSIC_RULES: Final = ParameterRules(
     "max_tokens", temperature=True, system_role="system"
 )
+# o-series, GPT-5 (2025-08) and every "-pro" model always reason: temperature is rejected.
 REASONING_RULES: Final = ParameterRules(
     "max_completion_tokens", temperature=False, system_role="developer"
 )
-# The one table of model-specific parameter rules. Prefixes; the first match wins, else CLASSIC_RULES.
-# Source: OpenAI's reasoning guide and the SDK's own docstring ("max_tokens ... is not compatible with
-# o-series models"); GPT-5 and later are reasoning models.
+# GPT-5.1 and later default to reasoning effort "none", and at "none" they take a temperature. We never
+# send reasoning_effort, so the temperature goes along.
+NO_EFFORT_RULES: Final = ParameterRules(
+    "max_completion_tokens", temperature=True, system_role="developer"
+)
+# The one table of model-specific parameter rules: prefixes, the first match wins, else CLASSIC_RULES.
+# Sources: the SDK's docstrings ("max_tokens ... is not compatible with o-series models") and OpenAI's
+# reasoning guide (GPT-5.1+: sampling parameters only at reasoning effort "none").
 OPENAI_PARAMETER_RULES: Final = (
-    ("gpt-5", REASONING_RULES),
-    ("gpt-6", REASONING_RULES),
     ("o1", REASONING_RULES),
     ("o3", REASONING_RULES),
     ("o4", REASONING_RULES),
+    (
+        "gpt-5-",
+        REASONING_RULES,
+    ),  # gpt-5-mini, gpt-5-nano, gpt-5-pro, dated gpt-5 snapshots
+    ("gpt-5.", NO_EFFORT_RULES),
+    ("gpt-6", NO_EFFORT_RULES),
+    ("gpt-5", REASONING_RULES),
 )
 
 
@@ -64,7 +75,8 @@ def parameter_rules(model: str) -> ParameterRules:
     bare = model.rsplit("/", 1)[-1].lower()
     for prefix, rules in OPENAI_PARAMETER_RULES:
         if bare.startswith(prefix):
-            return rules
+            # Pro models reason at a fixed high effort, whatever their generation.
+            return REASONING_RULES if "-pro" in bare else rules
     return CLASSIC_RULES
 
 
