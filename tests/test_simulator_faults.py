@@ -421,6 +421,23 @@ async def test_openai_validation_matches_the_api(http: aiohttp.ClientSession) ->
                     }
                 ],
             },
+            None,
+        ),
+        (
+            {
+                **OPENAI_BODY,
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {
+                                "type": "image_url",
+                                "image_url": {"url": "data:image/png,raw"},
+                            }
+                        ],
+                    }
+                ],
+            },
             "invalid_value",
         ),
         (

@@ -483,17 +483,18 @@ def _image_block_tokens(block: dict[str, Any], where: str) -> int:
     data = source.get("data")
     if not isinstance(data, str):
         raise _invalid(f"{where}.image.source.base64.data: Field required")
+    if not data:
+        raise _invalid(f"{where}.image.source.base64: image cannot be empty")
     try:
         info = inspect_image(data)
     except InvalidImageError as err:
         if err.reason == "base64":
             raise _invalid(f"{where}.image.source.base64: invalid base64 data") from err
         raise _invalid(
-            f"{where}.image.source.base64.data: Could not process image"
+            f"{where}.image.source.base64.data: Image does not match the provided media type {media_type}"
         ) from err
     if info.mime_type != media_type:
         raise _invalid(
-            f"{where}.image.source.base64.data: The image was specified using the {media_type} "
-            f"media type, but the image appears to be a {info.mime_type} image"
+            f"{where}.image.source.base64.data: Image does not match the provided media type {media_type}"
         )
     return image_tokens(info)

@@ -567,8 +567,7 @@ def _image_part_tokens(part: dict[str, Any], param: str, model: str) -> int:
     header, _, data = url.partition(",")
     if not header.endswith(";base64") or not data:
         raise _invalid(
-            "Invalid 'image_url'. Expected a base64-encoded data URL with an image MIME type "
-            "(e.g. 'data:image/png;base64,aW1nIGJ5dGVzIGhlcmU='), but got an invalid value.",
+            f"Invalid '{param}.image_url.url'. Expected a valid URL, but got a value with an invalid format.",
             f"{param}.image_url.url",
             "invalid_value",
         )
@@ -576,11 +575,6 @@ def _image_part_tokens(part: dict[str, Any], param: str, model: str) -> int:
         info = inspect_image(data)
     except InvalidImageError as err:
         if err.reason == "base64":
-            raise _invalid(
-                "Invalid 'image_url'. Expected a base64-encoded data URL with an image MIME type "
-                "(e.g. 'data:image/png;base64,aW1nIGJ5dGVzIGhlcmU='), but got an invalid value.",
-                f"{param}.image_url.url",
-                "invalid_value",
-            ) from err
+            raise _invalid("Invalid base64 image_url.") from err
         raise _invalid(_BAD_IMAGE_FORMAT, None, "invalid_image_format") from err
     return image_tokens(model, info, detail)
