@@ -547,3 +547,24 @@ async def test_exhausted_openai_quota_is_a_long_rate_limit(
         await client.complete(REQUEST, timeout=5)
     assert caught.value.retry_after == 3600.0
     assert "quota" in str(caught.value)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_compressed_body_is_capped_as_it_inflates(
+    fake_server: FakeServer, session: aiohttp.ClientSession, kind: str
+) -> None:
+    import gzip
+
+    bomb = gzip.compress(b" " * (1024 * 1024))
+
+    async def compressed(request: web.Request) -> web.StreamResponse:
+        return web.Response(
+            body=bomb,
+            headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+        )
+
+    fake_server.responder = compressed
+    client = make_client(kind, session, fake_server.url, max_response_bytes=64 * 1024)
+    assert len(bomb) < 64 * 1024
+    with pytest.raises(MalformedResponseError, match="exceeds"):
+        await client.complete(REQUEST, timeout=5)

@@ -360,7 +360,8 @@ class BaseProvider(ABC):
         """Read the body, refusing more than `max_response_bytes`."""
         limit = self._max_response_bytes
         length = response.content_length
-        if length is not None:
+        # Content-Length counts the compressed bytes; a compressed body is capped while it inflates.
+        if length is not None and "Content-Encoding" not in response.headers:
             if length > limit:
                 raise self._malformed(
                     f"response body of {length} bytes exceeds the {limit}-byte limit",
