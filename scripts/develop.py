@@ -57,8 +57,62 @@ def start_simulator(port: int) -> subprocess.Popen[bytes] | None:
     )
 
 
-def set_up(hass: HassProcess, sim_port: int) -> None:
-    """Onboard once, then make sure the aicleaner entry exists."""
+# The simulator speaks each provider's wire protocol under a path prefix; any key not starting with
+# "bad" is accepted, so the demo needs no real API key.
+DEMO_PROVIDERS = (
+    # (subentry type, name, path, model, key, priority)
+    ("openai", "OpenAI (simulated)", "/openai/v1", "gpt-4o-mini", "sk-demo", 1),
+    (
+        "anthropic",
+        "Anthropic (simulated)",
+        "/anthropic",
+        "claude-haiku-4-5",
+        "sk-ant-demo",
+        2,
+    ),
+    ("gemini", "Gemini (simulated)", "/gemini", "gemini-2.5-flash", "demo-key", 3),
+    ("ollama", "Ollama (simulated)", "/ollama", "llava", None, 4),
+)
+
+
+def add_demo_providers(hass: HassProcess, entry_id: str, sim_port: int) -> None:
+    """Add the simulator's providers through the same subentry flow a user goes through."""
+    for kind, name, path, model, key, priority in DEMO_PROVIDERS:
+        flow = hass.request(
+            "POST",
+            "/api/config/config_entries/subentries/flow",
+            {"handler": [entry_id, kind]},
+        )
+        connection: dict[str, object] = {
+            "name": name,
+            "base_url": f"http://127.0.0.1:{sim_port}{path}",
+        }
+        if key is not None:
+            connection["api_key"] = key
+        step = hass.request(
+            "POST",
+            f"/api/config/config_entries/subentries/flow/{flow['flow_id']}",
+            connection,
+        )
+        if step.get("step_id") != "settings":
+            log(f"could not add {name}: {step.get('errors')}")
+            continue
+        hass.request(
+            "POST",
+            f"/api/config/config_entries/subentries/flow/{flow['flow_id']}",
+            {
+                "model": model,
+                "enabled": True,
+                "priority": priority,
+                "weight": 1,
+                "daily_budget": 1.0,
+            },
+        )
+        log(f"demo provider {name} -> simulator {path}")
+
+
+def set_up(hass: HassProcess, sim_port: int | None) -> None:
+    """Onboard once, then make sure the aicleaner entry (and its demo providers) exist."""
     if hass.onboarded():
         hass.login(USERNAME, PASSWORD)
     else:
@@ -71,7 +125,11 @@ def set_up(hass: HassProcess, sim_port: int) -> None:
         flow = hass.request(
             "POST", "/api/config/config_entries/flow", {"handler": "aicleaner"}
         )
-        hass.request("POST", f"/api/config/config_entries/flow/{flow['flow_id']}", {})
+        result = hass.request(
+            "POST", f"/api/config/config_entries/flow/{flow['flow_id']}", {}
+        )
+        if sim_port is not None:
+            add_demo_providers(hass, result["result"]["entry_id"], sim_port)
 
 
 def main() -> int:
@@ -97,7 +155,7 @@ def main() -> int:
     try:
         log(f"starting Home Assistant with config in {CONFIG_DIR}")
         hass.start(timeout=300)
-        set_up(hass, sim_port)
+        set_up(hass, sim_port if simulator is not None else None)
         log(
             f"ready: http://127.0.0.1:{hass_port}  (user {USERNAME}, password {PASSWORD}); Ctrl-C stops"
         )

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    SOURCE_USER,
+    ConfigEntryState,
+)
+from homeassistant.const import CONF_API_KEY, CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.aicleaner.const import (
+    CONF_BASE_URL,
     CONF_BATCH_SIZE,
     CONF_CACHE_TTL,
+    CONF_DAILY_BUDGET,
+    CONF_ENABLED,
+    CONF_MODEL,
+    CONF_PRIORITY,
+    CONF_RATE_LIMIT_RPM,
     CONF_SELECTION_STRATEGY,
+    CONF_WEIGHT,
     DOMAIN,
 )
+from custom_components.aicleaner.credentials import async_get_vault
+from tests.simulator import Fault, SimulatorServer
 
 
 async def test_user_flow_creates_the_router_entry(hass: HomeAssistant) -> None:
@@ -62,3 +76,211 @@ async def test_second_flow_aborts_because_one_entry_is_allowed(
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "single_instance_allowed"
+
+
+# --- provider subentries ------------------------------------------------------------------------
+
+
+async def _router_entry(hass: HomeAssistant) -> MockConfigEntry:
+    entry = MockConfigEntry(domain=DOMAIN, title="AICleaner")
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def _start_subentry_flow(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    kind: str,
+    source: str = SOURCE_USER,
+    **context: str,
+) -> dict:
+    return await hass.config_entries.subentries.async_init(
+        (entry.entry_id, kind), context={"source": source, **context}
+    )
+
+
+async def test_adding_a_provider_tests_the_key_lists_models_and_stores_the_key_encrypted(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    entry = await _router_entry(hass)
+    result = await _start_subentry_flow(hass, entry, "openai")
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "connection"
+
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            CONF_NAME: "OpenAI",
+            CONF_API_KEY: "sk-secret-123",
+            CONF_BASE_URL: f"{simulator.url}/openai/v1",
+        },
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "settings"
+    # The model list came from the provider's free model-list call.
+    models = result["data_schema"].schema[CONF_MODEL].config["options"]
+    assert "gpt-4o-mini" in models
+    assert simulator.sim.request_count("openai") == 1
+    assert simulator.sim.requests["openai"][0].path.endswith("/models")
+
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            CONF_MODEL: "gpt-4o-mini",
+            CONF_ENABLED: True,
+            CONF_PRIORITY: 2,
+            CONF_WEIGHT: 1.5,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    subentry = next(iter(entry.subentries.values()))
+    assert subentry.title == "OpenAI"
+    assert subentry.subentry_type == "openai"
+    token = subentry.data[CONF_API_KEY]
+    assert "sk-secret-123" not in token
+    assert (await async_get_vault(hass)).decrypt(token) == "sk-secret-123"
+    # Left empty: no budget and no rate limit, rather than the defaults.
+    assert subentry.data[CONF_DAILY_BUDGET] is None
+    assert subentry.data[CONF_RATE_LIMIT_RPM] is None
+    await hass.async_block_till_done()
+    assert entry.runtime_data.router.provider_names == ("OpenAI",)
+    stats = entry.runtime_data.router.provider_stats("OpenAI")
+    assert stats.budget_remaining is None
+
+
+async def test_provider_with_rejected_key_shows_invalid_auth(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    entry = await _router_entry(hass)
+    result = await _start_subentry_flow(hass, entry, "anthropic")
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            CONF_NAME: "Claude",
+            CONF_API_KEY: "bad-key",
+            CONF_BASE_URL: f"{simulator.url}/anthropic",
+        },
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "connection"
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert not entry.subentries
+
+
+async def test_unreachable_provider_shows_cannot_connect(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    entry = await _router_entry(hass)
+    simulator.sim.set_fault("gemini", Fault(kind="reset"))
+    result = await _start_subentry_flow(hass, entry, "gemini")
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            CONF_NAME: "Gemini",
+            CONF_API_KEY: "g-key",
+            CONF_BASE_URL: f"{simulator.url}/gemini",
+        },
+    )
+    assert result["errors"] == {"base": "cannot_connect"}
+
+
+async def test_provider_names_must_be_unique(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    entry = await _router_entry(hass)
+    for expected in (None, {CONF_NAME: "name_exists"}):
+        result = await _start_subentry_flow(hass, entry, "ollama")
+        schema_keys = {str(key) for key in result["data_schema"].schema}
+        assert CONF_API_KEY not in schema_keys  # Ollama takes no key
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"],
+            {CONF_NAME: "Local", CONF_BASE_URL: f"{simulator.url}/ollama"},
+        )
+        if expected is None:
+            result = await hass.config_entries.subentries.async_configure(
+                result["flow_id"],
+                {
+                    CONF_MODEL: "llava",
+                    CONF_ENABLED: True,
+                    CONF_PRIORITY: 1,
+                    CONF_WEIGHT: 1,
+                },
+            )
+            assert result["type"] is FlowResultType.CREATE_ENTRY
+        else:
+            assert result["errors"] == expected
+
+
+async def test_openai_compatible_needs_a_valid_base_url(hass: HomeAssistant) -> None:
+    entry = await _router_entry(hass)
+    result = await _start_subentry_flow(hass, entry, "openai_compatible")
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_NAME: "Groq", CONF_BASE_URL: "not a url"}
+    )
+    assert result["errors"] == {CONF_BASE_URL: "invalid_base_url"}
+
+
+async def test_reconfigure_rotates_the_key_and_an_empty_key_keeps_it(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    vault = await async_get_vault(hass)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="AICleaner",
+        subentries_data=[
+            {
+                "subentry_type": "openai",
+                "title": "OpenAI",
+                "unique_id": None,
+                "data": {
+                    CONF_API_KEY: vault.encrypt("sk-old"),
+                    CONF_BASE_URL: f"{simulator.url}/openai/v1",
+                    CONF_MODEL: "gpt-4o-mini",
+                },
+            }
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    subentry_id = next(iter(entry.subentries))
+
+    async def reconfigure(api_key: str) -> None:
+        result = await _start_subentry_flow(
+            hass, entry, "openai", source=SOURCE_RECONFIGURE, subentry_id=subentry_id
+        )
+        assert result["step_id"] == "connection"
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"],
+            {CONF_API_KEY: api_key, CONF_BASE_URL: f"{simulator.url}/openai/v1"},
+        )
+        assert result["step_id"] == "settings"
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"],
+            {
+                CONF_MODEL: "gpt-4o",
+                CONF_ENABLED: True,
+                CONF_PRIORITY: 1,
+                CONF_WEIGHT: 1,
+            },
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "reconfigure_successful"
+        await hass.async_block_till_done()
+
+    await reconfigure("sk-new")
+    assert (
+        simulator.sim.requests["openai"][-1].headers["Authorization"] == "Bearer sk-new"
+    )
+    data = entry.subentries[subentry_id].data
+    assert vault.decrypt(data[CONF_API_KEY]) == "sk-new"
+    assert data[CONF_MODEL] == "gpt-4o"
+
+    await reconfigure("")
+    # The key was tested (with the stored one) and kept.
+    assert (
+        simulator.sim.requests["openai"][-1].headers["Authorization"] == "Bearer sk-new"
+    )
+    assert vault.decrypt(entry.subentries[subentry_id].data[CONF_API_KEY]) == "sk-new"

@@ -1,46 +1,129 @@
-"""Tests for setting up and unloading AICleaner."""
+"""Tests for setting up, updating and unloading AICleaner."""
 
 from __future__ import annotations
 
-from homeassistant.config_entries import ConfigEntryState
+from types import MappingProxyType
+
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
+from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.aicleaner.const import (
+    CONF_BASE_URL,
     CONF_CACHE_TTL,
+    CONF_DAILY_BUDGET,
+    CONF_MODEL,
     CONF_SELECTION_STRATEGY,
     DOMAIN,
 )
+from custom_components.aicleaner.credentials import async_get_vault
+from custom_components.aicleaner.router import SelectionStrategy
+from custom_components.aicleaner.router.models import AIRequest
+from tests.simulator import SimulatorServer
+
+
+async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
 
 
 async def test_entry_loads_and_unloads(hass: HomeAssistant) -> None:
     entry = MockConfigEntry(
         domain=DOMAIN, title="AICleaner", options={CONF_SELECTION_STRATEGY: "priority"}
     )
-    entry.add_to_hass(hass)
-
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await _setup(hass, entry)
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.settings[CONF_SELECTION_STRATEGY] == "priority"
+    assert (
+        entry.runtime_data.router.config.selection_strategy
+        is SelectionStrategy.PRIORITY
+    )
+    assert entry.runtime_data.router.provider_names == ()
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED
 
 
-async def test_changing_options_reloads_the_entry(hass: HomeAssistant) -> None:
+async def test_changing_options_updates_the_router_without_a_reload(
+    hass: HomeAssistant,
+) -> None:
     entry = MockConfigEntry(
         domain=DOMAIN, title="AICleaner", options={CONF_CACHE_TTL: 300}
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    first = entry.runtime_data
+    await _setup(hass, entry)
+    router = entry.runtime_data.router
 
     hass.config_entries.async_update_entry(entry, options={CONF_CACHE_TTL: 10})
     await hass.async_block_till_done()
 
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data is not first
-    assert entry.runtime_data.settings[CONF_CACHE_TTL] == 10
+    assert entry.runtime_data.router is router
+    assert router.config.cache_ttl == 10
+
+
+async def test_provider_subentries_become_router_providers_with_decrypted_keys(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    vault = await async_get_vault(hass)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="AICleaner",
+        subentries_data=[
+            {
+                "subentry_type": "openai",
+                "title": "Cloud",
+                "unique_id": None,
+                "data": {
+                    CONF_API_KEY: vault.encrypt("sk-test-1"),
+                    CONF_BASE_URL: f"{simulator.url}/openai/v1",
+                    CONF_MODEL: "gpt-4o-mini",
+                    CONF_DAILY_BUDGET: None,
+                },
+            }
+        ],
+    )
+    await _setup(hass, entry)
+    router = entry.runtime_data.router
+    assert router.provider_names == ("Cloud",)
+    assert router.provider_stats("Cloud").budget_remaining is None
+
+    response = await router.process(AIRequest(prompt="Is the kitchen clean?"))
+    assert response.provider == "Cloud"
+    assert response.model.startswith(
+        "gpt-4o-mini"
+    )  # OpenAI answers with the dated snapshot
+    sent = simulator.sim.requests["openai"][-1]
+    assert sent.headers["Authorization"] == "Bearer sk-test-1"
+
+
+async def test_adding_a_subentry_keeps_todays_router_state(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    vault = await async_get_vault(hass)
+    entry = MockConfigEntry(domain=DOMAIN, title="AICleaner")
+    await _setup(hass, entry)
+    router = entry.runtime_data.router
+
+    hass.config_entries.async_add_subentry(
+        entry,
+        ConfigSubentry(
+            data=MappingProxyType(
+                {
+                    CONF_API_KEY: vault.encrypt("sk-ant-1"),
+                    CONF_BASE_URL: f"{simulator.url}/anthropic",
+                    CONF_MODEL: "claude-haiku-4-5",
+                }
+            ),
+            subentry_type="anthropic",
+            title="Claude",
+            unique_id=None,
+        ),
+    )
+    await hass.async_block_till_done()
+
+    assert entry.runtime_data.router is router
+    assert router.provider_names == ("Claude",)
+    response = await router.process(AIRequest(prompt="hello"))
+    assert response.provider == "Claude"

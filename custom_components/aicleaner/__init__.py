@@ -7,7 +7,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
-from .runtime import AICleanerConfigEntry, AICleanerRuntimeData
+from .runtime import AICleanerConfigEntry, async_apply_entry_update, async_build_runtime
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -19,7 +19,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: AICleanerConfigEntry) -> bool:
     """Set up AICleaner from its config entry."""
-    entry.runtime_data = AICleanerRuntimeData(settings=dict(entry.options))
+    entry.runtime_data = await async_build_runtime(hass, entry)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True
 
@@ -32,5 +32,5 @@ async def async_unload_entry(hass: HomeAssistant, entry: AICleanerConfigEntry) -
 async def _async_update_listener(
     hass: HomeAssistant, entry: AICleanerConfigEntry
 ) -> None:
-    """Reload when the router settings change."""
-    await hass.config_entries.async_reload(entry.entry_id)
+    """Apply new router settings or provider subentries without a reload."""
+    async_apply_entry_update(hass, entry)

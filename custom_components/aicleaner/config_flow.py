@@ -1,31 +1,86 @@
-"""Config flow for AICleaner: one main entry that holds the router's settings."""
+"""Config flow for AICleaner.
+
+The main entry holds the router's settings; each provider is a config subentry whose type is the
+provider kind. Subentries have no reauth step, so a provider's reconfigure step is where its API
+key is rotated.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+    SubentryFlowResult,
+)
+from homeassistant.const import CONF_API_KEY, CONF_NAME
+from homeassistant.core import callback
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    BooleanSelector,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
 )
 import probatio
+from yarl import URL
 
 from .const import (
+    CONF_BASE_URL,
     CONF_BATCH_SIZE,
     CONF_CACHE_TTL,
+    CONF_DAILY_BUDGET,
+    CONF_ENABLED,
+    CONF_MODEL,
+    CONF_PRIORITY,
+    CONF_RATE_LIMIT_RPM,
+    CONF_RATE_LIMIT_TPM,
     CONF_SELECTION_STRATEGY,
+    CONF_WEIGHT,
     DEFAULT_BATCH_SIZE,
     DEFAULT_CACHE_TTL,
     DEFAULT_SELECTION_STRATEGY,
     DEFAULT_TITLE,
     DOMAIN,
+    KINDS_REQUIRING_BASE_URL,
+    KINDS_REQUIRING_KEY,
+    KINDS_WITHOUT_KEY,
+    LOGGER,
     SELECTION_STRATEGIES,
 )
+from .credentials import async_get_vault
+from .providers import PROVIDER_CLASSES, PROVIDER_KINDS, create_provider
+from .router import ProviderSettings
+from .router.errors import AuthError, ProviderError
+
+
+def _box(
+    minimum: float, maximum: float, step: float = 1, unit: str | None = None
+) -> NumberSelector:
+    config = NumberSelectorConfig(
+        min=minimum, max=maximum, step=step, mode=NumberSelectorMode.BOX
+    )
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return NumberSelector(config)
+
+
+def _is_http_url(value: str) -> bool:
+    try:
+        url = URL(value)
+    except ValueError:
+        return False
+    return url.scheme in ("http", "https") and bool(url.host)
+
 
 ROUTER_SCHEMA = probatio.Schema(
     {
@@ -39,32 +94,28 @@ ROUTER_SCHEMA = probatio.Schema(
             )
         ),
         probatio.Required(CONF_CACHE_TTL, default=DEFAULT_CACHE_TTL): probatio.All(
-            NumberSelector(
-                NumberSelectorConfig(
-                    min=0,
-                    max=86400,
-                    step=1,
-                    mode=NumberSelectorMode.BOX,
-                    unit_of_measurement="s",
-                )
-            ),
-            probatio.Coerce(int),
+            _box(0, 86400, unit="s"), probatio.Coerce(int)
         ),
         probatio.Required(CONF_BATCH_SIZE, default=DEFAULT_BATCH_SIZE): probatio.All(
-            NumberSelector(
-                NumberSelectorConfig(min=1, max=50, step=1, mode=NumberSelectorMode.BOX)
-            ),
-            probatio.Coerce(int),
+            _box(1, 50), probatio.Coerce(int)
         ),
     }
 )
 
 
 class AICleanerConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Create the single AICleaner entry; providers are added to it afterwards."""
+    """Create the single AICleaner entry; providers are added to it as subentries."""
 
     VERSION = 1
     MINOR_VERSION = 1
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """One subentry type per provider kind."""
+        return dict.fromkeys(PROVIDER_KINDS, ProviderSubentryFlow)
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -76,3 +127,195 @@ class AICleanerConfigFlow(ConfigFlow, domain=DOMAIN):
                 title=DEFAULT_TITLE, data={}, options=user_input
             )
         return self.async_show_form(step_id="user", data_schema=ROUTER_SCHEMA)
+
+
+class ProviderSubentryFlow(ConfigSubentryFlow):
+    """Add or reconfigure one provider: connection first (tested), then model and limits."""
+
+    def __init__(self) -> None:
+        """Start with nothing entered."""
+        self._connection: dict[str, Any] = {}
+        self._models: list[str] = []
+
+    @property
+    def _kind(self) -> str:
+        return self._subentry_type
+
+    @property
+    def _is_new(self) -> bool:
+        return self.source == "user"
+
+    def _current(self) -> dict[str, Any]:
+        return {} if self._is_new else dict(self._get_reconfigure_subentry().data)
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Add a provider."""
+        return await self.async_step_connection()
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a provider's settings or rotate its API key."""
+        return await self.async_step_connection()
+
+    def _connection_schema(self) -> probatio.Schema:
+        schema: dict[Any, Any] = {}
+        if self._is_new:
+            schema[probatio.Required(CONF_NAME)] = TextSelector()
+        if self._kind not in KINDS_WITHOUT_KEY:
+            # A new cloud provider needs a key; when reconfiguring, an empty field keeps the key.
+            key_marker = (
+                probatio.Required
+                if self._is_new and self._kind in KINDS_REQUIRING_KEY
+                else probatio.Optional
+            )
+            schema[key_marker(CONF_API_KEY)] = TextSelector(
+                TextSelectorConfig(type=TextSelectorType.PASSWORD)
+            )
+        url_marker = (
+            probatio.Required
+            if self._kind in KINDS_REQUIRING_BASE_URL
+            else probatio.Optional
+        )
+        schema[url_marker(CONF_BASE_URL)] = TextSelector(
+            TextSelectorConfig(type=TextSelectorType.URL)
+        )
+        return probatio.Schema(schema)
+
+    async def async_step_connection(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Name, key and base URL; the provider's free model-list call tests them."""
+        errors: dict[str, str] = {}
+        current = self._current()
+        if user_input is not None:
+            name = user_input.get(CONF_NAME, "").strip() if self._is_new else None
+            if name is not None and (
+                not name
+                or any(s.title == name for s in self._get_entry().subentries.values())
+            ):
+                errors[CONF_NAME] = "name_exists" if name else "name_required"
+            else:
+                errors = await self._async_test_connection(user_input, current)
+            if not errors:
+                if name is not None:
+                    self._connection[CONF_NAME] = name
+                return await self.async_step_settings()
+        suggested = {
+            CONF_BASE_URL: current.get(CONF_BASE_URL)
+            or PROVIDER_CLASSES[self._kind].default_base_url
+        }
+        if user_input is not None:
+            suggested.update({k: v for k, v in user_input.items() if k != CONF_API_KEY})
+        return self.async_show_form(
+            step_id="connection",
+            data_schema=self.add_suggested_values_to_schema(
+                self._connection_schema(), suggested
+            ),
+            errors=errors,
+            description_placeholders={"kind": self._kind},
+        )
+
+    async def _async_test_connection(
+        self, user_input: dict[str, Any], current: dict[str, Any]
+    ) -> dict[str, str]:
+        vault = await async_get_vault(self.hass)
+        new_key = (user_input.get(CONF_API_KEY) or "").strip()
+        api_key = new_key or (
+            vault.decrypt(current[CONF_API_KEY]) if current.get(CONF_API_KEY) else None
+        )
+        base_url = (user_input.get(CONF_BASE_URL) or "").strip() or None
+        if base_url is not None and not _is_http_url(base_url):
+            return {CONF_BASE_URL: "invalid_base_url"}
+        try:
+            provider = create_provider(
+                self._kind,
+                async_get_clientsession(self.hass),
+                name=self._connection.get(CONF_NAME) or "setup",
+                model=current.get(CONF_MODEL, ""),
+                api_key=api_key,
+                base_url=base_url,
+            )
+            health = await provider.health()
+        except ValueError:
+            return {CONF_BASE_URL: "invalid_base_url"}
+        except AuthError:
+            return {"base": "invalid_auth"}
+        except ProviderError as err:
+            LOGGER.debug("Testing %s failed: %s", self._kind, err.category)
+            return {"base": "cannot_connect"}
+        self._models = sorted(health.models)
+        self._connection[CONF_BASE_URL] = base_url
+        if new_key:
+            self._connection[CONF_API_KEY] = vault.encrypt(new_key)
+        elif current.get(CONF_API_KEY):
+            self._connection[CONF_API_KEY] = current[CONF_API_KEY]
+        return {}
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Model, routing weight and limits."""
+        if user_input is not None:
+            # An empty optional limit means "no limit", not the default limit.
+            data = {
+                CONF_DAILY_BUDGET: None,
+                CONF_RATE_LIMIT_RPM: None,
+                CONF_RATE_LIMIT_TPM: None,
+                **self._connection,
+                **user_input,
+            }
+            data.pop(CONF_NAME, None)
+            if self._is_new:
+                return self.async_create_entry(
+                    title=self._connection[CONF_NAME], data=data
+                )
+            return self.async_update_and_abort(
+                self._get_entry(), self._get_reconfigure_subentry(), data=data
+            )
+        defaults = ProviderSettings()
+        current = self._current()
+        suggested = {
+            CONF_MODEL: current.get(CONF_MODEL)
+            or (self._models[0] if self._models else None),
+            CONF_ENABLED: current.get(CONF_ENABLED, defaults.enabled),
+            CONF_PRIORITY: current.get(CONF_PRIORITY, defaults.priority),
+            CONF_WEIGHT: current.get(CONF_WEIGHT, defaults.weight),
+            CONF_DAILY_BUDGET: current.get(CONF_DAILY_BUDGET, defaults.daily_budget),
+            CONF_RATE_LIMIT_RPM: current.get(
+                CONF_RATE_LIMIT_RPM, defaults.rate_limit_rpm
+            ),
+            CONF_RATE_LIMIT_TPM: current.get(
+                CONF_RATE_LIMIT_TPM, defaults.rate_limit_tpm
+            ),
+        }
+        schema = probatio.Schema(
+            {
+                probatio.Required(CONF_MODEL): SelectSelector(
+                    SelectSelectorConfig(
+                        options=self._models, custom_value=True, sort=True
+                    )
+                ),
+                probatio.Required(CONF_ENABLED): BooleanSelector(),
+                probatio.Required(CONF_PRIORITY): probatio.All(
+                    _box(1, 100), probatio.Coerce(int)
+                ),
+                probatio.Required(CONF_WEIGHT): _box(0.1, 100, step=0.1),
+                # Empty: no daily limit for this provider.
+                probatio.Optional(CONF_DAILY_BUDGET): _box(
+                    0, 10000, step=0.01, unit="USD"
+                ),
+                probatio.Optional(CONF_RATE_LIMIT_RPM): probatio.All(
+                    _box(1, 100000), probatio.Coerce(int)
+                ),
+                probatio.Optional(CONF_RATE_LIMIT_TPM): probatio.All(
+                    _box(1, 100000000), probatio.Coerce(int)
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="settings",
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+        )

@@ -28,3 +28,18 @@ DEFAULT_SELECTION_STRATEGY: Final = "adaptive"
 DEFAULT_CACHE_TTL: Final = 300
 DEFAULT_BATCH_SIZE: Final = 5
 DEFAULT_HEALTH_CHECK_INTERVAL: Final = 300
+
+# Provider subentries: the subentry type is the provider kind (see providers.PROVIDER_KINDS).
+CONF_BASE_URL: Final = "base_url"
+CONF_MODEL: Final = "model"
+CONF_ENABLED: Final = "enabled"
+CONF_PRIORITY: Final = "priority"
+CONF_WEIGHT: Final = "weight"
+CONF_DAILY_BUDGET: Final = "daily_budget"
+CONF_RATE_LIMIT_RPM: Final = "rate_limit_rpm"
+CONF_RATE_LIMIT_TPM: Final = "rate_limit_tpm"
+
+# Kinds whose API needs a key, and whose base URL the user must give.
+KINDS_REQUIRING_KEY: Final = frozenset({"openai", "anthropic", "gemini"})
+KINDS_WITHOUT_KEY: Final = frozenset({"ollama"})
+KINDS_REQUIRING_BASE_URL: Final = frozenset({"openai_compatible"})

@@ -1,19 +1,96 @@
-"""What a loaded AICleaner entry holds at run time (`entry.runtime_data`)."""
+"""What a loaded AICleaner entry holds at run time, and how it is built from the entry."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.const import CONF_API_KEY
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.util import dt as dt_util
+
+from .const import CONF_BASE_URL, CONF_MODEL
+from .credentials import CredentialVault, async_get_vault
+from .providers import BaseProvider, create_provider
+from .router import ProviderSettings, Router, RouterConfig
 
 
 @dataclass(kw_only=True)
 class AICleanerRuntimeData:
     """Objects that live as long as the config entry is loaded."""
 
-    # Router settings from the entry's options (strategy, cache, batch size).
-    settings: dict[str, Any]
+    router: Router
+    vault: CredentialVault
+    # Subentry data the providers were last built from, to see what a change touched.
+    provider_data: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 type AICleanerConfigEntry = ConfigEntry[AICleanerRuntimeData]
+
+
+def build_provider(
+    hass: HomeAssistant, vault: CredentialVault, subentry: ConfigSubentry
+) -> BaseProvider:
+    """Build the provider client one subentry describes, on HA's shared aiohttp session."""
+    data = subentry.data
+    token = data.get(CONF_API_KEY)
+    return create_provider(
+        subentry.subentry_type,
+        async_get_clientsession(hass),
+        name=subentry.title,
+        model=data[CONF_MODEL],
+        api_key=vault.decrypt(token) if token else None,
+        base_url=data.get(CONF_BASE_URL) or None,
+    )
+
+
+def _providers(
+    hass: HomeAssistant, vault: CredentialVault, entry: ConfigEntry
+) -> tuple[list[BaseProvider], dict[str, ProviderSettings]]:
+    providers: list[BaseProvider] = []
+    settings: dict[str, ProviderSettings] = {}
+    for subentry in entry.subentries.values():
+        providers.append(build_provider(hass, vault, subentry))
+        settings[subentry.title] = ProviderSettings.from_mapping(subentry.data)
+    return providers, settings
+
+
+async def async_build_runtime(
+    hass: HomeAssistant, entry: AICleanerConfigEntry
+) -> AICleanerRuntimeData:
+    """Build the router and its providers from the entry's options and subentries."""
+    vault = await async_get_vault(hass)
+    providers, settings = _providers(hass, vault, entry)
+    router = Router(
+        providers,
+        RouterConfig.from_mapping(entry.options),
+        provider_settings=settings,
+        # The budget day starts at local midnight.
+        tz=dt_util.get_default_time_zone(),
+    )
+    return AICleanerRuntimeData(
+        router=router,
+        vault=vault,
+        provider_data={s.subentry_id: s.data for s in entry.subentries.values()},
+    )
+
+
+def async_apply_entry_update(hass: HomeAssistant, entry: AICleanerConfigEntry) -> None:
+    """Apply changed options or provider subentries to the running router.
+
+    No reload: the router keeps today's spend, stats and cache across the change. A provider whose
+    key changed has its breaker closed, since an auth failure held it open for the old key.
+    """
+    runtime = entry.runtime_data
+    router = runtime.router
+    router.update_config(RouterConfig.from_mapping(entry.options))
+    providers, settings = _providers(hass, runtime.vault, entry)
+    router.update_providers(providers, settings)
+    for subentry_id, subentry in entry.subentries.items():
+        old = runtime.provider_data.get(subentry_id)
+        if old is not None and old.get(CONF_API_KEY) != subentry.data.get(CONF_API_KEY):
+            router.reset_credentials(subentry.title)
+    runtime.provider_data = {s.subentry_id: s.data for s in entry.subentries.values()}

@@ -1,0 +1,74 @@
+"""API keys at rest: Fernet tokens in config entry data, the data key in a private Store file.
+
+Keys are decrypted only to build provider clients. A fingerprint (a short hash) identifies a key in
+diagnostics without revealing it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Final, TypedDict
+
+from cryptography.fernet import Fernet, InvalidToken
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.singleton import singleton
+from homeassistant.helpers.storage import Store
+from homeassistant.util.hass_dict import HassKey
+
+from .const import DOMAIN
+
+STORAGE_KEY: Final = f"{DOMAIN}.credentials"
+STORAGE_VERSION: Final = 1
+DATA_CREDENTIALS: HassKey[CredentialVault] = HassKey(f"{DOMAIN}_credentials")
+
+
+class _StoredKey(TypedDict):
+    key: str
+
+
+class CredentialError(HomeAssistantError):
+    """A stored API key cannot be decrypted (the key file was lost or replaced)."""
+
+
+def fingerprint(secret: str) -> str:
+    """Return a short, non-reversible identifier of a key, safe to show."""
+    return hashlib.sha256(secret.encode()).hexdigest()[:12]
+
+
+class CredentialVault:
+    """Encrypts and decrypts API keys with one Fernet key per Home Assistant installation."""
+
+    def __init__(self, fernet: Fernet) -> None:
+        """Use the given Fernet instance."""
+        self._fernet = fernet
+
+    def encrypt(self, secret: str) -> str:
+        """Encrypt a key for storage in config entry data."""
+        return self._fernet.encrypt(secret.encode()).decode()
+
+    def decrypt(self, token: str) -> str:
+        """Decrypt a stored key."""
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except (InvalidToken, ValueError) as err:
+            raise CredentialError(
+                translation_domain=DOMAIN, translation_key="credential_unreadable"
+            ) from err
+
+
+@singleton(DATA_CREDENTIALS, async_=True)
+async def async_get_vault(hass: HomeAssistant) -> CredentialVault:
+    """Return the installation's vault, creating and saving its data key on first use.
+
+    `singleton` makes concurrent first calls share one load, so only one data key is ever made.
+    """
+    # private=True: the file is written with mode 0600.
+    store: Store[_StoredKey] = Store(
+        hass, STORAGE_VERSION, STORAGE_KEY, private=True, atomic_writes=True
+    )
+    stored = await store.async_load()
+    if stored is None:
+        stored = {"key": Fernet.generate_key().decode()}
+        await store.async_save(stored)
+    return CredentialVault(Fernet(stored["key"].encode()))
