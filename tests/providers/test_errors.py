@@ -568,3 +568,21 @@ async def test_compressed_body_is_capped_as_it_inflates(
     assert len(bomb) < 64 * 1024
     with pytest.raises(MalformedResponseError, match="exceeds"):
         await client.complete(REQUEST, timeout=5)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Invalid content type. image_url is only supported by certain models.",
+        "This model does not support image input.",
+    ],
+)
+async def test_model_without_vision_is_not_the_callers_fault(
+    fake_server: FakeServer, session: aiohttp.ClientSession, kind: str, message: str
+) -> None:
+    fake_server.reply(error_body(kind, 400, message), status=400)
+    client = make_client(kind, session, fake_server.url)
+    with pytest.raises(BadRequestError) as caught:
+        await client.complete(REQUEST, timeout=5)
+    assert caught.value.caller_input is False

@@ -55,7 +55,7 @@ _ERROR_MESSAGE_LIMIT: Final = 200
 # Provider error messages sometimes quote what we sent (Gemini echoes undecodable base64, for one).
 # Long quoted runs are cut so an error never carries the request body.
 _LONG_QUOTED = re.compile(r"\"[^\"]{40,}\"|'[^']{40,}'")
-# Words in a 400/413/422 message that put the blame on the caller's image rather than our configuration.
+# Words in a 400/422 message that put the blame on the caller's image rather than our configuration...
 _IMAGE_WORDS: Final = (
     "image",
     "media_type",
@@ -63,6 +63,15 @@ _IMAGE_WORDS: Final = (
     "inline_data",
     "inlinedata",
     "base64",
+)
+# ...unless the message says this model takes no images at all: then another provider may do better.
+_NO_VISION_WORDS: Final = (
+    "not support",
+    "only supported",
+    "doesn't support",
+    "does not accept",
+    "not multimodal",
+    "no vision",
 )
 
 
@@ -436,7 +445,9 @@ class BaseProvider(ABC):
             )
         lowered = detail.lower()
         caller_input = status == 413 or (
-            status in (400, 422) and any(word in lowered for word in _IMAGE_WORDS)
+            status in (400, 422)
+            and any(word in lowered for word in _IMAGE_WORDS)
+            and not any(word in lowered for word in _NO_VISION_WORDS)
         )
         if status == 404:
             message = f"not found (unknown model or endpoint){suffix}"
