@@ -333,6 +333,24 @@ async def test_openai_sdk_cannot_parse_malformed_json(
         )
 
 
+async def test_openai_sdk_streams_chat_completion_chunks(
+    openai_client: openai.AsyncOpenAI, simulator: SimulatorServer
+) -> None:
+    simulator.sim.set_reply("openai", "Wipe the table and sweep the floor.")
+    stream = await openai_client.chat.completions.create(
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "hi"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = [chunk async for chunk in stream]
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "Wipe the table and sweep the floor."
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens == 9
+
+
 # -- Anthropic ---------------------------------------------------------------------------------
 
 
@@ -629,6 +647,23 @@ async def test_anthropic_sdk_times_out_on_hang_and_fails_on_reset(
         )
 
 
+async def test_anthropic_sdk_streams_a_message(
+    anthropic_client: anthropic.AsyncAnthropic, simulator: SimulatorServer
+) -> None:
+    simulator.sim.set_reply("anthropic", "Empty the bin and air the room.")
+    async with anthropic_client.messages.stream(
+        model="claude-sonnet-5-5",
+        max_tokens=500,
+        messages=[{"role": "user", "content": "hi"}],
+    ) as stream:
+        texts = [text async for text in stream.text_stream]
+        final = await stream.get_final_message()
+    assert "".join(texts) == "Empty the bin and air the room."
+    assert [block.type for block in final.content] == ["thinking", "text"]
+    assert final.stop_reason == "end_turn"
+    assert final.usage.output_tokens == 8 + 48
+
+
 # -- Gemini ------------------------------------------------------------------------------------
 
 
@@ -781,6 +816,26 @@ async def test_gemini_sdk_reports_safety_blocks(
         prompt_blocked.prompt_feedback.block_reason == genai_types.BlockedReason.SAFETY
     )
     assert not prompt_blocked.candidates
+
+
+async def test_gemini_sdk_streams_generate_content(
+    gemini_client: genai.Client, simulator: SimulatorServer
+) -> None:
+    simulator.sim.set_reply("gemini", "Fold the laundry on the chair.")
+    stream = await gemini_client.aio.models.generate_content_stream(
+        model="gemini-2.5-flash", contents="hi"
+    )
+    chunks = [chunk async for chunk in stream]
+    assert (
+        "".join(chunk.text or "" for chunk in chunks)
+        == "Fold the laundry on the chair."
+    )
+    last = chunks[-1]
+    assert last.candidates is not None
+    assert last.candidates[0].finish_reason == genai_types.FinishReason.STOP
+    assert last.usage_metadata is not None
+    assert last.usage_metadata.candidates_token_count == 8
+    assert simulator.sim.requests["gemini"][0].query == {"alt": "sse"}
 
 
 # -- Ollama ------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from .common import (
     inspect_image,
     json_response,
     random_token,
+    send_sse,
+    split_text,
     text_tokens,
     truncate_to_tokens,
 )
@@ -312,11 +314,16 @@ class AnthropicProtocol(ProviderProtocol):
         if (denied := self._check_headers(call, request_id)) is not None:
             return denied
         try:
-            return self._complete(call, request_id)
+            message = self._build(call)
         except _RequestError as err:
             return self._error(err.status, err.error_type, err.message, request_id)
+        if call.json.get("stream"):
+            return await send_sse(
+                call.request, _stream_events(message), headers=self._headers(request_id)
+            )
+        return json_response(message, headers=self._headers(request_id))
 
-    def _complete(self, call: SimCall, request_id: str) -> web.Response:
+    def _build(self, call: SimCall) -> dict[str, Any]:
         body = call.json
         if call.json_invalid:
             raise _invalid("There was an issue with your request body: invalid JSON")
@@ -370,7 +377,7 @@ class AnthropicProtocol(ProviderProtocol):
             stop_reason = "refusal"
             stop_details = {"type": "refusal", "category": None, "explanation": None}
             text = ""
-        response = {
+        response: dict[str, Any] = {
             "id": f"msg_01{random_token(call.rng, 22)}",
             "type": "message",
             "role": "assistant",
@@ -391,7 +398,7 @@ class AnthropicProtocol(ProviderProtocol):
                 "service_tier": "standard",
             },
         }
-        return json_response(response, headers=self._headers(request_id))
+        return response
 
     @staticmethod
     def _read_system(system: Any) -> tuple[int, int, int]:
@@ -461,6 +468,66 @@ class AnthropicProtocol(ProviderProtocol):
                         "'tool_use', 'tool_result', 'thinking', 'redacted_thinking'"
                     )
         return chars, tokens + 8, images
+
+
+def _stream_events(message: dict[str, Any]) -> list[tuple[str | None, Any]]:
+    """The same message as the Messages streaming events."""
+    usage = message["usage"]
+    start = {
+        **message,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "stop_details": None,
+        "usage": {**usage, "output_tokens": 1},
+    }
+    events: list[tuple[str | None, Any]] = [
+        ("message_start", {"type": "message_start", "message": start}),
+        ("ping", {"type": "ping"}),
+    ]
+    for index, block in enumerate(message["content"]):
+        if block["type"] == "thinking":
+            empty = {"type": "thinking", "thinking": "", "signature": ""}
+            deltas = [{"type": "signature_delta", "signature": block["signature"]}]
+        else:
+            empty = {"type": "text", "text": ""}
+            deltas = [
+                {"type": "text_delta", "text": piece}
+                for piece in split_text(block["text"])
+            ]
+        events.append(
+            (
+                "content_block_start",
+                {"type": "content_block_start", "index": index, "content_block": empty},
+            )
+        )
+        events += [
+            (
+                "content_block_delta",
+                {"type": "content_block_delta", "index": index, "delta": delta},
+            )
+            for delta in deltas
+        ]
+        events.append(
+            ("content_block_stop", {"type": "content_block_stop", "index": index})
+        )
+    delta = {
+        "stop_reason": message["stop_reason"],
+        "stop_sequence": None,
+        "stop_details": message["stop_details"],
+    }
+    events.append(
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": delta,
+                "usage": {"output_tokens": usage["output_tokens"]},
+            },
+        )
+    )
+    events.append(("message_stop", {"type": "message_stop"}))
+    return events
 
 
 def _image_block_tokens(block: dict[str, Any], where: str) -> int:

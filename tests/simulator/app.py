@@ -237,12 +237,11 @@ class ProviderSimulator:
                 return web.Response(text=page, status=status, content_type="text/html")
             case "malformed_json":
                 response = await route.handler(call)
-                whole = response.body if isinstance(response, web.Response) else None
-                raw = (
-                    whole
-                    if isinstance(whole, bytes)
-                    else b'{"id": "x", "choices": [{"mess'
-                )
+                if not isinstance(response, web.Response) or not isinstance(
+                    response.body, bytes
+                ):
+                    return response  # a stream is already on the wire
+                raw = response.body
                 return web.Response(
                     body=raw[: max(len(raw) // 2, 1)],
                     status=200,

@@ -161,3 +161,40 @@ def inspect_image(data_b64: str) -> ImageInfo:
     if mime_type is None:
         raise InvalidImageError("format")
     return ImageInfo(width, height, mime_type)
+
+
+def split_text(text: str, pieces: int = 3) -> list[str]:
+    """Cut a reply into a few word-aligned deltas, as a stream would deliver it."""
+    words = text.split(" ")
+    if len(words) < pieces:
+        return [text] if text else []
+    size = math.ceil(len(words) / pieces)
+    chunks = [
+        " ".join(words[start : start + size]) for start in range(0, len(words), size)
+    ]
+    return [chunk if index == 0 else " " + chunk for index, chunk in enumerate(chunks)]
+
+
+async def send_sse(
+    request: web.Request,
+    events: list[tuple[str | None, Any]],
+    *,
+    headers: dict[str, str] | None = None,
+    done_marker: bool = False,
+) -> web.StreamResponse:
+    """Server-sent events: `event: name` (when named) and `data: <json>` per event."""
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream; charset=utf-8",
+            "Cache-Control": "no-cache",
+            **(headers or {}),
+        }
+    )
+    await response.prepare(request)
+    for name, data in events:
+        prefix = f"event: {name}\n".encode() if name else b""
+        await response.write(prefix + b"data: " + orjson.dumps(data) + b"\n\n")
+    if done_marker:
+        await response.write(b"data: [DONE]\n\n")
+    await response.write_eof()
+    return response

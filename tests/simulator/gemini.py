@@ -26,6 +26,8 @@ from .common import (
     inspect_image,
     json_response,
     random_token,
+    send_sse,
+    split_text,
     text_tokens,
     truncate_to_tokens,
 )
@@ -319,12 +321,12 @@ class GeminiProtocol(ProviderProtocol):
         return json_response(self._model_resource(model))
 
     async def model_action(self, call: SimCall) -> web.StreamResponse:
-        """POST /{version}/models/{model}:{method}: generateContent and countTokens."""
+        """POST /{version}/models/{model}:{method}: generate (plain or streamed), countTokens."""
         if (denied := self._check(call)) is not None:
             return denied
         version = call.request.match_info["version"]
         model, _, method = call.request.match_info["target"].partition(":")
-        if method not in ("generateContent", "countTokens"):
+        if method not in ("generateContent", "streamGenerateContent", "countTokens"):
             return json_response(
                 error_body(404, "NOT_FOUND", f"Method not found: {method or '(none)'}"),
                 status=404,
@@ -337,11 +339,20 @@ class GeminiProtocol(ProviderProtocol):
             )
             return json_response(error_body(404, "NOT_FOUND", message), status=404)
         try:
-            return self._generate(call, model, count_only=method == "countTokens")
+            response = self._generate(call, model, count_only=method == "countTokens")
         except _RequestError as err:
             return json_response(err.body, status=err.status)
+        if method != "streamGenerateContent":
+            return json_response(response)
+        chunks = _stream_chunks(response)
+        if call.request.query.get("alt") == "sse":
+            return await send_sse(call.request, [(None, chunk) for chunk in chunks])
+        # Without alt=sse the API streams one JSON array of the same chunks.
+        return json_response(chunks)
 
-    def _generate(self, call: SimCall, model: str, *, count_only: bool) -> web.Response:
+    def _generate(
+        self, call: SimCall, model: str, *, count_only: bool
+    ) -> dict[str, Any]:
         if call.json_invalid or not isinstance(call.json, dict):
             raise _bad_request(
                 "Invalid JSON payload received. Unexpected token.",
@@ -402,7 +413,7 @@ class GeminiProtocol(ProviderProtocol):
             image_token_count += image_tokens_here
         prompt_tokens = text_token_count + image_token_count
         if count_only:
-            return json_response({"totalTokens": prompt_tokens})
+            return {"totalTokens": prompt_tokens}
 
         thinking = _thinking_tokens(model, config.get("thinking_config"))
         text = call.reply_text or default_reply("gemini", model, text_chars, images)
@@ -468,7 +479,7 @@ class GeminiProtocol(ProviderProtocol):
         response["createTime"] = time.strftime(
             "%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime()
         )
-        return json_response(response)
+        return response
 
     @staticmethod
     def _read_content(
@@ -511,6 +522,39 @@ class GeminiProtocol(ProviderProtocol):
                     "have one initialized field\n"
                 )
         return chars, images, image_token_count
+
+
+def _stream_chunks(response: dict[str, Any]) -> list[dict[str, Any]]:
+    """The same answer cut into streamed chunks; the last carries finishReason and usage."""
+    candidates = response.get("candidates")
+    if not candidates:
+        return [response]
+    candidate = candidates[0]
+    parts = candidate.get("content", {}).get("parts") or []
+    text = parts[0].get("text", "") if parts else ""
+    pieces = split_text(text) or [""]
+    tail = {key: response[key] for key in ("modelVersion", "responseId", "createTime")}
+    prompt_usage = {
+        key: value
+        for key, value in response["usageMetadata"].items()
+        if key.startswith("prompt")
+    }
+    chunks: list[dict[str, Any]] = []
+    for index, piece in enumerate(pieces):
+        last = index == len(pieces) - 1
+        chunk_candidate: dict[str, Any] = {"index": 0}
+        chunk_candidate["content"] = (
+            {"parts": [{"text": piece}], "role": "model"}
+            if piece
+            else {"role": "model"}
+        )
+        if last:
+            for key in ("finishReason", "safetyRatings"):
+                if key in candidate:
+                    chunk_candidate[key] = candidate[key]
+        usage = response["usageMetadata"] if last else prompt_usage
+        chunks.append({"candidates": [chunk_candidate], "usageMetadata": usage, **tail})
+    return chunks
 
 
 def _inline_image_tokens(blob: dict[str, Any], where: str) -> int:

@@ -19,6 +19,8 @@ from .common import (
     inspect_image,
     json_response,
     random_token,
+    send_sse,
+    split_text,
     text_tokens,
     truncate_to_tokens,
 )
@@ -291,13 +293,62 @@ class OpenAIProtocol(ProviderProtocol):
         if (denied := self._check_auth(call)) is not None:
             return denied
         try:
-            return self._complete(call)
+            response = self._build(call)
         except _RequestError as err:
             return json_response(
                 err.body, status=err.status, headers=self._headers(call)
             )
+        if call.json.get("stream"):
+            options = call.json.get("stream_options") or {}
+            return await self._stream(
+                call, response, bool(options.get("include_usage"))
+            )
+        return json_response(response, headers=self._headers(call))
 
-    def _complete(self, call: SimCall) -> web.Response:
+    async def _stream(
+        self, call: SimCall, response: dict[str, Any], include_usage: bool
+    ) -> web.StreamResponse:
+        """The same answer as `chat.completion.chunk` events, ending with [DONE]."""
+        choice = response["choices"][0]
+        message = choice["message"]
+        base = {
+            key: response[key]
+            for key in ("id", "created", "model", "service_tier", "system_fingerprint")
+        }
+        base["object"] = "chat.completion.chunk"
+
+        def chunk(
+            delta: dict[str, Any], finish_reason: str | None = None
+        ) -> dict[str, Any]:
+            return {
+                **base,
+                "choices": [
+                    {
+                        "index": 0,
+                        "delta": delta,
+                        "logprobs": None,
+                        "finish_reason": finish_reason,
+                    }
+                ],
+            }
+
+        events: list[tuple[str | None, Any]] = [
+            (None, chunk({"role": "assistant", "content": "", "refusal": None}))
+        ]
+        events += [
+            (None, chunk({"content": piece}))
+            for piece in split_text(message["content"] or "")
+        ]
+        if message["refusal"]:
+            events.append((None, chunk({"refusal": message["refusal"]})))
+        events.append((None, chunk({}, choice["finish_reason"])))
+        if include_usage:
+            events.append((None, {**base, "choices": [], "usage": response["usage"]}))
+        return await send_sse(
+            call.request, events, headers=self._headers(call), done_marker=True
+        )
+
+    def _build(self, call: SimCall) -> dict[str, Any]:
         body = call.json
         if call.json_invalid or not isinstance(body, dict):
             raise _invalid(_BAD_JSON)
@@ -341,10 +392,6 @@ class OpenAIProtocol(ProviderProtocol):
             )
         max_tokens = self._max_tokens(body, reasoning)
         self._check_temperature(body, effort not in (None, "none"))
-        if body.get("stream"):
-            raise _invalid(
-                "The simulator does not stream; send stream: false.", "stream"
-            )
         prompt_chars, prompt_tokens, image_count, image_token_total = (
             self._read_messages(body["messages"], model)
         )
@@ -390,7 +437,7 @@ class OpenAIProtocol(ProviderProtocol):
                 "rejected_prediction_tokens": 0,
             },
         }
-        response = {
+        response: dict[str, Any] = {
             "id": f"chatcmpl-{random_token(call.rng, 29)}",
             "object": "chat.completion",
             "created": int(time.time()),
@@ -407,7 +454,7 @@ class OpenAIProtocol(ProviderProtocol):
             "service_tier": "default",
             "system_fingerprint": f"fp_{random_token(call.rng, 10, '0123456789abcdef')}",
         }
-        return json_response(response, headers=self._headers(call))
+        return response
 
     @staticmethod
     def _max_tokens(body: dict[str, Any], reasoning: bool) -> int | None:
