@@ -1,14 +1,18 @@
 """Price table: USD per 1M input / output tokens, Standard (pay-as-you-go) tier, short-context rate.
 
 Sources, taken on PRICES_TAKEN_ON. The search tool available here does not reach the provider pages
-themselves, so each figure was read from dated transcriptions of the official page named below; every
-transcription names that page as its source, and figures were kept only where two of them agree.
-- OpenAI: https://developers.openai.com/api/docs/pricing (as read on 2026-08-27 and 2026-11-05 by
-  api-evangelist; GPT-6 prices effective 2026-09-03 / 2026-09-22, GPT-5.6 reductions effective
-  2026-07-30, as recorded by PromptFuel releases v1.0.19 / v1.0.21).
-- Anthropic: https://platform.claude.com/docs/en/about-claude/pricing (verified 2026-10-10 by the
-  synaps pricing module; Opus 5.5 / Sonnet 5.5 as released 2026-09-22 / 2026-09-29).
-- Google: https://ai.google.dev/gemini-api/docs/pricing (paid tier, prompts up to 200k tokens).
+themselves, so each figure was read from dated transcriptions that name the official page as their
+source; where two transcriptions exist they agree unless noted.
+- OpenAI: https://developers.openai.com/api/docs/pricing (read 2026-05-04 / 2026-08-27 / 2026-11-05 by
+  api-evangelist; GPT-6 prices effective 2026-09-03 / 2026-09-22 and GPT-5.6 reductions effective
+  2026-07-30 per PromptFuel v1.0.19 / v1.0.21; GPT-5 family and GPT-4.1 per cloudprice.net and
+  deploybase.ai, 2026). o3-mini / o4-mini / o1 / o3-pro are OpenAI's list prices as first published;
+  one transcription gives o3-mini at $0.50 / $2.00, and the higher figure is kept (budgets err high).
+- Anthropic: https://platform.claude.com/docs/en/about-claude/pricing (the page itself for Claude 3.x
+  and 4.x; generation 5 as verified 2026-10-10 by the synaps pricing module, Opus 5.5 / Sonnet 5.5
+  effective 2026-09-22 / 2026-09-29).
+- Google: https://ai.google.dev/gemini-api/docs/pricing (paid tier, prompts up to 200k tokens, as
+  transcribed by morphllm.com and deploybase.ai, 2026).
 - Ollama runs on the user's hardware: 0.
 
 Lookup, in order: exact id; the longest table id the model starts with (dated snapshots such as
