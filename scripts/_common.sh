@@ -10,8 +10,11 @@ set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE_DIR="${AICLEANER_DEV_CACHE:-${HOME}/.cache/aicleaner-dev}"
-SID_ROOT="${CACHE_DIR}/sid-root"
-SID_PACKAGES="python3.14,python3.14-venv,python3.14-dev,build-essential,ca-certificates,libturbojpeg0,ffmpeg,git"
+# build-essential and python3.14-dev: HA builds pymicro-vad and pyspeex-noise (no 3.14 wheels);
+# libturbojpeg0, ffmpeg and libpcap0.8: camera, stream and dhcp, which a real hass always loads.
+SID_PACKAGES="python3.14,python3.14-venv,python3.14-dev,build-essential,ca-certificates,libturbojpeg0,ffmpeg,libpcap0.8t64,git"
+# Keyed by the package list, so that changing it builds a new root instead of reusing an old one.
+SID_ROOT="${CACHE_DIR}/sid-root-$(printf '%s' "${SID_PACKAGES}" | sha256sum | cut -c1-8)"
 REQ_HASH="$(sha256sum "${REPO_ROOT}/requirements_test.txt" | cut -c1-16)"
 
 log() { printf '[aicleaner-dev] %s\n' "$*" >&2; }
