@@ -333,6 +333,25 @@ async def test_openai_sdk_cannot_parse_malformed_json(
         )
 
 
+async def test_openai_sdk_sees_output_and_context_limits(
+    openai_client: openai.AsyncOpenAI,
+) -> None:
+    with pytest.raises(openai.BadRequestError) as too_many:
+        await openai_client.chat.completions.create(
+            model="gpt-4o",
+            messages=[{"role": "user", "content": "hi"}],
+            max_tokens=50_000,
+        )
+    assert (
+        "This model supports at most 16384 completion tokens" in too_many.value.message
+    )
+    with pytest.raises(openai.BadRequestError) as too_long:
+        await openai_client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "x" * 600_000}]
+        )
+    assert too_long.value.code == "context_length_exceeded"
+
+
 async def test_openai_sdk_streams_chat_completion_chunks(
     openai_client: openai.AsyncOpenAI, simulator: SimulatorServer
 ) -> None:
@@ -645,6 +664,22 @@ async def test_anthropic_sdk_times_out_on_hang_and_fails_on_reset(
             max_tokens=20,
             messages=[{"role": "user", "content": "hi"}],
         )
+
+
+async def test_anthropic_sdk_sees_the_output_limit(
+    anthropic_client: anthropic.AsyncAnthropic,
+) -> None:
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        await anthropic_client.messages.create(
+            model="claude-haiku-4-5",
+            max_tokens=100_000,
+            messages=[{"role": "user", "content": "hi"}],
+            timeout=30,  # an explicit timeout lifts the SDK's own "use streaming" guard
+        )
+    assert (
+        "100000 > 64000, which is the maximum allowed number of output tokens"
+        in str(caught.value)
+    )
 
 
 async def test_anthropic_sdk_streams_a_message(

@@ -106,6 +106,19 @@ def _invalid(message: str) -> _RequestError:
     return _RequestError(400, "invalid_request_error", message)
 
 
+def max_output_tokens(model_id: str) -> int:
+    """Opus models since 4.6 write up to 128k tokens; the others 64k."""
+    return 128_000 if "opus" in model_id and model_id >= "claude-opus-4-6" else 64_000
+
+
+def context_window_tokens(model_id: str) -> int:
+    """1M for Sonnet 4.6, Opus 4.6 and later; 200k before."""
+    newer = model_id.startswith(
+        ("claude-sonnet-4-6", "claude-opus-4-7")
+    ) or is_generation_5(model_id)
+    return 1_000_000 if newer else 200_000
+
+
 def is_generation_5(model: str) -> bool:
     """claude-{opus,sonnet,haiku,...}-5 and later."""
     parts = model.split("-")
@@ -277,8 +290,8 @@ class AnthropicProtocol(ProviderProtocol):
             "deprecated_at": deprecated_at,
             "retires_at": retires_at,
             "line": line,
-            "max_input_tokens": 200000,
-            "max_tokens": 64000,
+            "max_input_tokens": context_window_tokens(model_id),
+            "max_tokens": max_output_tokens(model_id),
         }
 
     async def list_models(self, call: SimCall) -> web.StreamResponse:
@@ -354,11 +367,22 @@ class AnthropicProtocol(ProviderProtocol):
         model_id = MODELS.get(model, model)
         if model_id not in _MODEL_INFO:
             raise _RequestError(404, "not_found_error", f"model: {model}")
+        max_output = max_output_tokens(model_id)
+        if max_tokens > max_output:
+            raise _invalid(
+                f"max_tokens: {max_tokens} > {max_output}, which is the maximum allowed number of "
+                f"output tokens for {model_id}"
+            )
         chars, input_tokens, images = self._read_system(body.get("system"))
         more_chars, more_tokens, more_images = self._read_messages(body["messages"])
         chars += more_chars
         input_tokens += more_tokens
         images += more_images
+        context_window = context_window_tokens(model_id)
+        if input_tokens > context_window:
+            raise _invalid(
+                f"prompt is too long: {input_tokens} tokens > {context_window} maximum"
+            )
 
         text = call.reply_text or default_reply("anthropic", model, chars, images)
         thinking = min(thinking, max_tokens)

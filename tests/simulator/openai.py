@@ -131,6 +131,19 @@ def reasoning_effort(model: str, requested: object) -> str | None:
     )
 
 
+def model_limits(model: str) -> tuple[int, int]:
+    """(context window, maximum completion tokens) of a model family."""
+    if model.startswith(("gpt-5.4", "gpt-5.5", "gpt-6")):
+        return 1_050_000, 128_000
+    if model.startswith("gpt-5"):
+        return 400_000, 128_000
+    if model.startswith("gpt-4.1"):
+        return 1_047_576, 32_768
+    if model.startswith(("o3", "o4")):
+        return 200_000, 100_000
+    return 128_000, 16_384
+
+
 def mask_key(key: str) -> str:
     """The API echoes a masked key in its 401 message."""
     return f"{key[:3]}{'*' * max(len(key) - 7, 4)}{key[-4:]}"
@@ -395,6 +408,26 @@ class OpenAIProtocol(ProviderProtocol):
         prompt_chars, prompt_tokens, image_count, image_token_total = (
             self._read_messages(body["messages"], model)
         )
+        context_window, max_output = model_limits(model)
+        if max_tokens is not None and max_tokens > max_output:
+            name = (
+                "max_completion_tokens"
+                if "max_completion_tokens" in body
+                else "max_tokens"
+            )
+            raise _invalid(
+                f"max_tokens is too large: {max_tokens}. This model supports at most {max_output} "
+                f"completion tokens, whereas you provided {max_tokens}.",
+                name,
+                "invalid_value",
+            )
+        if prompt_tokens > context_window:
+            raise _invalid(
+                f"This model's maximum context length is {context_window} tokens. However, your "
+                f"messages resulted in {prompt_tokens} tokens. Please reduce the length of the messages.",
+                "messages",
+                "context_length_exceeded",
+            )
 
         reasoning_tokens = 0 if effort in (None, "none") else REASONING_TOKENS
         text = call.reply_text or default_reply(
