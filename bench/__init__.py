@@ -1,0 +1,1 @@
+"""Benchmarks: each runs its subject side by side with a baseline in one process and reports ratios."""
