@@ -295,9 +295,14 @@ class BaseProvider(ABC):
     def _models_url(self) -> str:
         """URL of the free model-list call."""
 
-    @abstractmethod
     def _parse_models(self, body: JSONObject) -> tuple[str, ...]:
-        """Model ids from the model-list body."""
+        """Model ids from the model-list body: `{"data": [{"id": ...}]}` (OpenAI and Anthropic)."""
+        data = body.get("data")
+        if not isinstance(data, list):
+            raise self._malformed("model list has no data")
+        return tuple(
+            str(item["id"]) for item in data if isinstance(item, dict) and "id" in item
+        )
 
     @abstractmethod
     def _model_capabilities(self, model: str) -> ModelCapabilities:

@@ -185,14 +185,6 @@ class OpenAIProvider(BaseProvider):
     def _models_url(self) -> str:
         return f"{self._base_url}/models"
 
-    def _parse_models(self, body: JSONObject) -> tuple[str, ...]:
-        data = body.get("data")
-        if not isinstance(data, list):
-            raise self._malformed("model list has no data")
-        return tuple(
-            str(item["id"]) for item in data if isinstance(item, dict) and "id" in item
-        )
-
     def _model_capabilities(self, model: str) -> ModelCapabilities:
         return openai_capabilities(model)
 
