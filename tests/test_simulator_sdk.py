@@ -44,13 +44,15 @@ async def anthropic_client(
 
 
 def _gemini(
-    simulator: SimulatorServer, api_key: str = "gemini-key", **options: object
+    simulator: SimulatorServer,
+    api_key: str = "gemini-key",
+    api_version: str | None = None,
 ) -> genai.Client:
     return genai.Client(
         api_key=api_key,
         http_options=genai_types.HttpOptions(
-            base_url=simulator.url + "/gemini", **options
-        ),  # type: ignore[arg-type]
+            base_url=simulator.url + "/gemini", api_version=api_version
+        ),
     )
 
 
@@ -589,10 +591,9 @@ async def test_anthropic_sdk_raises_not_found_for_unknown_model(
             max_tokens=20,
             messages=[{"role": "user", "content": "hi"}],
         )
-    assert caught.value.body["error"] == {
-        "type": "not_found_error",
-        "message": "model: claude-9",
-    }  # type: ignore[index]
+    body = caught.value.body
+    assert isinstance(body, dict)
+    assert body["error"] == {"type": "not_found_error", "message": "model: claude-9"}
 
 
 @pytest.mark.parametrize(
@@ -708,12 +709,15 @@ async def test_gemini_sdk_parses_generate_content(
     simulator.sim.set_reply("gemini", "Dust the shelf.")
     response = await gemini_client.aio.models.generate_content(
         model="gemini-2.5-flash",
-        contents=[
-            "What needs cleaning?",
-            genai_types.Part.from_bytes(
-                data=image_bytes(300, 200), mime_type="image/png"
-            ),
-        ],
+        contents=genai_types.Content(
+            role="user",
+            parts=[
+                genai_types.Part.from_text(text="What needs cleaning?"),
+                genai_types.Part.from_bytes(
+                    data=image_bytes(300, 200), mime_type="image/png"
+                ),
+            ],
+        ),
         config=genai_types.GenerateContentConfig(
             system_instruction="You inspect rooms.",
             max_output_tokens=500,

@@ -301,10 +301,13 @@ async def test_bodies_the_official_sdks_send_validate(
     )
     await gemini_client.aio.models.generate_content(
         model="gemini-2.5-flash",
-        contents=[
-            "What needs cleaning?",
-            genai_types.Part.from_bytes(data=image_bytes(), mime_type="image/png"),
-        ],
+        contents=genai_types.Content(
+            role="user",
+            parts=[
+                genai_types.Part.from_text(text="What needs cleaning?"),
+                genai_types.Part.from_bytes(data=image_bytes(), mime_type="image/png"),
+            ],
+        ),
         config=genai_types.GenerateContentConfig(
             system_instruction="You inspect rooms.",
             max_output_tokens=300,

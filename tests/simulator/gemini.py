@@ -201,7 +201,7 @@ class GeminiProtocol(ProviderProtocol):
     def rate_limit_response(self, retry_after: float) -> web.Response:
         """429 RESOURCE_EXHAUSTED whose RetryInfo carries the delay (no Retry-After header)."""
         delay = format_duration(max(retry_after, 0.0))
-        details = [
+        details: list[dict[str, Any]] = [
             {
                 "@type": "type.googleapis.com/google.rpc.QuotaFailure",
                 "violations": [
@@ -252,7 +252,7 @@ class GeminiProtocol(ProviderProtocol):
                 error_body(403, "PERMISSION_DENIED", _NO_KEY), status=403
             )
         if key.startswith("bad"):
-            details = [
+            details: list[dict[str, Any]] = [
                 {
                     "@type": "type.googleapis.com/google.rpc.ErrorInfo",
                     "reason": "API_KEY_INVALID",
