@@ -467,6 +467,28 @@ async def test_openai_validation_matches_the_api(http: aiohttp.ClientSession) ->
         assert error["code"] == code, error
 
 
+async def test_compatible_server_needs_no_key_but_rejects_a_bad_one(
+    http: aiohttp.ClientSession,
+) -> None:
+    body = {
+        "model": "llama-3.1-8b-instruct",
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    async with http.post("/compatible/v1/chat/completions", json=body) as response:
+        assert response.status == 200
+    async with http.post(
+        "/compatible/v1/chat/completions",
+        json=body,
+        headers={"Authorization": "Bearer bad-key"},
+    ) as response:
+        assert response.status == 401
+        assert (await response.json())["error"]["code"] == "invalid_api_key"
+    async with http.post(
+        "/compatible/v1/chat/completions", json={**body, "model": "gpt-4o"}
+    ) as response:
+        assert response.status == 404
+
+
 async def test_anthropic_validation_matches_the_api(
     http: aiohttp.ClientSession,
 ) -> None:

@@ -372,6 +372,36 @@ async def test_openai_sdk_streams_chat_completion_chunks(
     assert chunks[-1].usage.completion_tokens == 9
 
 
+async def test_openai_sdk_talks_to_a_keyless_compatible_server(
+    simulator: SimulatorServer,
+) -> None:
+    # The SDK insists on some key; local servers take any (LM Studio's docs use "lm-studio").
+    client = openai.AsyncOpenAI(
+        api_key="lm-studio", base_url=simulator.url + "/compatible/v1", max_retries=0
+    )
+    completion = await client.chat.completions.create(
+        model="qwen2.5-vl-7b-instruct",
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Describe"},
+                    {"type": "image_url", "image_url": {"url": PNG_DATA_URL}},
+                ],
+            }
+        ],
+        max_tokens=100,
+        temperature=0.7,
+    )
+    models = [model.id async for model in client.models.list()]
+    await client.close()
+    assert completion.model == "qwen2.5-vl-7b-instruct"
+    assert completion.choices[0].finish_reason == "stop"
+    assert "llama-3.1-8b-instruct" in models
+    assert simulator.sim.request_count("compatible") == 2
+    assert simulator.sim.request_count("openai") == 0
+
+
 # -- Anthropic ---------------------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ async def _serve(host: str, port: int, seed: int, record: bool) -> None:
     )
     await server.start()
     print(
-        f"provider simulator on {server.url}: /openai/v1 /anthropic /gemini /ollama /_sim",
+        f"provider simulator on {server.url}: /openai/v1 /anthropic /gemini /ollama /compatible/v1 /_sim",
         flush=True,
     )
     try:

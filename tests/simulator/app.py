@@ -19,10 +19,10 @@ from .common import ProviderProtocol, Route, SimCall, json_response
 from .faults import Fault, FaultTable
 from .gemini import GeminiProtocol
 from .ollama import OllamaProtocol
-from .openai import OpenAIProtocol
+from .openai import CompatibleProtocol, OpenAIProtocol
 from .recording import RecordedRequest
 
-PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "gemini", "ollama")
+PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "gemini", "ollama", "compatible")
 
 _PROXY_502 = (
     "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -40,7 +40,8 @@ _HANG_POLL_SECONDS = 0.05
 class ProviderSimulator:
     """Fake OpenAI, Anthropic, Gemini and Ollama servers in one aiohttp app.
 
-    Valid credentials: any key that does not start with "bad".
+    Prefixes: /openai/v1, /anthropic, /gemini, /ollama, and /compatible/v1 (a keyless
+    OpenAI-compatible server). Valid credentials: any key that does not start with "bad".
     """
 
     def __init__(self, *, rng_seed: int | None = 0, record: bool = True) -> None:
@@ -62,6 +63,7 @@ class ProviderSimulator:
                 AnthropicProtocol(),
                 GeminiProtocol(),
                 OllamaProtocol(),
+                CompatibleProtocol(),
             )
         }
         self.app = self._build_app()

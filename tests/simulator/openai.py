@@ -190,6 +190,9 @@ class OpenAIProtocol(ProviderProtocol):
 
     name = "openai"
     prefix = "/openai/v1"
+    # Alias -> the model id reported back; snapshots answer to their own name too.
+    models: dict[str, str] = {**MODELS, **_SNAPSHOTS}
+    key_required = True
 
     def routes(self) -> list[Route]:
         """Chat completions, the model list and one model."""
@@ -243,6 +246,8 @@ class OpenAIProtocol(ProviderProtocol):
         auth = call.headers.get("Authorization", "")
         scheme, _, key = auth.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
+            if not self.key_required:
+                return None
             return json_response(
                 error_body(_NO_KEY, "invalid_request_error"), status=401
             )
@@ -269,7 +274,7 @@ class OpenAIProtocol(ProviderProtocol):
                 "created": 1715367049,
                 "owned_by": "system",
             }
-            for model_id in [*MODELS, *_SNAPSHOTS]
+            for model_id in self.models
         ]
         return json_response(
             {"object": "list", "data": data}, headers=self._headers(call)
@@ -280,7 +285,7 @@ class OpenAIProtocol(ProviderProtocol):
         if (denied := self._check_auth(call)) is not None:
             return denied
         model = call.request.match_info["model"]
-        if model not in MODELS and model not in _SNAPSHOTS:
+        if model not in self.models:
             return self._model_not_found(model)
         return json_response(
             {
@@ -377,7 +382,7 @@ class OpenAIProtocol(ProviderProtocol):
                 "messages",
                 "missing_required_parameter",
             )
-        if model not in MODELS and model not in _SNAPSHOTS:
+        if model not in self.models:
             raise _RequestError(
                 404,
                 error_body(
@@ -387,7 +392,7 @@ class OpenAIProtocol(ProviderProtocol):
                     "model_not_found",
                 ),
             )
-        snapshot = MODELS.get(model, model)
+        snapshot = self.models[model]
         reasoning = is_reasoning_model(model)
         if body.get("reasoning_effort") is not None and not reasoning:
             raise _invalid(
@@ -431,7 +436,7 @@ class OpenAIProtocol(ProviderProtocol):
 
         reasoning_tokens = 0 if effort in (None, "none") else REASONING_TOKENS
         text = call.reply_text or default_reply(
-            "openai", model, prompt_chars, image_count
+            self.name, model, prompt_chars, image_count
         )
         budget = None if max_tokens is None else max(max_tokens - reasoning_tokens, 0)
         if max_tokens is not None:
@@ -658,3 +663,21 @@ def _image_part_tokens(part: dict[str, Any], param: str, model: str) -> int:
             raise _invalid("Invalid base64 image_url.") from err
         raise _invalid(_BAD_IMAGE_FORMAT, None, "invalid_image_format") from err
     return image_tokens(model, info, detail)
+
+
+class CompatibleProtocol(OpenAIProtocol):
+    """A self-hosted OpenAI-compatible server (vLLM, LM Studio, LocalAI): the key is optional.
+
+    Served under /compatible/v1 with local model names; a key, when sent, still has to be
+    valid (so "bad..." keys get OpenAI's 401, as a LiteLLM or OpenRouter proxy answers).
+    """
+
+    name = "compatible"
+    prefix = "/compatible/v1"
+    models = {
+        "llama-3.1-8b-instruct": "llama-3.1-8b-instruct",
+        "qwen2.5-vl-7b-instruct": "qwen2.5-vl-7b-instruct",
+        "gemma-3-12b-it": "gemma-3-12b-it",
+        "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
+    }
+    key_required = False

@@ -186,6 +186,7 @@ def _check_base64(provider: str, data: str) -> None:
 
 _VALIDATORS: dict[str, Callable[[Mapping[str, Any]], None]] = {
     "openai": _validate_openai,
+    "compatible": _validate_openai,
     "anthropic": _validate_anthropic,
     "gemini": _validate_gemini,
     "ollama": _validate_ollama,
@@ -195,7 +196,8 @@ _VALIDATORS: dict[str, Callable[[Mapping[str, Any]], None]] = {
 def validate_request_body(provider: str, body: Any) -> None:
     """Raise RequestBodyMismatch unless the provider's official SDK types accept `body`.
 
-    provider: "openai" (also for OpenAI-compatible servers), "anthropic", "gemini", "ollama".
+    provider: "openai" or "compatible" (OpenAI-compatible servers), "anthropic", "gemini",
+    "ollama".
     """
     if not isinstance(body, Mapping):
         raise RequestBodyMismatch(
