@@ -178,7 +178,7 @@ class OllamaProtocol(ProviderProtocol):
             return _error(400, "model is required")
         name = resolve(model)
         if name is None:
-            return _error(404, f'model "{model}" not found, try pulling it first')
+            return _error(404, f"model '{model}' not found")
         messages = body.get("messages") or []
         if not isinstance(messages, list):
             return _error(
@@ -218,6 +218,8 @@ class OllamaProtocol(ProviderProtocol):
                 images += 1
                 prompt_tokens += IMAGE_TOKENS
         if images and not MODELS[name][5]:
+            # The runner's ErrNoVisionModel, surfaced by ChatHandler as a 500 (some builds
+            # pass it through as 400: clients should match the message, not only the status).
             return _error(500, "this model is missing data required for image input")
         options = body.get("options") or {}
         num_predict = options.get("num_predict") if isinstance(options, dict) else None
