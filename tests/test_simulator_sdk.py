@@ -984,6 +984,30 @@ async def test_ollama_sdk_raises_response_errors(
     assert "server busy" in busy.value.error
 
 
+async def test_ollama_thinking_model_returns_thoughts_apart_from_the_answer(
+    ollama_client: ollama.AsyncClient,
+) -> None:
+    response = await ollama_client.chat(
+        model="qwen3-vl:8b",
+        messages=[{"role": "user", "content": "hi", "images": [image_base64()]}],
+    )
+    assert response.message.thinking
+    assert response.message.content is not None
+    assert response.message.content.startswith("Simulated ollama reply")
+    assert response.eval_count is not None
+    assert response.eval_count > 48
+    quiet = await ollama_client.chat(
+        model="qwen3-vl:8b", messages=[{"role": "user", "content": "hi"}], think=False
+    )
+    assert quiet.message.thinking is None
+    with pytest.raises(ollama.ResponseError) as caught:
+        await ollama_client.chat(
+            model="llava", messages=[{"role": "user", "content": "hi"}], think=True
+        )
+    assert caught.value.status_code == 400
+    assert caught.value.error == '"llava" does not support thinking'
+
+
 async def test_ollama_sdk_rejects_images_for_text_only_model(
     ollama_client: ollama.AsyncClient,
 ) -> None:
