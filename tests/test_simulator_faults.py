@@ -212,6 +212,42 @@ async def test_status_fault_can_carry_a_custom_body(
         assert await response.json() == {"error": {"message": "teapot"}}
 
 
+async def test_status_fault_draws_from_several_statuses(
+    simulator: SimulatorServer, http: aiohttp.ClientSession
+) -> None:
+    simulator.sim.set_fault("openai", Fault(kind="status", statuses=(500, 502, 503)))
+    seen = {(await _openai_chat(http)).status for _ in range(30)}
+    assert seen == {500, 502, 503}
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_oversize_fault_sends_more_than_any_answer(
+    simulator: SimulatorServer, http: aiohttp.ClientSession, chunked: bool
+) -> None:
+    simulator.sim.set_fault(
+        "anthropic",
+        Fault(
+            kind="oversize",
+            size=4 * 1024 * 1024,
+            variant="chunked" if chunked else None,
+        ),
+    )
+    async with http.post(
+        "/anthropic/v1/messages", json=ANTHROPIC_BODY, headers=ANTHROPIC_HEADERS
+    ) as response:
+        assert response.status == 200
+        assert response.content_type == "application/json"
+        if chunked:
+            assert "Content-Length" not in response.headers
+        else:
+            assert response.content_length == 4 * 1024 * 1024
+        first = await response.content.read(1024 * 1024)
+        assert first.startswith(b'{"id": "oversize"')
+        # Leave without reading the rest, as a capped client does.
+        response.close()
+    await asyncio.wait_for(simulator.sim.wait_idle(), 5)
+
+
 async def test_latency_fault_still_answers(
     simulator: SimulatorServer, http: aiohttp.ClientSession
 ) -> None:
@@ -338,6 +374,7 @@ async def test_admin_endpoint_rejects_invalid_faults(
     http: aiohttp.ClientSession,
 ) -> None:
     for payload in (
+        {"provider": "openai", "kind": "status", "statuses": []},
         {"provider": "openai", "kind": "melt"},
         {"kind": "status"},
         {"provider": "nope", "kind": "status"},
@@ -366,6 +403,7 @@ async def test_admin_endpoint_reports_and_resets_recorded_requests(
     (recorded,) = report["requests"]["openai"]
     assert recorded["json"] == OPENAI_BODY
     assert recorded["headers"]["Authorization"] == "Bearer sk-test"
+    assert simulator.sim.last_request("openai").json == OPENAI_BODY
     async with http.delete("/_sim/requests") as response:
         assert response.status == 200
     assert simulator.sim.request_count("openai") == 0

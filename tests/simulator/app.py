@@ -92,6 +92,10 @@ class ProviderSimulator:
         else:
             self._replies[provider] = text
 
+    def last_request(self, provider: str) -> RecordedRequest:
+        """The provider's most recent recorded request (IndexError if there is none)."""
+        return self.requests[provider][-1]
+
     def request_count(self, provider: str) -> int:
         """Requests received for a provider (counted even when recording is off)."""
         return self._counts[provider]
@@ -222,7 +226,9 @@ class ProviderSimulator:
     ) -> web.StreamResponse:
         match fault.kind:
             case "status":
-                return protocol.error_response(fault.status or 500, fault.body)
+                return protocol.error_response(
+                    fault.pick_status(self.rng, 500), fault.body
+                )
             case "rate_limit":
                 return protocol.rate_limit_response(fault.retry_after)
             case "hang":
@@ -248,6 +254,10 @@ class ProviderSimulator:
                     body=raw[: max(len(raw) // 2, 1)],
                     status=200,
                     content_type="application/json",
+                )
+            case "oversize":
+                return await _send_oversize(
+                    call.request, fault.size, chunked=fault.variant == "chunked"
                 )
             case "content_filter":
                 call.content_filter = fault
@@ -337,3 +347,28 @@ def _reset_connection(request: web.Request) -> None:
                 socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
             )
     transport.abort()
+
+
+_OVERSIZE_CHUNK = b" " * 65536
+
+
+async def _send_oversize(
+    request: web.Request, size: int, *, chunked: bool
+) -> web.StreamResponse:
+    """A JSON object padded with whitespace to `size` bytes; stops when the client leaves."""
+    head = b'{"id": "oversize", "padding": "'
+    tail = b'"}'
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    if not chunked:
+        response.content_length = size
+    await response.prepare(request)
+    remaining = size - len(head) - len(tail)
+    with contextlib.suppress(ConnectionError):
+        await response.write(head)
+        while remaining > 0:
+            piece = _OVERSIZE_CHUNK[: min(remaining, len(_OVERSIZE_CHUNK))]
+            await response.write(piece)
+            remaining -= len(piece)
+        await response.write(tail)
+        await response.write_eof()
+    return response

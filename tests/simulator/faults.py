@@ -16,6 +16,7 @@ FaultKind = Literal[
     "malformed_json",  # 200 application/json whose body is cut in half
     "html",  # an HTML error page (502 from a proxy, or 200 from a captive portal)
     "content_filter",  # the provider's own content-filter answer
+    "oversize",  # 200 application/json far larger than any real answer
 ]
 FaultEndpoint = Literal["all", "generate", "models"]
 
@@ -32,14 +33,18 @@ class Fault:
     endpoint: "generate" (completions), "models" (model list / health) or "all".
     status/body: for "status" (default 500) and "html" (default 502); body None = the
     provider's own error body for that status, a dict = JSON body, a str = raw text.
+    statuses: for "status", several statuses to draw from uniformly (overrides status).
     retry_after: seconds for "rate_limit".
     latency / latency_range: seconds for "latency" (fixed, or uniform in (lo, hi)).
     variant: for "content_filter": openai "finish_reason" (default) or "refusal";
-    gemini "finish" (default) or "prompt" (promptFeedback.blockReason).
+    gemini "finish" (default) or "prompt" (promptFeedback.blockReason);
+    for "oversize": "chunked" (no Content-Length) or None (announced Content-Length).
+    size: bytes for "oversize".
     """
 
     kind: FaultKind
     status: int | None = None
+    statuses: tuple[int, ...] | None = None
     body: Any = None
     rate: float = 1.0
     count: int | None = None
@@ -47,6 +52,7 @@ class Fault:
     latency: float | None = None
     latency_range: tuple[float, float] | None = None
     variant: str | None = None
+    size: int = 8 * 1024 * 1024
     endpoint: FaultEndpoint = "all"
 
     def __post_init__(self) -> None:
@@ -65,6 +71,8 @@ class Fault:
             and self.latency_range is None
         ):
             raise ValueError("latency fault needs latency or latency_range")
+        if self.statuses is not None and not self.statuses:
+            raise ValueError("statuses must not be empty")
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Fault:
@@ -73,11 +81,19 @@ class Fault:
         if values.get("latency_range") is not None:
             low, high = values["latency_range"]
             values["latency_range"] = (float(low), float(high))
+        if values.get("statuses") is not None:
+            values["statuses"] = tuple(int(status) for status in values["statuses"])
         return cls(**values)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form for GET /_sim/faults."""
         return asdict(self)
+
+    def pick_status(self, rng: random.Random, default: int) -> int:
+        """The status of one hit: one of `statuses`, else `status`, else the default."""
+        if self.statuses:
+            return rng.choice(self.statuses)
+        return self.status or default
 
     def delay(self, rng: random.Random) -> float:
         """Seconds this latency fault adds to one request."""
