@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 
 from .app import ProviderSimulator
 from .server import SimulatorServer
@@ -19,8 +20,11 @@ async def _serve(host: str, port: int, seed: int, record: bool) -> None:
         f"provider simulator on {server.url}: /openai/v1 /anthropic /gemini /ollama /compatible/v1 /_sim",
         flush=True,
     )
+    stop = asyncio.Event()
+    # SIGTERM (what scripts/develop and bench send) stops cleanly, releasing hanging requests.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await server.stop()
 
