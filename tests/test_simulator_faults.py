@@ -527,6 +527,42 @@ async def test_compatible_server_needs_no_key_but_rejects_a_bad_one(
         assert response.status == 404
 
 
+async def test_model_lists_carry_models_that_cannot_chat(
+    http: aiohttp.ClientSession,
+) -> None:
+    async with http.get("/openai/v1/models", headers=OPENAI_AUTH) as response:
+        assert "whisper-1" in {model["id"] for model in (await response.json())["data"]}
+    whisper = {**OPENAI_BODY, "model": "whisper-1"}
+    async with http.post(
+        "/openai/v1/chat/completions", json=whisper, headers=OPENAI_AUTH
+    ) as response:
+        assert response.status == 404
+        assert "not a chat model" in (await response.json())["error"]["message"]
+    async with http.get("/gemini/v1beta/models", headers=GEMINI_HEADERS) as response:
+        listed = {model["name"]: model for model in (await response.json())["models"]}
+    assert (
+        "generateContent"
+        not in listed["models/gemini-embedding-001"]["supportedGenerationMethods"]
+    )
+    async with http.post(
+        "/gemini/v1beta/models/gemini-embedding-001:generateContent",
+        json=GEMINI_BODY,
+        headers=GEMINI_HEADERS,
+    ) as response:
+        assert response.status == 404
+    async with http.post(
+        "/ollama/api/chat",
+        json={
+            "model": "nomic-embed-text",
+            "messages": [{"role": "user", "content": "hi"}],
+        },
+    ) as response:
+        assert response.status == 400
+        assert (await response.json()) == {
+            "error": '"nomic-embed-text" does not support chat'
+        }
+
+
 async def test_anthropic_validation_matches_the_api(
     http: aiohttp.ClientSession,
 ) -> None:

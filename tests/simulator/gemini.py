@@ -43,6 +43,8 @@ MODELS: dict[str, tuple[str, int, int, bool]] = {
     "gemini-2.5-pro": ("Gemini 2.5 Pro", 1048576, 65536, True),
     "gemini-2.5-flash-lite": ("Gemini 2.5 Flash-Lite", 1048576, 65536, False),
 }
+# Listed by GET /models but not generative (generateContent on them is 404, as for an unknown model).
+EMBEDDING_MODELS: dict[str, str] = {"gemini-embedding-001": "Gemini Embedding 001"}
 # Thinking models think before answering; thoughts count against maxOutputTokens.
 THINKING_TOKENS = 48
 
@@ -297,17 +299,37 @@ class GeminiProtocol(ProviderProtocol):
             "thinking": thinking,
         }
 
+    @staticmethod
+    def _embedding_resource(model_id: str) -> dict[str, Any]:
+        return {
+            "name": f"models/{model_id}",
+            "version": "001",
+            "displayName": EMBEDDING_MODELS[model_id],
+            "description": "Obtain a distributed representation of a text.",
+            "inputTokenLimit": 2048,
+            "outputTokenLimit": 1,
+            "supportedGenerationMethods": [
+                "embedContent",
+                "countTextTokens",
+                "countTokens",
+            ],
+        }
+
     async def list_models(self, call: SimCall) -> web.StreamResponse:
         """GET /{version}/models: one page of model resources."""
         if (denied := self._check(call)) is not None:
             return denied
-        return json_response({"models": [self._model_resource(m) for m in MODELS]})
+        models = [self._model_resource(m) for m in MODELS]
+        models += [self._embedding_resource(model_id) for model_id in EMBEDDING_MODELS]
+        return json_response({"models": models})
 
     async def get_model(self, call: SimCall) -> web.StreamResponse:
         """GET /{version}/models/{model}."""
         if (denied := self._check(call)) is not None:
             return denied
         model = call.request.match_info["model"]
+        if model in EMBEDDING_MODELS:
+            return json_response(self._embedding_resource(model))
         if model not in MODELS:
             return json_response(
                 error_body(

@@ -34,7 +34,10 @@ MODELS: dict[str, tuple[str, list[str], str, int, str, bool, int]] = {
     "llama3.2-vision:latest": ("mllama", ["mllama"], "10.7B", 7901829417, "6f2f9757ae97", True, 131072),
     "qwen2.5vl:7b": ("qwen25vl", ["qwen25vl"], "8.3B", 5969245856, "5ced39dfa4ba", True, 128000),
     "qwen3-vl:8b": ("qwen3vl", ["qwen3vl"], "8.8B", 6135117622, "901cae732162", True, 262144),
+    "nomic-embed-text:latest": ("nomic-bert", ["nomic-bert"], "137M", 274302450, "0a109f422b47", False, 2048),
 }  # fmt: skip
+# Installed but unable to chat (embedding models): /api/chat on them is 400.
+EMBEDDING_MODELS = frozenset({"nomic-embed-text:latest"})
 # Models that think by default (Ollama turns `think` on for them): thoughts come back in
 # message.thinking and count in eval_count and against num_predict.
 THINKING_MODELS = frozenset({"qwen3-vl:8b"})
@@ -148,6 +151,8 @@ class OllamaProtocol(ProviderProtocol):
             return _error(404, f"model '{model}' not found")
         family, families, size_label, _, _, vision, context = MODELS[name]
         capabilities = ["completion", "vision"] if vision else ["completion", "tools"]
+        if name in EMBEDDING_MODELS:
+            capabilities = ["embedding"]
         if name in THINKING_MODELS:
             capabilities.append("thinking")
         return json_response(
@@ -187,6 +192,8 @@ class OllamaProtocol(ProviderProtocol):
         name = resolve(model)
         if name is None:
             return _error(404, f"model '{model}' not found")
+        if name in EMBEDDING_MODELS:
+            return _error(400, f'"{model}" does not support chat')
         messages = body.get("messages") or []
         if not isinstance(messages, list):
             return _error(

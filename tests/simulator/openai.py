@@ -192,6 +192,14 @@ class OpenAIProtocol(ProviderProtocol):
     prefix = "/openai/v1"
     # Alias -> the model id reported back; snapshots answer to their own name too.
     models: dict[str, str] = {**MODELS, **_SNAPSHOTS}
+    # Listed by GET /models like the real account's list, but not chat models.
+    other_models: tuple[str, ...] = (
+        "text-embedding-3-small",
+        "whisper-1",
+        "tts-1",
+        "dall-e-3",
+        "omni-moderation-latest",
+    )
     key_required = True
 
     def routes(self) -> list[Route]:
@@ -274,7 +282,7 @@ class OpenAIProtocol(ProviderProtocol):
                 "created": 1715367049,
                 "owned_by": "system",
             }
-            for model_id in self.models
+            for model_id in [*self.models, *self.other_models]
         ]
         return json_response(
             {"object": "list", "data": data}, headers=self._headers(call)
@@ -285,7 +293,7 @@ class OpenAIProtocol(ProviderProtocol):
         if (denied := self._check_auth(call)) is not None:
             return denied
         model = call.request.match_info["model"]
-        if model not in self.models:
+        if model not in self.models and model not in self.other_models:
             return self._model_not_found(model)
         return json_response(
             {
@@ -381,6 +389,17 @@ class OpenAIProtocol(ProviderProtocol):
                 "Missing required parameter: 'messages'.",
                 "messages",
                 "missing_required_parameter",
+            )
+        if model in self.other_models:
+            raise _RequestError(
+                404,
+                error_body(
+                    "This is not a chat model and thus not supported in the v1/chat/completions "
+                    "endpoint. Did you mean to use v1/completions?",
+                    "invalid_request_error",
+                    "model",
+                    None,
+                ),
             )
         if model not in self.models:
             raise _RequestError(
@@ -680,4 +699,5 @@ class CompatibleProtocol(OpenAIProtocol):
         "gemma-3-12b-it": "gemma-3-12b-it",
         "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
     }
+    other_models = ("nomic-embed-text-v1.5",)
     key_required = False
