@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import anthropic
 from google import genai
 from google.genai import errors as genai_errors, types as genai_types
+import httpx
 import ollama
 import openai
 import pytest
@@ -51,7 +52,10 @@ def _gemini(
     return genai.Client(
         api_key=api_key,
         http_options=genai_types.HttpOptions(
-            base_url=simulator.url + "/gemini", api_version=api_version
+            base_url=simulator.url + "/gemini",
+            api_version=api_version,
+            # One attempt: the SDK would otherwise retry a reset connection.
+            retry_options=genai_types.HttpRetryOptions(attempts=1),
         ),
     )
 
@@ -1018,3 +1022,68 @@ async def test_ollama_sdk_rejects_images_for_text_only_model(
         )
     assert caught.value.status_code == 500
     assert "image input" in caught.value.error
+
+
+# -- transport faults as each SDK sees them ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "gemini_error", "anthropic_error", "ollama_error"),
+    [
+        (Fault(kind="malformed_json"), ValueError, ValueError, ValueError),
+        (
+            Fault(kind="html"),
+            genai_errors.ServerError,
+            anthropic.InternalServerError,
+            ollama.ResponseError,
+        ),
+        (
+            Fault(kind="reset"),
+            OSError,
+            anthropic.APIConnectionError,
+            httpx.TransportError,
+        ),
+    ],
+    ids=["malformed_json", "html_502", "reset"],
+)
+async def test_transport_faults_are_errors_for_every_sdk(
+    simulator: SimulatorServer,
+    anthropic_client: anthropic.AsyncAnthropic,
+    gemini_client: genai.Client,
+    ollama_client: ollama.AsyncClient,
+    *,
+    fault: Fault,
+    gemini_error: type[Exception],
+    anthropic_error: type[Exception],
+    ollama_error: type[Exception],
+) -> None:
+    for provider in ("gemini", "anthropic", "ollama"):
+        simulator.sim.set_fault(provider, fault)
+    with pytest.raises(gemini_error):
+        await gemini_client.aio.models.generate_content(
+            model="gemini-2.5-flash", contents="hi"
+        )
+    with pytest.raises(anthropic_error):
+        await anthropic_client.messages.create(
+            model="claude-haiku-4-5",
+            max_tokens=10,
+            messages=[{"role": "user", "content": "hi"}],
+        )
+    with pytest.raises(ollama_error):
+        await ollama_client.chat(
+            model="llava", messages=[{"role": "user", "content": "hi"}]
+        )
+
+
+async def test_a_captive_portal_page_fools_an_sdk_that_trusts_the_status(
+    simulator: SimulatorServer, anthropic_client: anthropic.AsyncAnthropic
+) -> None:
+    """Why clients must check the content type: the SDK hands the HTML back as the answer."""
+    simulator.sim.set_fault("anthropic", Fault(kind="html", status=200))
+    answer: object = await anthropic_client.messages.create(
+        model="claude-haiku-4-5",
+        max_tokens=10,
+        messages=[{"role": "user", "content": "hi"}],
+    )
+    assert isinstance(answer, str)
+    assert "Wi-Fi" in answer
