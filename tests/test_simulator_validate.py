@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from typing import Any
 
@@ -335,3 +336,149 @@ async def test_bodies_the_official_sdks_send_validate(
     for provider in ("openai", "anthropic", "gemini", "ollama"):
         (recorded,) = simulator.sim.requests[provider]
         validate_request_body(provider, recorded.json)
+
+
+async def test_varied_sdk_requests_are_accepted_and_validate(
+    simulator: SimulatorServer,
+) -> None:
+    """Seeded variety through each SDK: the simulator must accept every valid combination."""
+    rng = random.Random(42)
+    openai_client = openai.AsyncOpenAI(
+        api_key="sk-test", base_url=simulator.url + "/openai/v1", max_retries=0
+    )
+    anthropic_client = anthropic.AsyncAnthropic(
+        api_key="sk-ant", base_url=simulator.url + "/anthropic", max_retries=0
+    )
+    gemini_client = genai.Client(
+        api_key="key",
+        http_options=genai_types.HttpOptions(
+            base_url=simulator.url + "/gemini",
+            retry_options=genai_types.HttpRetryOptions(attempts=1),
+        ),
+    )
+    ollama_client = ollama.AsyncClient(host=simulator.url + "/ollama")
+    image = image_base64(rng.randint(16, 900), rng.randint(16, 900), "JPEG")
+    for _ in range(12):
+        with_image = rng.random() < 0.5
+        with_system = rng.random() < 0.5
+        prompt = "x" * rng.randint(1, 400)
+
+        model = rng.choice(
+            [
+                "gpt-4o",
+                "gpt-4o-mini",
+                "gpt-4.1",
+                "gpt-5-mini",
+                "gpt-5.4-mini",
+                "o4-mini",
+            ]
+        )
+        content: list[Any] = [{"type": "text", "text": prompt}]
+        if with_image:
+            content.append(
+                {
+                    "type": "image_url",
+                    "image_url": {"url": f"data:image/jpeg;base64,{image}"},
+                }
+            )
+        messages: list[Any] = [{"role": "user", "content": content}]
+        if with_system:
+            messages.insert(
+                0,
+                {
+                    "role": "developer"
+                    if model.startswith(("gpt-5", "o"))
+                    else "system",
+                    "content": "Be brief.",
+                },
+            )
+        extra: dict[str, Any] = {}
+        if model.startswith(("gpt-5", "o")):
+            extra["max_completion_tokens"] = rng.randint(100, 4000)
+            if model == "gpt-5.4-mini":
+                extra["temperature"] = rng.choice([0.0, 0.5, 1.0])
+        else:
+            extra["max_tokens"] = rng.randint(1, 4000)
+            extra["temperature"] = rng.uniform(0, 2)
+        await openai_client.chat.completions.create(
+            model=model, messages=messages, **extra
+        )
+
+        blocks: list[Any] = [{"type": "text", "text": prompt}]
+        if with_image:
+            blocks.insert(
+                0,
+                {
+                    "type": "image",
+                    "source": {
+                        "type": "base64",
+                        "media_type": "image/jpeg",
+                        "data": image,
+                    },
+                },
+            )
+        await anthropic_client.messages.create(
+            model=rng.choice(
+                [
+                    "claude-haiku-4-5",
+                    "claude-sonnet-4-6",
+                    "claude-haiku-5-5",
+                    "claude-opus-4-7",
+                ]
+            ),
+            max_tokens=rng.randint(1, 4000),
+            messages=[{"role": "user", "content": blocks}],
+            system="Be brief." if with_system else anthropic.omit,
+        )
+
+        parts = [genai_types.Part.from_text(text=prompt)]
+        if with_image:
+            parts.append(
+                genai_types.Part.from_bytes(
+                    data=image_bytes(64, 48, "JPEG"), mime_type="image/jpeg"
+                )
+            )
+        await gemini_client.aio.models.generate_content(
+            model=rng.choice(
+                [
+                    "gemini-2.5-flash",
+                    "gemini-2.5-pro",
+                    "gemini-3.5-flash",
+                    "gemini-2.5-flash-lite",
+                ]
+            ),
+            contents=genai_types.Content(role="user", parts=parts),
+            config=genai_types.GenerateContentConfig(
+                max_output_tokens=rng.randint(1, 4000),
+                temperature=rng.uniform(0, 2),
+                system_instruction="Be brief." if with_system else None,
+            ),
+        )
+
+        chat: list[Any] = [
+            {
+                "role": "user",
+                "content": prompt,
+                **({"images": [image]} if with_image else {}),
+            }
+        ]
+        if with_system:
+            chat.insert(0, {"role": "system", "content": "Be brief."})
+        await ollama_client.chat(
+            model=rng.choice(["llava", "qwen2.5vl:7b", "qwen3-vl:8b"]),
+            messages=chat,
+            options={
+                "num_predict": rng.randint(1, 4000),
+                "temperature": rng.uniform(0, 1),
+            },
+        )
+
+    await openai_client.close()
+    await anthropic_client.close()
+    await gemini_client.aio.aclose()
+    gemini_client.close()
+    await ollama_client.close()
+    for provider in ("openai", "anthropic", "gemini", "ollama"):
+        assert simulator.sim.request_count(provider) == 12
+        for recorded in simulator.sim.requests[provider]:
+            validate_request_body(provider, recorded.json)
