@@ -566,7 +566,7 @@ def _image_block_tokens(block: dict[str, Any], where: str) -> int:
             "match any of the expected tags: 'base64', 'url', 'file'"
         )
     media_type = source.get("media_type")
-    if media_type not in _MEDIA_TYPES:
+    if not isinstance(media_type, str) or media_type not in _MEDIA_TYPES:
         raise _invalid(
             f"{where}.image.source.base64.media_type: Input should be 'image/jpeg', 'image/png', "
             "'image/gif' or 'image/webp'"

@@ -105,6 +105,11 @@ def text_tokens(text: str) -> int:
     return math.ceil(len(text) / 4) if text else 0
 
 
+def chars_to_tokens(chars: int) -> int:
+    """The same estimate for a character count."""
+    return math.ceil(chars / 4)
+
+
 def truncate_to_tokens(text: str, max_tokens: int | None) -> tuple[str, bool]:
     """Cut a reply to max_tokens (four characters each); True when it was cut."""
     if max_tokens is None or text_tokens(text) <= max_tokens:

@@ -21,6 +21,7 @@ from .common import (
     ProviderProtocol,
     Route,
     SimCall,
+    chars_to_tokens,
     custom_body_response,
     default_reply,
     inspect_image,
@@ -396,14 +397,20 @@ class GeminiProtocol(ProviderProtocol):
         _check_fields(config, _GENERATION_CONFIG, "generation_config")
         config = _fields(config)
         temperature = config.get("temperature")
-        if temperature is not None and not 0 <= temperature <= 2:
+        if temperature is not None and (
+            isinstance(temperature, bool)
+            or not isinstance(temperature, int | float)
+            or not 0 <= temperature <= 2
+        ):
             raise _bad_request(
                 "* GenerateContentRequest.generation_config.temperature: temperature must be in "
                 "the range [0.0, 2.0]\n"
             )
         max_output = config.get("max_output_tokens")
         if max_output is not None and (
-            not isinstance(max_output, int) or max_output < 1
+            isinstance(max_output, bool)
+            or not isinstance(max_output, int)
+            or max_output < 1
         ):
             raise _bad_request(
                 "* GenerateContentRequest.generation_config.max_output_tokens: max_output_tokens "
@@ -420,7 +427,7 @@ class GeminiProtocol(ProviderProtocol):
                 system, "system_instruction", allow_images=False
             )
             text_chars += chars
-            text_token_count += text_tokens("x" * chars)
+            text_token_count += chars_to_tokens(chars)
         if not isinstance(contents, list):
             raise _bad_request(
                 "Invalid JSON payload received. Expected a list for 'contents'."
@@ -430,7 +437,7 @@ class GeminiProtocol(ProviderProtocol):
                 content, f"contents[{index}]", allow_images=True
             )
             text_chars += chars
-            text_token_count += text_tokens("x" * chars)
+            text_token_count += chars_to_tokens(chars)
             images += count
             image_token_count += image_tokens_here
         prompt_tokens = text_token_count + image_token_count
@@ -588,7 +595,7 @@ def _inline_image_tokens(blob: dict[str, Any], where: str) -> int:
         raise _bad_request(
             f"* GenerateContentRequest.{where}.inline_data.data: required field"
         )
-    if mime_type not in _IMAGE_MIME_TYPES:
+    if not isinstance(mime_type, str) or mime_type not in _IMAGE_MIME_TYPES:
         raise _bad_request(f"Unsupported MIME type: {mime_type}")
     # Protobuf JSON takes standard and URL-safe base64 alike.
     standard = data.replace("-", "+").replace("_", "/")
@@ -596,7 +603,7 @@ def _inline_image_tokens(blob: dict[str, Any], where: str) -> int:
         info = inspect_image(standard)
     except InvalidImageError as err:
         if err.reason == "base64":
-            field = f"{where.replace('contents', 'contents', 1)}.inline_data.data"
+            field = f"{where}.inline_data.data"
             raise _bad_request(
                 f"Invalid value at '{field}' (TYPE_BYTES), Base64 decoding failed for \"{data[:40]}\"",
                 field,

@@ -67,6 +67,40 @@ def _error(status: int, message: str) -> web.Response:
     return json_response({"error": message}, status=status)
 
 
+# Field -> the JSON types Go's decoder takes for it in api.ChatRequest.
+_GO_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "model": (str,),
+    "messages": (list,),
+    "stream": (bool,),
+    "options": (dict,),
+    "think": (bool, str),
+    "keep_alive": (str, int, float),
+    "tools": (list,),
+}
+_GO_TYPE_NAMES = {"model": "string", "messages": "[]api.Message", "stream": "bool",
+                  "options": "map[string]interface {}", "think": "api.ThinkValue",
+                  "keep_alive": "api.Duration", "tools": "[]api.Tool"}  # fmt: skip
+
+
+def _go_type_mismatch(body: dict[str, Any]) -> str | None:
+    """The error Go's JSON decoder gives for a field of the wrong type (null is allowed)."""
+    for field_name, allowed in _GO_FIELD_TYPES.items():
+        value = body.get(field_name)
+        if value is None or (
+            isinstance(value, allowed)
+            and not (isinstance(value, bool) and bool not in allowed)
+        ):
+            continue
+        kind = {bool: "bool", str: "string", list: "array", dict: "object"}.get(
+            type(value), "number"
+        )
+        return (
+            f"json: cannot unmarshal {kind} into Go struct field ChatRequest.{field_name} of type "
+            f"{_GO_TYPE_NAMES[field_name]}"
+        )
+    return None
+
+
 def _timestamp() -> str:
     # Ollama prints nanosecond RFC 3339 timestamps.
     from datetime import UTC, datetime
@@ -186,6 +220,8 @@ class OllamaProtocol(ProviderProtocol):
         body = call.json
         if not isinstance(body, dict):
             return _error(400, "missing request body")
+        if (mismatch := _go_type_mismatch(body)) is not None:
+            return _error(400, mismatch)
         model = body.get("model")
         if not isinstance(model, str) or not model:
             return _error(400, "model is required")
@@ -218,7 +254,13 @@ class OllamaProtocol(ProviderProtocol):
             prompt_tokens += (
                 text_tokens(content) + 4
             )  # the chat template's role markers
-            for image in message.get("images") or []:
+            images_field = message.get("images") or []
+            if not isinstance(images_field, list):
+                return _error(
+                    400,
+                    "json: cannot unmarshal into Go struct field Message.messages.images of type []api.ImageData",
+                )
+            for image in images_field:
                 if not isinstance(image, str):
                     return _error(
                         400,

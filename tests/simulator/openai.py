@@ -601,7 +601,7 @@ class OpenAIProtocol(ProviderProtocol):
                     "invalid_type",
                 )
             role = message.get("role")
-            if role not in _ROLES:
+            if not isinstance(role, str) or role not in _ROLES:
                 raise _invalid(
                     f"Invalid value: '{role}'. Supported values are: 'system', 'assistant', 'user', "
                     "'function', 'tool', and 'developer'.",
