@@ -3,7 +3,9 @@
 sim = ProviderSimulator(rng_seed=0)
 sim.set_fault("openai", Fault(kind="status", status=500))
 async with SimulatorServer(sim) as server:
-    server.url + "/openai/v1"   # or /anthropic, /gemini, /ollama
+    server.url + "/openai/v1"   # or /anthropic, /gemini, /ollama, /compatible/v1
+
+See README.md here for the endpoints, the modelled behaviour and the faults.
 """
 
 from .app import PROVIDERS, ProviderSimulator
