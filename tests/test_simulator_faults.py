@@ -649,6 +649,59 @@ async def test_anthropic_validation_matches_the_api(
         assert response.headers["request-id"] == body["request_id"]
 
 
+@pytest.mark.parametrize(
+    ("version", "extra", "status", "message"),
+    [
+        ("2023-06-01", {"temperature": 0.2}, 200, None),
+        (
+            "2023-06-01",
+            {"temperature": 0.2, "top_p": 0.9},
+            400,
+            "cannot both be specified",
+        ),
+        ("2023-06-01", {"temperature": 1.5}, 400, "less than or equal to 1"),
+        ("2023-06-01", {"temperature": "hot"}, 400, "valid number"),
+        ("2023-06-01", {"top_k": 5}, 200, None),
+        ("2026-10-21", {"top_p": 0.9}, 400, "top_p: Extra inputs are not permitted"),
+        ("2026-10-21", {"thinking": {"type": "adaptive"}}, 200, None),
+        (
+            "2026-10-21",
+            {"thinking": {"type": "enabled", "budget_tokens": 2000}},
+            400,
+            "must be greater than",
+        ),
+        (
+            "2026-10-21",
+            {"thinking": {"type": "enabled", "budget_tokens": 10}},
+            400,
+            "greater than or equal to 1024",
+        ),
+        (
+            "2026-10-21",
+            {"thinking": {"type": "sometimes"}},
+            400,
+            "does not match any of the expected tags",
+        ),
+    ],
+)
+async def test_anthropic_sampling_and_thinking_rules(
+    http: aiohttp.ClientSession,
+    version: str,
+    extra: dict[str, object],
+    status: int,
+    message: str | None,
+) -> None:
+    headers = {**ANTHROPIC_HEADERS, "anthropic-version": version}
+    body = {**ANTHROPIC_BODY, "max_tokens": 1500, **extra}
+    async with http.post(
+        "/anthropic/v1/messages", json=body, headers=headers
+    ) as response:
+        answer = await response.json()
+    assert response.status == status, answer
+    if message is not None:
+        assert message in answer["error"]["message"]
+
+
 async def test_gemini_validation_matches_the_api(http: aiohttp.ClientSession) -> None:
     path = "/gemini/v1beta/models/gemini-2.5-flash:generateContent"
     async with http.post(

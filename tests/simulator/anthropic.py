@@ -154,7 +154,7 @@ def _thinking_tokens(thinking: Any, model: str, max_tokens: int) -> int:
     kind = thinking.get("type") if isinstance(thinking, dict) else None
     if kind == "disabled":
         return 0
-    if kind == "adaptive":
+    if kind in ("adaptive", "between_tools"):
         return THINKING_TOKENS
     if kind == "enabled":
         budget = thinking.get("budget_tokens")
