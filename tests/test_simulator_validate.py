@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 import random
 import re
-from typing import Any
+from typing import Any, Literal, NotRequired, Required, TypedDict
 
 import anthropic
 from google import genai
 from google.genai import types as genai_types
 import ollama
 import openai
+from pydantic import BaseModel
 import pytest
 
 from tests.simulator import SimulatorServer
 from tests.simulator.samples import image_base64, image_bytes
+from tests.simulator.typecheck import TypeMismatch, check_type
 from tests.simulator.validate import RequestBodyMismatch, validate_request_body
 
 IMAGE = image_base64()
@@ -482,3 +485,69 @@ async def test_varied_sdk_requests_are_accepted_and_validate(
         assert simulator.sim.request_count(provider) == 12
         for recorded in simulator.sim.requests[provider]:
             validate_request_body(provider, recorded.json)
+
+
+# -- the strict type check under the validator -------------------------------------------------
+
+
+class _Inner(TypedDict):
+    kind: Literal["a", 1]
+    note: NotRequired[str]
+
+
+class _Outer(TypedDict, total=False):
+    items: Required[Iterable[_Inner]]
+    table: Mapping[str, float]
+    either: _Inner | None
+    model: _Point
+
+
+class _Point(BaseModel):
+    x: int
+
+
+@pytest.mark.parametrize(
+    ("value", "mentions"),
+    [
+        (
+            {
+                "items": [{"kind": "a"}, {"kind": 1, "note": "n"}],
+                "table": {"k": 1},
+                "either": None,
+            },
+            None,
+        ),
+        ({"items": [{"kind": "b"}]}, "items[0].kind"),
+        ({"items": [{"kind": True}]}, "items[0].kind"),
+        ({"items": [{"kind": "a", "nope": 1}]}, "unknown key"),
+        ({"items": "a"}, "expected an array"),
+        ({}, "missing required key 'items'"),
+        ({"items": [], "table": {"k": "x"}}, "table.k"),
+        ({"items": [], "table": []}, "expected an object"),
+        ({"items": [], "either": {"kind": "z"}}, "either.kind"),
+        ({"items": [], "model": {"x": "not a number"}}, "model"),
+        ({"items": [], "model": {"x": 3}}, None),
+        ([1], "expected an object"),
+    ],
+)
+def test_check_type_is_strict_about_typeddicts(
+    value: Any, mentions: str | None
+) -> None:
+    if mentions is None:
+        check_type(value, _Outer)
+        return
+    with pytest.raises(TypeMismatch, match=re.escape(mentions)):
+        check_type(value, _Outer)
+
+
+def test_check_type_keeps_bool_int_and_float_apart() -> None:
+    check_type(1, float)
+    check_type(None, None)
+    with pytest.raises(TypeMismatch):
+        check_type(True, int)
+    with pytest.raises(TypeMismatch):
+        check_type(1, bool)
+    with pytest.raises(TypeMismatch):
+        check_type(1, None)
+    with pytest.raises(TypeMismatch):
+        check_type(1.5, str)

@@ -37,7 +37,11 @@ class TypeMismatch(ValueError):
     """Data that does not fit the annotation; `path` locates it, `depth` ranks union errors."""
 
     def __init__(self, path: str, message: str, *, wrong_variant: bool = False) -> None:
-        """Keep where the mismatch is; a Literal mismatch usually means another union member."""
+        """Keep where the mismatch is.
+
+        A wrong type or Literal right at a union member's root usually means "another member
+        was meant": such errors rank below ones found deeper inside a member that fitted.
+        """
         super().__init__(f"{path or '<body>'}: {message}")
         self.path = path
         self.depth = path.count(".") + path.count("[") - (100 if wrong_variant else 0)
@@ -58,7 +62,10 @@ def check_type(value: Any, annotation: Any, path: str = "") -> None:
         _check_union(value, get_args(annotation), path)
         return
     if origin is Literal:
-        if value not in get_args(annotation):
+        # Type-aware: True must not pass for Literal[1], nor 1 for Literal[True].
+        if not any(
+            type(value) is type(arg) and value == arg for arg in get_args(annotation)
+        ):
             raise TypeMismatch(
                 path,
                 f"{value!r} is not one of {get_args(annotation)}",
@@ -67,14 +74,20 @@ def check_type(value: Any, annotation: Any, path: str = "") -> None:
         return
     if annotation is None or annotation is type(None):
         if value is not None:
-            raise TypeMismatch(path, f"expected null, got {type(value).__name__}")
+            raise TypeMismatch(
+                path, f"expected null, got {type(value).__name__}", wrong_variant=True
+            )
         return
     if is_typeddict(annotation):
         _check_typeddict(value, annotation, path)
         return
     if origin is not None and _is_list_origin(origin):
         if not isinstance(value, list):
-            raise TypeMismatch(path, f"expected an array, got {type(value).__name__}")
+            raise TypeMismatch(
+                path,
+                f"expected an array, got {type(value).__name__}",
+                wrong_variant=True,
+            )
         args = get_args(annotation)
         item_type = args[0] if args else Any
         for index, item in enumerate(value):
@@ -82,7 +95,11 @@ def check_type(value: Any, annotation: Any, path: str = "") -> None:
         return
     if origin is not None and _is_mapping_origin(origin):
         if not isinstance(value, dict):
-            raise TypeMismatch(path, f"expected an object, got {type(value).__name__}")
+            raise TypeMismatch(
+                path,
+                f"expected an object, got {type(value).__name__}",
+                wrong_variant=True,
+            )
         args = get_args(annotation)
         for key, item in value.items():
             check_type(item, args[1] if len(args) == 2 else Any, f"{path}.{key}")
@@ -121,8 +138,14 @@ def _check_typeddict(value: Any, annotation: Any, path: str) -> None:
         raise TypeMismatch(
             path,
             f"expected an object ({annotation.__name__}), got {type(value).__name__}",
+            wrong_variant=True,
         )
     hints = get_type_hints(annotation, include_extras=True)
+    # Discriminators first (role, type): a body meant for another union member fails
+    # there, and the member it was meant for reports the real problem.
+    for key, item in value.items():
+        if key in hints and _is_literal(hints[key]):
+            check_type(item, hints[key], f"{path}.{key}" if path else key)
     missing = sorted(_required_keys(annotation, hints) - value.keys())
     if missing:
         raise TypeMismatch(
@@ -135,6 +158,12 @@ def _check_typeddict(value: Any, annotation: Any, path: str) -> None:
                 f"unknown key for {annotation.__name__}",
             )
         check_type(item, hints[key], f"{path}.{key}" if path else key)
+
+
+def _is_literal(annotation: Any) -> bool:
+    while get_origin(annotation) in _WRAPPERS:
+        annotation = get_args(annotation)[0]
+    return get_origin(annotation) is Literal
 
 
 def _required_keys(annotation: Any, hints: dict[str, Any]) -> set[str]:
@@ -169,11 +198,15 @@ def _check_plain(value: Any, annotation: Any, path: str) -> None:
         try:
             annotation.model_validate(value)
         except ValidationError as err:
-            raise TypeMismatch(path, str(err)) from err
+            # SDK unions accept their response models too (e.g. TextBlock in content): a
+            # failure there ranks as "another member was meant".
+            raise TypeMismatch(path, str(err), wrong_variant=True) from err
         return
     else:
         # Types JSON cannot carry (files, bytes, datetimes): nothing to check on the wire.
         return
     if not ok:
         name = getattr(annotation, "__name__", str(annotation))
-        raise TypeMismatch(path, f"expected {name}, got {type(value).__name__}")
+        raise TypeMismatch(
+            path, f"expected {name}, got {type(value).__name__}", wrong_variant=True
+        )
