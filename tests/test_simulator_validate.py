@@ -18,7 +18,11 @@ import pytest
 from tests.simulator import SimulatorServer
 from tests.simulator.samples import image_base64, image_bytes
 from tests.simulator.typecheck import TypeMismatch, check_type
-from tests.simulator.validate import RequestBodyMismatch, validate_request_body
+from tests.simulator.validate import (
+    RequestBodyMismatch,
+    validate_recorded_requests,
+    validate_request_body,
+)
 
 IMAGE = image_base64()
 
@@ -338,7 +342,9 @@ async def test_bodies_the_official_sdks_send_validate(
 
     for provider in ("openai", "anthropic", "gemini", "ollama"):
         (recorded,) = simulator.sim.requests[provider]
+        assert recorded.endpoint == "generate"
         validate_request_body(provider, recorded.json)
+    assert validate_recorded_requests(simulator.sim) == 4
 
 
 async def test_varied_sdk_requests_are_accepted_and_validate(

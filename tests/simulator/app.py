@@ -192,6 +192,7 @@ class ProviderSimulator:
                 self.requests[provider].append(
                     RecordedRequest(
                         provider=provider,
+                        endpoint=route.endpoint,
                         method=request.method,
                         path=request.path,
                         # str(): CIMultiDict keys are istr, which orjson will not serialise.

@@ -11,6 +11,7 @@ class RecordedRequest:
     """One request as it arrived (nothing redacted: the simulator is test-only)."""
 
     provider: str
+    endpoint: str  # "generate" (completions) or "models" (lists, details, version)
     method: str
     path: str  # the full path, prefix included, e.g. /openai/v1/chat/completions
     query: dict[str, str]
@@ -22,6 +23,7 @@ class RecordedRequest:
         """JSON-friendly form for GET /_sim/requests (the raw body is left out)."""
         return {
             "provider": self.provider,
+            "endpoint": self.endpoint,
             "method": self.method,
             "path": self.path,
             "query": self.query,

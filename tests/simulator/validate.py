@@ -18,12 +18,15 @@ from __future__ import annotations
 import binascii
 from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from pydantic import ValidationError
 
 from .typecheck import TypeMismatch, check_type
+
+if TYPE_CHECKING:
+    from .app import ProviderSimulator
 
 
 class RequestBodyMismatch(ValueError):
@@ -208,3 +211,21 @@ def validate_request_body(provider: str, body: Any) -> None:
     except KeyError:
         raise ValueError(f"unknown provider {provider!r}") from None
     validator(body)
+
+
+def validate_recorded_requests(sim: ProviderSimulator, *providers: str) -> int:
+    """Validate every recorded generate-request body (of the given providers, or all).
+
+    Returns how many bodies were checked, so a test can assert it checked something.
+    countTokens bodies (Gemini) are skipped: they are not generate requests.
+    """
+    checked = 0
+    for provider, recorded in sim.requests.items():
+        if providers and provider not in providers:
+            continue
+        for request in recorded:
+            if request.endpoint != "generate" or request.path.endswith(":countTokens"):
+                continue
+            validate_request_body(provider, request.json)
+            checked += 1
+    return checked
