@@ -484,7 +484,8 @@ class GeminiProtocol(ProviderProtocol):
                 }
                 thinking = 0
             else:
-                candidate["content"] = {"role": "model"}
+                # A blocked candidate carries no content at all.
+                del candidate["content"]
                 candidate["finishReason"] = "SAFETY"
                 candidate["safetyRatings"] = ratings
         usage: dict[str, Any] = {
