@@ -134,6 +134,24 @@ async def _openai_chat_with_timeout(
         await response.read()
 
 
+async def test_stall_sends_half_an_answer_then_waits_for_the_client_to_leave(
+    simulator: SimulatorServer, http: aiohttp.ClientSession
+) -> None:
+    simulator.sim.set_fault("openai", Fault(kind="stall"))
+    timeout = aiohttp.ClientTimeout(sock_read=0.2)
+    async with http.post(
+        "/openai/v1/chat/completions",
+        json=OPENAI_BODY,
+        headers=OPENAI_AUTH,
+        timeout=timeout,
+    ) as response:
+        assert response.status == 200
+        assert response.content_length is not None
+        with pytest.raises(TimeoutError):
+            await response.read()
+    await asyncio.wait_for(simulator.sim.wait_idle(), 5)
+
+
 async def test_hang_ends_when_the_server_stops(socket_enabled: None) -> None:
     server = SimulatorServer()
     await server.start()

@@ -327,6 +327,11 @@ async def test_openai_sdk_fails_on_transport_faults(
         await openai_client.chat.completions.create(
             model="gpt-4o", messages=messages, timeout=0.3
         )
+    simulator.sim.set_fault("openai", Fault(kind="stall", count=1))
+    with pytest.raises(openai.APITimeoutError):
+        await openai_client.chat.completions.create(
+            model="gpt-4o", messages=messages, timeout=0.3
+        )
 
 
 async def test_openai_sdk_cannot_parse_malformed_json(

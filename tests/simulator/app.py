@@ -235,6 +235,8 @@ class ProviderSimulator:
             case "hang":
                 await self._hang(call.request)
                 return protocol.error_response(503)
+            case "stall":
+                return await self._stall(route, call)
             case "reset":
                 _reset_connection(call.request)
                 return web.Response(status=500)
@@ -274,6 +276,20 @@ class ProviderSimulator:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
         return self._stopping.is_set()
+
+    async def _stall(self, route: Route, call: SimCall) -> web.StreamResponse:
+        """Announce the real answer, send half of it, then stop talking."""
+        answer = await route.handler(call)
+        if not isinstance(answer, web.Response) or not isinstance(answer.body, bytes):
+            return answer  # a stream is already on the wire
+        body = answer.body
+        response = web.StreamResponse(status=answer.status, headers=answer.headers)
+        response.content_length = len(body)
+        await response.prepare(call.request)
+        with contextlib.suppress(ConnectionError):
+            await response.write(body[: len(body) // 2])
+        await self._hang(call.request)
+        return response
 
     async def _hang(self, request: web.Request) -> None:
         """Wait until the client disconnects or the server stops, never answering."""

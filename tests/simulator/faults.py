@@ -12,6 +12,7 @@ FaultKind = Literal[
     "rate_limit",  # 429 with retry information in the provider's own style
     "latency",  # extra delay before the normal answer; combines with other faults
     "hang",  # never answer; ends when the client disconnects or the server stops
+    "stall",  # send the headers and half the real body, then hang the same way
     "reset",  # abort the TCP connection (RST) without a response
     "malformed_json",  # 200 application/json whose body is cut in half
     "html",  # an HTML error page (502 from a proxy, or 200 from a captive portal)
