@@ -284,3 +284,39 @@ async def test_reconfigure_rotates_the_key_and_an_empty_key_keeps_it(
         simulator.sim.requests["openai"][-1].headers["Authorization"] == "Bearer sk-new"
     )
     assert vault.decrypt(entry.subentries[subentry_id].data[CONF_API_KEY]) == "sk-new"
+
+
+async def test_reconfigure_asks_for_the_key_again_when_the_stored_one_is_unreadable(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="AICleaner",
+        subentries_data=[
+            {
+                "subentry_type": "anthropic",
+                "title": "Claude",
+                "unique_id": None,
+                "data": {
+                    CONF_API_KEY: "gAAAAAB-from-a-lost-vault",
+                    CONF_MODEL: "claude-haiku-4-5",
+                },
+            }
+        ],
+    )
+    entry.add_to_hass(hass)
+    subentry_id = next(iter(entry.subentries))
+    result = await _start_subentry_flow(
+        hass, entry, "anthropic", source=SOURCE_RECONFIGURE, subentry_id=subentry_id
+    )
+    base_url = f"{simulator.url}/anthropic"
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_API_KEY: "", CONF_BASE_URL: base_url}
+    )
+    assert result["errors"] == {CONF_API_KEY: "key_unreadable"}
+    assert simulator.sim.request_count("anthropic") == 0
+
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_API_KEY: "sk-ant-fresh", CONF_BASE_URL: base_url}
+    )
+    assert result["step_id"] == "settings"

@@ -57,7 +57,7 @@ from .const import (
     LOGGER,
     SELECTION_STRATEGIES,
 )
-from .credentials import async_get_vault
+from .credentials import CredentialError, async_get_vault
 from .providers import PROVIDER_CLASSES, PROVIDER_KINDS, create_provider
 from .router import ProviderSettings
 from .router.errors import AuthError, ProviderError
@@ -223,9 +223,15 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
     ) -> dict[str, str]:
         vault = await async_get_vault(self.hass)
         new_key = (user_input.get(CONF_API_KEY) or "").strip()
-        api_key = new_key or (
-            vault.decrypt(current[CONF_API_KEY]) if current.get(CONF_API_KEY) else None
-        )
+        try:
+            api_key = new_key or (
+                vault.decrypt(current[CONF_API_KEY])
+                if current.get(CONF_API_KEY)
+                else None
+            )
+        except CredentialError:
+            # The stored key can no longer be read: the user must enter it again.
+            return {CONF_API_KEY: "key_unreadable"}
         base_url = (user_input.get(CONF_BASE_URL) or "").strip() or None
         if base_url is not None and not _is_http_url(base_url):
             return {CONF_BASE_URL: "invalid_base_url"}
