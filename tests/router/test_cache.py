@@ -53,6 +53,9 @@ def test_key_ignores_surrounding_whitespace_tags_timeout_and_request_id() -> Non
         {"provider": "openai"},
         {"model": "gpt-4o"},
         {"images": (ImageInput(b"\x89PNG other", "image/png"),)},
+        {"local_only": True},
+        {"allowed_providers": frozenset({"ollama"})},
+        {"allowed_providers": frozenset()},
     ],
 )
 def test_key_changes_with_every_answer_relevant_field(

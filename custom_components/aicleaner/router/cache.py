@@ -21,9 +21,11 @@ def request_key(request: AIRequest) -> str:
     """Hash of what makes two requests ask for the same answer.
 
     Prompt and system prompt are stripped of surrounding whitespace; the routing fields that do
-    not change the answer (tags, timeout, request id) are left out, a pinned provider or model
-    and local-only privacy are kept.
+    not change the answer (tags, timeout, request id) are left out. A pinned provider or model,
+    local-only privacy and the allowed providers are kept: a request must never be served an
+    answer from a provider it was not allowed to use.
     """
+    allowed = request.allowed_providers
     normalised = (
         request.prompt.strip(),
         (request.system_prompt or "").strip(),
@@ -33,6 +35,7 @@ def request_key(request: AIRequest) -> str:
         request.provider,
         request.model,
         request.local_only,
+        None if allowed is None else tuple(sorted(allowed)),
     )
     return hashlib.sha256(repr(normalised).encode()).hexdigest()
 
