@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     SOURCE_USER,
@@ -10,6 +12,7 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_API_KEY, CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.aicleaner.const import (
@@ -320,3 +323,94 @@ async def test_reconfigure_asks_for_the_key_again_when_the_stored_one_is_unreada
         result["flow_id"], {CONF_API_KEY: "sk-ant-fresh", CONF_BASE_URL: base_url}
     )
     assert result["step_id"] == "settings"
+
+
+async def test_options_flow_changes_router_settings_without_a_reload(
+    hass: HomeAssistant,
+) -> None:
+    entry = await _router_entry(hass)
+    router = entry.runtime_data.router
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_SELECTION_STRATEGY: "cost_optimal",
+            CONF_CACHE_TTL: 0,
+            CONF_BATCH_SIZE: 2,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.runtime_data.router is router
+    assert router.config.selection_strategy == "cost_optimal"
+    assert router.config.cache_ttl == 0
+    assert router.config.batch_size == 2
+
+
+async def test_unexpected_error_while_testing_shows_unknown(
+    hass: HomeAssistant, simulator: SimulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    entry = await _router_entry(hass)
+    result = await _start_subentry_flow(hass, entry, "openai")
+    with patch(
+        "custom_components.aicleaner.providers.openai.OpenAIProvider.health",
+        side_effect=RuntimeError("boom"),
+    ):
+        result = await hass.config_entries.subentries.async_configure(
+            result["flow_id"],
+            {
+                CONF_NAME: "OpenAI",
+                CONF_API_KEY: "sk-x",
+                CONF_BASE_URL: f"{simulator.url}/openai/v1",
+            },
+        )
+    assert result["errors"] == {"base": "unknown"}
+    assert "Unexpected error while testing openai" in caplog.text
+
+
+async def test_fixing_an_unreadable_key_brings_a_failed_entry_back(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="AICleaner",
+        subentries_data=[
+            {
+                "subentry_type": "openai",
+                "title": "OpenAI",
+                "unique_id": None,
+                "data": {
+                    CONF_API_KEY: "gAAAAAB-from-a-lost-vault",
+                    CONF_MODEL: "gpt-4o-mini",
+                },
+            }
+        ],
+    )
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    subentry_id = next(iter(entry.subentries))
+
+    result = await _start_subentry_flow(
+        hass, entry, "openai", source=SOURCE_RECONFIGURE, subentry_id=subentry_id
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {CONF_API_KEY: "sk-new", CONF_BASE_URL: f"{simulator.url}/openai/v1"},
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            CONF_MODEL: "gpt-4o-mini",
+            CONF_ENABLED: True,
+            CONF_PRIORITY: 1,
+            CONF_WEIGHT: 1,
+        },
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.router.provider_names == ("OpenAI",)

@@ -15,7 +15,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up the integration (actions are registered here, once, not per entry)."""
+    """Set up the integration; nothing to do until the entry loads."""
     return True
 
 

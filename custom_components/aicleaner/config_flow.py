@@ -11,9 +11,11 @@ from typing import Any
 
 from homeassistant.config_entries import (
     ConfigEntry,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
+    OptionsFlow,
     SubentryFlowResult,
 )
 from homeassistant.const import CONF_API_KEY, CONF_NAME
@@ -109,6 +111,12 @@ class AICleanerConfigFlow(ConfigFlow, domain=DOMAIN):
     VERSION = 1
     MINOR_VERSION = 1
 
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> RouterOptionsFlow:
+        """Change the router settings later; applied without a reload."""
+        return RouterOptionsFlow()
+
     @classmethod
     @callback
     def async_get_supported_subentry_types(
@@ -127,6 +135,23 @@ class AICleanerConfigFlow(ConfigFlow, domain=DOMAIN):
                 title=DEFAULT_TITLE, data={}, options=user_input
             )
         return self.async_show_form(step_id="user", data_schema=ROUTER_SCHEMA)
+
+
+class RouterOptionsFlow(OptionsFlow):
+    """The router settings of the existing entry."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show the settings with their current values."""
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                ROUTER_SCHEMA, self.config_entry.options
+            ),
+        )
 
 
 class ProviderSubentryFlow(ConfigSubentryFlow):
@@ -244,14 +269,18 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
                 api_key=api_key,
                 base_url=base_url,
             )
-            health = await provider.health()
         except ValueError:
             return {CONF_BASE_URL: "invalid_base_url"}
+        try:
+            health = await provider.health()
         except AuthError:
             return {"base": "invalid_auth"}
         except ProviderError as err:
             LOGGER.debug("Testing %s failed: %s", self._kind, err.category)
             return {"base": "cannot_connect"}
+        except Exception:  # noqa: BLE001 - the flow must show an error, not crash
+            LOGGER.exception("Unexpected error while testing %s", self._kind)
+            return {"base": "unknown"}
         self._models = sorted(health.models)
         self._connection[CONF_BASE_URL] = base_url
         if new_key:
@@ -278,8 +307,15 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
                 return self.async_create_entry(
                     title=self._connection[CONF_NAME], data=data
                 )
-            return self.async_update_and_abort(
-                self._get_entry(), self._get_reconfigure_subentry(), data=data
+            entry = self._get_entry()
+            if entry.state is ConfigEntryState.LOADED:
+                # The entry's update listener applies the change to the running router.
+                return self.async_update_and_abort(
+                    entry, self._get_reconfigure_subentry(), data=data
+                )
+            # Not loaded (e.g. setup failed on an unreadable key): the fix needs a reload.
+            return self.async_update_reload_and_abort(
+                entry, self._get_reconfigure_subentry(), data=data
             )
         defaults = ProviderSettings()
         current = self._current()
