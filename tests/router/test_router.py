@@ -288,6 +288,46 @@ async def test_failover_skips_provider_with_open_breaker(
     assert router.provider_stats("a").breaker_state == "closed"
 
 
+async def test_request_cancelled_while_waiting_for_capacity_frees_its_half_open_trial(
+    make_router: RouterFactory, clock: FakeClock
+) -> None:
+    class Blocks(FakeSleep):
+        async def __call__(self, seconds: float) -> None:
+            self.calls.append(seconds)
+            await asyncio.Event().wait()
+
+    settings = {
+        "a": ProviderSettings(
+            max_retries=0,
+            rate_limit_rpm=1,
+            burst_allowance=0,
+            rate_limit_tpm=None,
+            rate_limit_rph=None,
+            daily_budget=None,
+            breaker=BreakerSettings(
+                failure_threshold=1, timeout_seconds=10, half_open_max_calls=1
+            ),
+        )
+    }
+    sleep = Blocks(clock)
+    provider = FakeProvider("a", script=[ProviderServerError("down", provider="a")])
+    router = make_router([provider], PRIORITY, settings, sleep=sleep)
+    with pytest.raises(AllProvidersFailed):
+        await router.process(AIRequest(prompt="1"))
+    clock.advance(10)
+    assert router.provider_stats("a").breaker_state == "half_open"
+    waiting = asyncio.create_task(router.process(AIRequest(prompt="2")))
+    await asyncio.sleep(0)
+    assert len(sleep.calls) == 1  # admitted as the trial, then waiting for rpm capacity
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    clock.advance(60)
+    response = await router.process(AIRequest(prompt="3"))
+    assert outcomes(response) == [("a", "success", None)]
+    assert router.provider_stats("a").breaker_state == "closed"
+
+
 async def test_budget_exhausted_provider_is_skipped_and_the_reason_shows(
     make_router: RouterFactory,
 ) -> None:

@@ -7,6 +7,9 @@ from enum import StrEnum
 
 from .config import BreakerSettings
 
+# Permit of a call admitted while the breaker was closed: it holds no trial slot.
+NOT_A_TRIAL = 0
+
 
 class BreakerState(StrEnum):
     """Where a breaker stands."""
@@ -20,13 +23,19 @@ class CircuitBreaker:
     """Stops calls to a provider that keeps failing, then lets a few trial calls through.
 
     The router calls `try_acquire` before a call and exactly one of `record_success`,
-    `record_failure`, `record_neutral` or `release` after it. An auth failure opens the breaker
-    until `reset` (the credentials changed); time alone does not close it.
+    `record_failure`, `record_neutral` or `release` after it, handing the permit back to the
+    last two. An auth failure opens the breaker until `reset` (the credentials changed); time
+    alone does not close it.
+
+    Each half-open period has its own generation number, and a trial's permit carries it: only
+    trials of the current period free a trial slot when they end, so a call admitted while closed
+    (or in an earlier half-open period) can never let more than `half_open_max_calls` through.
     """
 
     __slots__ = (
         "_clock",
         "_consecutive_failures",
+        "_generation",
         "_opened_at",
         "_settings",
         "_state",
@@ -42,6 +51,8 @@ class CircuitBreaker:
         self._consecutive_failures = 0
         self._opened_at = 0.0
         self._trials_in_flight = 0
+        # Number of the current (or last) half-open period; 0 means there was none yet.
+        self._generation = 0
         self.auth_failed = False
 
     @property
@@ -54,6 +65,7 @@ class CircuitBreaker:
         ):
             self._state = BreakerState.HALF_OPEN
             self._trials_in_flight = 0
+            self._generation += 1
         return self._state
 
     @property
@@ -61,21 +73,32 @@ class CircuitBreaker:
         """Failures since the last success."""
         return self._consecutive_failures
 
-    def try_acquire(self) -> bool:
-        """Whether a call may go out now; a half-open breaker counts the trial it admits."""
+    def try_acquire(self) -> int | None:
+        """Admit a call now, or return None when the breaker refuses it.
+
+        The permit returned is `NOT_A_TRIAL` (0) for a call admitted while closed, else the
+        generation of the half-open period whose trial slot the call holds.
+        """
         state = self.state
         if state is BreakerState.CLOSED:
-            return True
+            return NOT_A_TRIAL
         if state is BreakerState.OPEN:
-            return False
+            return None
         if self._trials_in_flight >= self._settings.half_open_max_calls:
-            return False
+            return None
         self._trials_in_flight += 1
-        return True
+        return self._generation
 
-    def release(self) -> None:
-        """Give back an admitted trial that was never sent (skipped after admission)."""
-        if self._state is BreakerState.HALF_OPEN and self._trials_in_flight > 0:
+    def release(self, permit: int) -> None:
+        """Give back an admitted call that was never sent, or ended without a verdict.
+
+        Only a trial of the current half-open period frees a trial slot.
+        """
+        if (
+            permit == self._generation
+            and self._state is BreakerState.HALF_OPEN
+            and self._trials_in_flight > 0
+        ):
             self._trials_in_flight -= 1
 
     def record_success(self) -> None:
@@ -98,9 +121,9 @@ class CircuitBreaker:
         ):
             self._open()
 
-    def record_neutral(self) -> None:
+    def record_neutral(self, permit: int) -> None:
         """Settle a call whose end says nothing about health (429, content filter, caller error)."""
-        self.release()
+        self.release(permit)
 
     def record_auth_failure(self) -> None:
         """Open until the credentials change, because the key was rejected."""

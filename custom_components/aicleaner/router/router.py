@@ -453,7 +453,7 @@ class Router:
             if isinstance(admitted, ErrorCategory):
                 self._skip(attempts, stats, slot.name, admitted, retry)
                 return None
-            reservation, taken = admitted
+            reservation, taken, permit = admitted
             if (
                 retry == 0
                 and self._config.selection_strategy is SelectionStrategy.ROUND_ROBIN
@@ -469,7 +469,7 @@ class Router:
             except asyncio.CancelledError:
                 self._budget.release(reservation)
                 slot.limiter.reconcile(taken, 0)
-                slot.breaker.release()
+                slot.breaker.release(permit)
                 raise
             else:
                 elapsed = clock() - call_started
@@ -496,7 +496,7 @@ class Router:
             finally:
                 stats.in_flight -= 1
             elapsed = clock() - call_started
-            self._settle_failure(slot, error, reservation, taken, elapsed)
+            self._settle_failure(slot, error, reservation, taken, permit, elapsed)
             attempts.append(
                 Attempt(
                     slot.name,
@@ -520,22 +520,29 @@ class Router:
 
     async def _admit(
         self, slot: _Slot, cost: float, tokens: int, deadline: float, *, is_last: bool
-    ) -> tuple[Reservation, int] | ErrorCategory:
+    ) -> tuple[Reservation, int, int] | ErrorCategory:
         """Pass the breaker, the rate limit and the budget, or say which one refused.
 
-        Returns the budget reservation and the rate-limit tokens taken for the call.
+        Returns the budget reservation, the rate-limit tokens taken and the breaker permit.
         """
         now = self._clock()
         if now >= deadline:
             return ErrorCategory.DEADLINE
-        if not slot.breaker.try_acquire():
+        breaker = slot.breaker
+        permit = breaker.try_acquire()
+        if permit is None:
             return ErrorCategory.BREAKER_OPEN
-        wait = slot.limiter.wait_time(tokens)
-        if wait > 0 and (is_last or wait <= _WAIT_SLACK) and now + wait < deadline:
-            # The last candidate is worth waiting for, when the wait fits; so is a moment
-            # left over from a Retry-After sleep that woke early.
-            await self._sleep(wait)
+        try:
             wait = slot.limiter.wait_time(tokens)
+            if wait > 0 and (is_last or wait <= _WAIT_SLACK) and now + wait < deadline:
+                # The last candidate is worth waiting for, when the wait fits; so is a moment
+                # left over from a Retry-After sleep that woke early.
+                await self._sleep(wait)
+                wait = slot.limiter.wait_time(tokens)
+        except BaseException:
+            # Cancelled while waiting: a half-open trial slot must not leak.
+            breaker.release(permit)
+            raise
         refused: ErrorCategory
         if wait > 0:
             refused = ErrorCategory.RATE_LIMITED_LOCAL
@@ -544,9 +551,9 @@ class Router:
         else:
             reservation = self._budget.reserve(slot.name, cost)
             if reservation is not None:
-                return reservation, slot.limiter.acquire(tokens)
+                return reservation, slot.limiter.acquire(tokens), permit
             refused = ErrorCategory.BUDGET
-        slot.breaker.release()
+        breaker.release(permit)
         return refused
 
     def _settle_success(
@@ -572,6 +579,7 @@ class Router:
         error: ProviderError,
         reservation: Reservation,
         taken: int,
+        permit: int,
         elapsed: float,
     ) -> None:
         """Book a failed call: release its reservations, tell the breaker and the limiter."""
@@ -586,11 +594,11 @@ class Router:
             slot.breaker.record_auth_failure()
         elif category is ErrorCategory.RATE_LIMIT:
             slot.limiter.on_rate_limited(error.retry_after)
-            slot.breaker.record_neutral()
+            slot.breaker.record_neutral(permit)
         elif category in _NEUTRAL or (
             isinstance(error, BadRequestError) and error.caller_input
         ):
-            slot.breaker.record_neutral()
+            slot.breaker.record_neutral(permit)
         else:
             slot.breaker.record_failure()
 
