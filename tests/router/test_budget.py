@@ -160,3 +160,44 @@ def test_spend_never_exceeds_any_budget(
         assert b.reserved >= 0
         if global_limit is not None:
             assert a.cost + b.cost + a.reserved + b.reserved <= global_limit + 1e-6
+
+
+def test_wall_clock_stepping_back_across_midnight_keeps_todays_spend() -> None:
+    today = Today()
+    ledger = BudgetLedger({"a": 1.0}, 1.0, today)
+    reservation = ledger.reserve("a", 0.8)
+    assert reservation is not None
+    ledger.commit(reservation, 0.8, 10)
+    today.value = date(2026, 11, 25)  # NTP or a time zone change moved the clock back
+    assert ledger.day == date(2026, 11, 26)
+    assert ledger.reserve("a", 0.5) is None
+    today.value = date(2026, 11, 26)
+    assert ledger.total_cost == pytest.approx(0.8)
+    assert ledger.remaining("a") == pytest.approx(0.2)
+
+
+def test_restore_never_lowers_spend_booked_today() -> None:
+    today = Today()
+    earlier = BudgetLedger({"a": 1.0}, None, today)
+    first = earlier.reserve("a", 0.3)
+    assert first is not None
+    earlier.commit(first, 0.3, 30)
+    state = earlier.export()
+    ledger = BudgetLedger({"a": 1.0}, None, today)
+    booked = ledger.reserve("a", 0.6)
+    assert booked is not None
+    ledger.commit(booked, 0.6, 60)
+    assert ledger.restore(state)
+    assert ledger.entry("a").cost == pytest.approx(0.6)
+    assert ledger.entry("a").tokens == 60
+    assert ledger.total_cost == pytest.approx(0.6)
+
+
+def test_restoring_the_same_state_twice_counts_it_once() -> None:
+    today = Today()
+    data = {"day": "2026-11-26", "providers": {"a": {"cost": 0.4, "tokens": 7}}}
+    ledger = BudgetLedger({"a": 1.0}, 2.0, today)
+    assert ledger.restore(data)
+    assert ledger.restore(data)
+    assert ledger.total_cost == pytest.approx(0.4)
+    assert ledger.remaining("a") == pytest.approx(0.6)

@@ -34,6 +34,7 @@ from custom_components.aicleaner.router.errors import (
     ProviderTimeoutError,
     RateLimitError,
 )
+from custom_components.aicleaner.router.estimate import text_token_bound
 from custom_components.aicleaner.router.models import (
     AIRequest,
     AttemptOutcome,
@@ -352,15 +353,28 @@ async def test_budget_exhausted_provider_is_skipped_and_the_reason_shows(
 async def test_spend_never_exceeds_budget_under_1000_concurrent_requests(
     make_router: RouterFactory,
 ) -> None:
-    price = ModelPrice(10.0, 10.0)
+    price = ModelPrice(3.0, 15.0)
 
-    class Slow(FakeProvider):
+    class WorstCase(FakeProvider):
+        """Reports the most usage the request can cause: every bound reached."""
+
         async def complete(self, request: AIRequest, *, timeout: float) -> Completion:
             await asyncio.sleep(0)  # yield, so that every request is in flight at once
-            return await super().complete(request, timeout=timeout)
+            usage = Usage(
+                input_tokens=text_token_bound(request.prompt, request.system_prompt)
+                + len(request.images) * self.tokens_per_image,
+                output_tokens=request.max_tokens,
+            )
+            return Completion(
+                text="答え",
+                model=self.model,
+                usage=usage,
+                finish_reason="length",
+                cost=self.price_value.cost(usage.input_tokens, usage.output_tokens),
+            )
 
-    provider = Slow("a", price_value=price, output_tokens=100)
-    budget = 0.25
+    provider = WorstCase("a", price_value=price, tokens_per_image=1600)
+    budget = 1.0
     settings = {
         "a": ProviderSettings(
             daily_budget=budget,
@@ -370,7 +384,16 @@ async def test_spend_never_exceeds_budget_under_1000_concurrent_requests(
         )
     }
     router = make_router([provider], PRIORITY, settings)
-    requests = [AIRequest(prompt=f"request {i}", max_tokens=100) for i in range(1000)]
+    # CJK text takes three UTF-8 bytes a character: four times what chars / 4 would guess.
+    requests = [
+        AIRequest(
+            prompt=f"台所の床を掃除してください。{i}" * 10,
+            system_prompt="あなたは家事の助手です。",
+            images=(IMAGE,) if i % 2 else (),
+            max_tokens=100,
+        )
+        for i in range(1000)
+    ]
     results = await asyncio.gather(
         *(router.process(r) for r in requests), return_exceptions=True
     )
@@ -749,7 +772,7 @@ async def test_unexpected_client_exception_fails_over_and_logs_only_its_type(
     assert "sk-secret" not in caplog.text
 
 
-async def test_cancelled_request_releases_its_reservation_and_in_flight_count(
+async def test_cancelled_call_is_charged_its_reservation_and_frees_its_in_flight_count(
     make_router: RouterFactory,
 ) -> None:
     gate = asyncio.Event()
@@ -766,13 +789,56 @@ async def test_cancelled_request_releases_its_reservation_and_in_flight_count(
     task = asyncio.create_task(router.process(AIRequest(prompt="p", max_tokens=100)))
     await asyncio.sleep(0)
     assert router.provider_stats("a").in_flight == 1
-    assert router.provider_stats("a").budget_remaining < 5.0
+    reserved = 5.0 - router.provider_stats("a").budget_remaining
+    assert reserved > 0
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    # The request was sent and the provider bills it: the reservation counts as spent.
     snapshot = router.provider_stats("a")
     assert snapshot.in_flight == 0
-    assert snapshot.budget_remaining == 5.0
+    assert snapshot.cost_today == pytest.approx(reserved)
+    assert snapshot.budget_remaining == pytest.approx(5.0 - reserved)
+
+
+@pytest.mark.parametrize(
+    ("error", "billed"),
+    [
+        (ProviderTimeoutError("slow", provider="a"), True),
+        (MalformedResponseError("not json", provider="a", status=200), True),
+        (ContentFilterError("blocked", provider="a"), True),
+        (ProviderServerError("oops", provider="a", status=500), False),
+        (OverloadedError("busy", provider="a", status=529), False),
+        (NetworkError("refused", provider="a"), False),
+        (AuthError("bad key", provider="a", status=401), False),
+        (RateLimitError("slow down", provider="a", status=429), False),
+        (BadRequestError("unknown model", provider="a", status=404), False),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else "",
+)
+async def test_failure_the_provider_billed_is_charged_its_reservation(
+    make_router: RouterFactory, error: ProviderError, billed: bool
+) -> None:
+    price = ModelPrice(1000.0, 1000.0)
+    settings = {
+        "a": ProviderSettings(
+            max_retries=0,
+            daily_budget=5.0,
+            rate_limit_rpm=None,
+            rate_limit_tpm=None,
+            rate_limit_rph=None,
+        )
+    }
+    router = make_router(
+        [FakeProvider("a", price_value=price, script=[error])], PRIORITY, settings
+    )
+    request = AIRequest(prompt="p", max_tokens=100)
+    with pytest.raises(AllProvidersFailed):
+        await router.process(request)
+    reservation = price.cost(text_token_bound(request.prompt, None), 100)
+    snapshot = router.provider_stats("a")
+    assert snapshot.cost_today == pytest.approx(reservation if billed else 0.0)
+    assert snapshot.budget_remaining == pytest.approx(5.0 - snapshot.cost_today)
 
 
 async def test_identical_request_is_served_from_the_cache(
@@ -1101,8 +1167,9 @@ async def test_completion_without_usage_keeps_the_token_reservation(
     }
     router = make_router([FakeProvider("a", script=[bare])], PRIORITY, settings)
     await router.process(AIRequest(prompt="p", max_tokens=1000))
+    reserved = text_token_bound("p", None) + 1000
     assert router.provider_stats("a").rate_headroom == pytest.approx(
-        1 - 1002 / 10_000, abs=1e-3
+        1 - reserved / 10_000, abs=1e-6
     )
 
 

@@ -2,7 +2,9 @@
 
 Every check-and-reserve runs without an `await`, so concurrent requests on one event loop cannot
 both take the last dollars: spent + reserved never exceeds a limit as long as no call costs more
-than its reservation. The ledger of the current day exports to plain data and restores from it.
+than its reservation. The router therefore reserves an upper bound of each call's cost (see
+`estimate.py`), and charges that reservation for a failed call the provider probably billed
+(`BILLED_FAILURES`). The ledger of the current day exports to plain data and restores from it.
 """
 
 from __future__ import annotations
@@ -12,8 +14,22 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from .errors import ErrorCategory
+
 # Float sums of many small costs drift; a limit is met when within this many USD.
 _EPSILON = 1e-9
+
+# The rule for settling a failed call: the reservation is COMMITTED (charged as spent) when the
+# provider most likely processed and billed the request, and RELEASED when nothing was billed.
+#  - timeout: the request was sent, and the provider goes on generating (and billing) the answer;
+#  - malformed: a 200 whose body could not be read, yet the answer was generated;
+#  - content_filter: a 200 whose answer (or prompt) the provider's filter blocked, still billed.
+# Released: auth, rate_limit, overloaded, provider (5xx), network (connection failed), bad_request.
+# Two more cases commit: a request cancelled while its call was in flight (it may have been sent),
+# and a client that raised outside the error taxonomy (no way to know how far it got).
+BILLED_FAILURES: frozenset[ErrorCategory] = frozenset(
+    {ErrorCategory.TIMEOUT, ErrorCategory.MALFORMED, ErrorCategory.CONTENT_FILTER}
+)
 
 
 @dataclass(slots=True)
@@ -159,17 +175,22 @@ class BudgetLedger:
         }
 
     def restore(self, data: Mapping[str, Any]) -> bool:
-        """Load an exported ledger if it is for today; return whether it was loaded."""
+        """Merge an exported ledger if it is for today; return whether it was loaded.
+
+        Each figure becomes the larger of the recorded and the restored one, so spend never
+        decreases: not when calls were booked before the restore, nor when a state is restored
+        twice (adding would count it twice).
+        """
         self._roll()
         if data.get("day") != self._day.isoformat():
             return False
         for name, values in dict(data.get("providers") or {}).items():
             entry = self.entry(str(name))
-            cost = float(values.get("cost", 0.0))
+            cost = max(entry.cost, float(values.get("cost", 0.0)))
             self._total_cost += cost - entry.cost
             entry.cost = cost
-            entry.tokens = int(values.get("tokens", 0))
-            entry.requests = int(values.get("requests", 0))
+            entry.tokens = max(entry.tokens, int(values.get("tokens", 0)))
+            entry.requests = max(entry.requests, int(values.get("requests", 0)))
         return True
 
     def _unreserve(self, entry: LedgerEntry, amount: float) -> None:
@@ -177,9 +198,13 @@ class BudgetLedger:
         self._total_reserved = max(0.0, self._total_reserved - amount)
 
     def _roll(self) -> None:
-        """Start a new day when the date changed; calls in flight keep their reservations."""
+        """Start a new day when the date moved on; calls in flight keep their reservations.
+
+        Only forward: a wall clock stepped back across midnight (NTP, a DST or time zone change)
+        must not start the previous day afresh and so grant its budget twice.
+        """
         today = self._today()
-        if today == self._day:
+        if today <= self._day:
             return
         self._day = today
         self._entries = {

@@ -137,9 +137,6 @@ class RouterConfig:
     backoff_max: float = 8.0
     # A wait longer than this (Retry-After or backoff) fails over instead of waiting.
     max_retry_wait: float = 10.0
-    # Input tokens are estimated as characters / 4 times this margin, so that reservations
-    # cover the usual under-estimate and the budget holds.
-    input_estimate_margin: float = 1.2
     # Live stats: EWMA smoothing and the latency window for p50 / p95.
     ewma_alpha: float = 0.2
     latency_window: int = 200

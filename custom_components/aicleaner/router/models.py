@@ -103,7 +103,9 @@ class ModelCapabilities:
     # Provider limits for one image, after which the client downscales or refuses.
     max_image_bytes: int
     max_image_dimension: int
-    # Rough input tokens one image costs on this provider, for estimates made before the call.
+    # Most input tokens one image can cost on this provider (at the largest size the client
+    # sends, formatting included): an UPPER BOUND, because the router reserves budget with it
+    # before the call and a call must never cost more than its reservation.
     tokens_per_image: int = 1000
 
 

@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from .breaker import BreakerState, CircuitBreaker
-from .budget import BudgetLedger, Reservation
+from .budget import BILLED_FAILURES, BudgetLedger, Reservation
 from .cache import LeaderGone, RequestCoalescer, ResponseCache, request_key
 from .config import ProviderSettings, RouterConfig, SelectionStrategy
 from .errors import (
@@ -29,6 +29,7 @@ from .errors import (
     ProviderServerError,
     ProviderTimeoutError,
 )
+from .estimate import text_token_bound
 from .limits import RateLimiter
 from .models import (
     AIRequest,
@@ -371,10 +372,8 @@ class Router:
         self, request: AIRequest, *, need_headroom: bool
     ) -> list[Candidate]:
         """List the providers that may serve the request, with their estimates for it."""
-        chars = len(request.prompt) + (
-            len(request.system_prompt) if request.system_prompt else 0
-        )
-        text_tokens = int(chars / 4 * self._config.input_estimate_margin) + 1
+        # Upper bounds, not guesses: the budget reservation must cover the actual cost.
+        text_tokens = text_token_bound(request.prompt, request.system_prompt)
         images = len(request.images)
         model = request.model
         pinned = request.provider
@@ -467,8 +466,8 @@ class Router:
             except ProviderError as err:
                 error = err
             except asyncio.CancelledError:
-                self._budget.release(reservation)
-                slot.limiter.reconcile(taken, 0)
+                # The request may well have been sent: the provider bills it all the same.
+                self._budget.commit(reservation, reservation.amount, tokens)
                 slot.breaker.release(permit)
                 raise
             else:
@@ -496,7 +495,7 @@ class Router:
             finally:
                 stats.in_flight -= 1
             elapsed = clock() - call_started
-            self._settle_failure(slot, error, reservation, taken, permit, elapsed)
+            self._settle_failure(slot, error, admitted, tokens, elapsed)
             attempts.append(
                 Attempt(
                     slot.name,
@@ -577,15 +576,23 @@ class Router:
         self,
         slot: _Slot,
         error: ProviderError,
-        reservation: Reservation,
-        taken: int,
-        permit: int,
+        admitted: tuple[Reservation, int, int],
+        tokens: int,
         elapsed: float,
     ) -> None:
-        """Book a failed call: release its reservations, tell the breaker and the limiter."""
-        self._budget.release(reservation)
-        slot.limiter.reconcile(taken, 0)
+        """Book a failed call: settle its reservations, tell the breaker and the limiter.
+
+        A failure the provider most likely billed (see `BILLED_FAILURES`) is charged its
+        reservation, an upper bound of its cost, and keeps its rate-limit tokens; any other
+        failure gives both back.
+        """
+        reservation, taken, permit = admitted
         category = error.category
+        if category in BILLED_FAILURES or isinstance(error, _UnexpectedError):
+            self._budget.commit(reservation, reservation.amount, tokens)
+        else:
+            self._budget.release(reservation)
+            slot.limiter.reconcile(taken, 0)
         if category is ErrorCategory.TIMEOUT:
             # A timeout is a lower bound of the provider's latency; "fastest" should know.
             slot.stats.record_latency(elapsed, self._clock())
