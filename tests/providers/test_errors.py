@@ -402,6 +402,27 @@ async def test_errors_never_carry_the_request_body(
                 "usageMetadata": {"promptTokenCount": 10},
             },
         ),
+        *(
+            (
+                "gemini",
+                {
+                    "candidates": [{"finishReason": reason}],
+                    "usageMetadata": {"promptTokenCount": 10},
+                },
+            )
+            for reason in (
+                "RECITATION",
+                "BLOCKLIST",
+                "PROHIBITED_CONTENT",
+                "SPII",
+                "IMAGE_SAFETY",
+                "IMAGE_PROHIBITED_CONTENT",
+                "IMAGE_RECITATION",
+                "MODEL_ARMOR",
+                "ESCALATION",
+                "PUP_LIMITED_DISABLED",
+            )
+        ),
         (
             "gemini",
             {
@@ -586,3 +607,34 @@ async def test_model_without_vision_is_not_the_callers_fault(
     with pytest.raises(BadRequestError) as caught:
         await client.complete(REQUEST, timeout=5)
     assert caught.value.caller_input is False
+
+
+# Finish reasons google-genai lists that end an answer without a content block.
+GEMINI_NON_BLOCKING_FINISH_REASONS = frozenset(
+    {
+        "FINISH_REASON_UNSPECIFIED",
+        "STOP",
+        "MAX_TOKENS",
+        "LANGUAGE",
+        "OTHER",
+        "MALFORMED_FUNCTION_CALL",
+        "IMAGE_OTHER",
+        "NO_IMAGE",
+        "UNEXPECTED_TOOL_CALL",
+        "TOO_MANY_TOOL_CALLS",
+        "MISSING_THOUGHT_SIGNATURE",
+        "MALFORMED_RESPONSE",
+        "CONTINUATION",
+    }
+)
+
+
+def test_every_gemini_finish_reason_of_the_sdk_is_classified() -> None:
+    from google.genai import types
+
+    from custom_components.aicleaner.providers.gemini import BLOCKED_FINISH_REASONS
+
+    sdk_reasons = {reason.name for reason in types.FinishReason}
+    # A reason the SDK gains must be sorted into one side or the other.
+    assert sdk_reasons == BLOCKED_FINISH_REASONS | GEMINI_NON_BLOCKING_FINISH_REASONS
+    assert not BLOCKED_FINISH_REASONS & GEMINI_NON_BLOCKING_FINISH_REASONS

@@ -24,9 +24,24 @@ if TYPE_CHECKING:
     from ..router.models import AIRequest, ImageInput
 
 GEMINI_API_VERSION: Final = "v1"
-# Finish reasons and prompt block reasons that mean "refused on content grounds".
+# Finish reasons that mean "refused on content grounds", from google-genai 3.6 `types.FinishReason`:
+# every safety, blocklist, recitation and policy stop, for text and images. ESCALATION is a filtering
+# rule; PUP_LIMITED_DISABLED is the account limited for policy violations, so this provider will keep
+# refusing while another may answer. Any `promptFeedback.blockReason` is a block as well.
 BLOCKED_FINISH_REASONS: Final = frozenset(
-    {"SAFETY", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "RECITATION"}
+    {
+        "SAFETY",
+        "RECITATION",
+        "BLOCKLIST",
+        "PROHIBITED_CONTENT",
+        "SPII",
+        "IMAGE_SAFETY",
+        "IMAGE_PROHIBITED_CONTENT",
+        "IMAGE_RECITATION",
+        "MODEL_ARMOR",
+        "ESCALATION",
+        "PUP_LIMITED_DISABLED",
+    }
 )
 _AUTH_REASONS: Final = frozenset({"API_KEY_INVALID", "API_KEY_SERVICE_BLOCKED"})
 
