@@ -170,16 +170,15 @@ async def test_openai_text_only_request_sends_plain_string_content(
     assert "temperature" not in fake_server.last.json
 
 
-async def test_openai_compatible_keeps_classic_parameters_for_every_model(
-    fake_server: FakeServer, session: aiohttp.ClientSession
+@pytest.mark.parametrize(
+    "model", ["llama-3.1-8b-instruct", "openai/gpt-4o", "gpt-5.1", "qwen3-vl"]
+)
+async def test_openai_compatible_keeps_classic_parameters_for_non_reasoning_models(
+    fake_server: FakeServer, session: aiohttp.ClientSession, model: str
 ) -> None:
     fake_server.reply(success_body("openai_compatible"))
     client = make_client(
-        "openai_compatible",
-        session,
-        fake_server.url,
-        model="openai/gpt-5-mini",
-        api_key=None,
+        "openai_compatible", session, fake_server.url, model=model, api_key=None
     )
     await client.complete(
         AIRequest(prompt="hi", system_prompt="sys", max_tokens=10, temperature=0.1),
@@ -190,6 +189,26 @@ async def test_openai_compatible_keeps_classic_parameters_for_every_model(
     assert sent.json["max_tokens"] == 10
     assert sent.json["temperature"] == 0.1
     assert sent.json["messages"][0]["role"] == "system"
+
+
+@pytest.mark.parametrize(
+    "model", ["openai/gpt-5-mini", "o3-mini", "openrouter/openai/o4-mini", "gpt-5"]
+)
+async def test_openai_compatible_omits_temperature_for_openai_reasoning_models(
+    fake_server: FakeServer, session: aiohttp.ClientSession, model: str
+) -> None:
+    fake_server.reply(success_body("openai_compatible"))
+    client = make_client("openai_compatible", session, fake_server.url, model=model)
+    await client.complete(
+        AIRequest(prompt="hi", system_prompt="sys", max_tokens=10, temperature=0.1),
+        timeout=5,
+    )
+    sent = fake_server.last.json
+    assert "temperature" not in sent
+    # Compatible servers expect the classic spelling, reasoning model or not.
+    assert sent["max_tokens"] == 10
+    assert "max_completion_tokens" not in sent
+    assert sent["messages"][0]["role"] == "system"
 
 
 async def test_openai_answer_without_usage_counts_zero_tokens(

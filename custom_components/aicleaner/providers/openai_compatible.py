@@ -2,19 +2,25 @@
 
 For OpenRouter, LocalAI, vLLM, LM Studio, Groq, a LiteLLM proxy and the like. The base URL is required
 and keeps its path prefix (`http://nas:8000/v1`); the key is optional. These servers implement the
-classic parameter set, so every model gets `max_tokens`, `temperature` and a `system` message, whatever
-its name.
+classic parameter set, so every model gets `max_tokens` and a `system` message, whatever its name. The
+temperature goes along too, except to OpenAI's reasoning families (`openai/o3`, `gpt-5-mini` through a
+gateway): they reject it wherever they are served from.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from ..router.models import FREE, ModelCapabilities, ModelPrice
 from .base import LocalityMixin
 from .catalog import compatible_capabilities
-from .openai import CLASSIC_RULES, OpenAIProvider, ParameterRules
+from .openai import CLASSIC_RULES, OpenAIProvider, ParameterRules, parameter_rules
 from .pricing import compatible_price
+
+# Classic spelling, minus the temperature that reasoning models refuse.
+COMPATIBLE_REASONING_RULES: Final = ParameterRules(
+    "max_tokens", temperature=False, system_role="system"
+)
 
 
 class OpenAICompatibleProvider(LocalityMixin, OpenAIProvider):
@@ -28,7 +34,10 @@ class OpenAICompatibleProvider(LocalityMixin, OpenAIProvider):
     default_base_url: ClassVar[str | None] = None
 
     def _rules(self, model: str) -> ParameterRules:
-        return CLASSIC_RULES
+        # `parameter_rules` matches the bare name after the last "/" against OpenAI's families.
+        if parameter_rules(model).temperature:
+            return CLASSIC_RULES
+        return COMPATIBLE_REASONING_RULES
 
     def _model_capabilities(self, model: str) -> ModelCapabilities:
         return compatible_capabilities(model)
