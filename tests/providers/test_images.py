@@ -219,3 +219,19 @@ async def test_unreadable_image_is_refused_before_any_request_is_sent(
     assert caught.value.caller_input is True
     assert caught.value.provider == client.name
     assert fake_server.requests == []
+
+
+def test_sideways_phone_photo_is_turned_upright_when_reencoded() -> None:
+    # Stored 3000x1000 with Orientation=6: shown rotated 90° clockwise, 1000 wide and 3000 tall.
+    stored = Image.new("RGB", (3000, 1000), "white")
+    # A red band at the stored left edge, which is the top edge once shown upright.
+    stored.paste((255, 0, 0), (0, 0, 300, 1000))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = encode(stored, "JPEG", exif=exif.tobytes())
+    fitted = fit_image(ImageInput(data, "image/jpeg"), 20_000_000, 1500, WEB_TYPES)
+    upright = opened(fitted.data)
+    assert upright.size == (500, 1500)
+    red, green, _ = upright.convert("RGB").getpixel((250, 20))
+    assert red > 200
+    assert green < 60

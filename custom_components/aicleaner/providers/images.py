@@ -12,7 +12,7 @@ import asyncio
 from io import BytesIO
 from typing import TYPE_CHECKING, Final
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..router.errors import BadRequestError
 from ..router.models import ImageInput
@@ -114,7 +114,9 @@ def _reencode(picture: Image.Image, max_bytes: int, max_dimension: int) -> Image
     picture.seek(0)
     # JPEG can decode straight to a reduced size, which is much cheaper than a full decode.
     picture.draft("RGB", (max_dimension, max_dimension))
-    rgb = _to_rgb(picture)
+    # Phones store pictures sideways with an EXIF Orientation tag; the re-encoded JPEG carries no EXIF,
+    # so the rotation is applied to the pixels.
+    rgb = _to_rgb(ImageOps.exif_transpose(picture))
     longest = min(max(rgb.size), max_dimension)
     while True:
         candidate = rgb.copy()
