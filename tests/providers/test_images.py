@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import random
 import threading
@@ -235,3 +236,96 @@ def test_sideways_phone_photo_is_turned_upright_when_reencoded() -> None:
     red, green, _ = upright.convert("RGB").getpixel((250, 20))
     assert red > 200
     assert green < 60
+
+
+def _b64_total(images: tuple[ImageInput, ...]) -> int:
+    return sum(images_module.encoded_size(len(image.data)) for image in images)
+
+
+async def test_images_that_each_fit_are_shrunk_to_share_the_request_limit() -> None:
+    pictures = [
+        ImageInput(encode(noise((900, 900)), "PNG"), "image/png") for _ in range(3)
+    ]
+    each = len(pictures[0].data)
+    total = 2 * each  # each fits its own cap, all three together do not
+    fitted = await fit_images(
+        pictures,
+        max_bytes=each * 2,
+        max_dimension=2048,
+        accepted_types=WEB_TYPES,
+        provider="p",
+        max_total_encoded_bytes=total,
+    )
+    assert len(fitted) == 3
+    assert _b64_total(fitted) <= total
+    assert all(opened(image.data).size[0] >= MIN_DIMENSION for image in fitted)
+
+
+async def test_small_image_keeps_its_size_while_large_ones_share_the_rest() -> None:
+    small = ImageInput(encode(Image.new("RGB", (64, 64), "blue"), "PNG"), "image/png")
+    large = ImageInput(encode(noise((900, 900)), "PNG"), "image/png")
+    total = images_module.encoded_size(len(large.data))
+    fitted = await fit_images(
+        [small, large, large],
+        max_bytes=10_000_000,
+        max_dimension=2048,
+        accepted_types=WEB_TYPES,
+        provider="p",
+        max_total_encoded_bytes=total,
+    )
+    assert fitted[0] is small
+    assert _b64_total(fitted) <= total
+
+
+async def test_images_that_cannot_share_the_request_limit_are_the_callers_fault() -> (
+    None
+):
+    pictures = [
+        ImageInput(encode(noise((900, 900)), "PNG"), "image/png") for _ in range(4)
+    ]
+    with pytest.raises(
+        BadRequestError, match="share the request's 8000-byte limit"
+    ) as caught:
+        await fit_images(
+            pictures,
+            max_bytes=10_000_000,
+            max_dimension=2048,
+            accepted_types=WEB_TYPES,
+            provider="p",
+            max_total_encoded_bytes=8000,
+        )
+    assert caught.value.caller_input is True
+
+
+async def test_gemini_request_with_several_large_images_stays_under_its_20_mb_limit(
+    fake_server: FakeServer,
+    session: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import base64
+
+    from custom_components.aicleaner.providers.gemini import GeminiProvider
+
+    # Scaled down so the test stays fast: 600 kB per request, 250 kB per image.
+    monkeypatch.setattr(GeminiProvider, "max_request_bytes", 600_000)
+    fake_server.reply(success_body("gemini"))
+    client = make_client("gemini", session, fake_server.url)
+    monkeypatch.setattr(
+        client,
+        "capabilities",
+        lambda model=None: dataclasses.replace(
+            GeminiProvider.capabilities(client, model), max_image_bytes=250_000
+        ),
+    )
+    picture = ImageInput(encode(noise((400, 400)), "JPEG", quality=95), "image/jpeg")
+    assert 250_000 > len(picture.data) > 150_000
+    await client.complete(AIRequest(prompt="hi", images=(picture,) * 4), timeout=5)
+    parts = fake_server.last.json["contents"][0]["parts"]
+    sent = [len(part["inlineData"]["data"]) for part in parts if "inlineData" in part]
+    assert len(sent) == 4
+    assert sum(sent) <= 600_000
+    assert all(
+        opened(base64.b64decode(part["inlineData"]["data"]))
+        for part in parts
+        if "inlineData" in part
+    )

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 from ..router.errors import ContentFilterError
 from ..router.models import ModelCapabilities, ModelPrice, Usage
 from .base import BaseProvider, JSONObject
-from .catalog import anthropic_capabilities
+from .catalog import ANTHROPIC_REQUEST_BYTES, anthropic_capabilities
 from .pricing import anthropic_price
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ class AnthropicProvider(BaseProvider):
 
     kind: ClassVar[str] = "anthropic"
     default_base_url: ClassVar[str | None] = "https://api.anthropic.com"
+    max_request_bytes: ClassVar[int | None] = ANTHROPIC_REQUEST_BYTES
 
     def __init__(
         self,

@@ -55,6 +55,8 @@ _ERROR_MESSAGE_LIMIT: Final = 200
 # Provider error messages sometimes quote what we sent (Gemini echoes undecodable base64, for one).
 # Long quoted runs are cut so an error never carries the request body.
 _LONG_QUOTED = re.compile(r"\"[^\"]{40,}\"|'[^']{40,}'")
+# Room left in a request size limit for everything but the images: JSON envelope, headers, prompts.
+_REQUEST_OVERHEAD: Final = 64 * 1024
 # Words in a 400/422 message that put the blame on the caller's image rather than our configuration...
 _IMAGE_WORDS: Final = (
     "image",
@@ -149,6 +151,8 @@ class BaseProvider(ABC):
     accepted_image_types: ClassVar[frozenset[str]] = frozenset(
         {"image/jpeg", "image/png", "image/gif", "image/webp"}
     )
+    # The provider's documented limit on one request's size (`catalog`), None where it documents none.
+    max_request_bytes: ClassVar[int | None] = None
 
     def __init__(
         self,
@@ -245,6 +249,7 @@ class BaseProvider(ABC):
                 max_dimension=caps.max_image_dimension,
                 accepted_types=self.accepted_image_types,
                 provider=self._name,
+                max_total_encoded_bytes=self._image_budget(request),
             )
         url, payload = self._completion_request(request, model, images)
         body = await self._request("POST", url, payload=payload, timeout=timeout)
@@ -257,6 +262,16 @@ class BaseProvider(ABC):
             finish_reason=finish_reason,
             cost=cost,
         )
+
+    def _image_budget(self, request: AIRequest) -> int | None:
+        """Bytes the base64 images of `request` may take in the provider's request size limit."""
+        limit = self.max_request_bytes
+        if limit is None:
+            return None
+        texts = len(request.prompt.encode()) + len(
+            (request.system_prompt or "").encode()
+        )
+        return max(limit - _REQUEST_OVERHEAD - texts, 0)
 
     async def health(self) -> HealthResult:
         """List the models: a free call that proves the endpoint is reachable and the key works."""

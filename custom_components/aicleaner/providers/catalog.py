@@ -8,6 +8,9 @@ Image limits are the providers' documented ones (checked 2026-11-26):
   it. We cap at 3.75 MB and 1568 px.
 - Gemini: inline data shares the 20 MB request limit (base64 inflates by 4/3); images are scaled to fit
   3072x3072. We cap one image at 7 MB and 3072 px, leaving room for several images in one request.
+- Request totals: Anthropic refuses a Messages request over 32 MB (413 from its edge), Gemini one over
+  20 MB of inline data, OpenAI one with over 50 MB of images. Several images that each fit their own cap
+  can break these, so `fit_images` also shrinks them to share the request's budget (base64 form).
 - Ollama / OpenAI-compatible servers document no limit; vision encoders there work on a few hundred
   pixels (LLaVA tiles 336 px up to 1344 px), so we cap at 10 MB and 1568 px to keep uploads small.
 Model tables match by prefix, so dated snapshots (`gpt-4o-2024-08-06`) resolve to their family.
@@ -28,6 +31,9 @@ ANTHROPIC_IMAGE_BYTES: Final = 3_750_000
 ANTHROPIC_IMAGE_DIMENSION: Final = 1568
 GEMINI_IMAGE_BYTES: Final = 7 * _MB
 GEMINI_IMAGE_DIMENSION: Final = 3072
+OPENAI_REQUEST_BYTES: Final = 50 * _MB
+ANTHROPIC_REQUEST_BYTES: Final = 32 * _MB
+GEMINI_REQUEST_BYTES: Final = 20 * _MB
 LOCAL_IMAGE_BYTES: Final = 10 * _MB
 LOCAL_IMAGE_DIMENSION: Final = 1568
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 from ..router.errors import ContentFilterError
 from ..router.models import ModelCapabilities, ModelPrice, Usage
 from .base import BaseProvider, JSONObject
-from .catalog import gemini_capabilities
+from .catalog import GEMINI_REQUEST_BYTES, gemini_capabilities
 from .pricing import gemini_price
 
 if TYPE_CHECKING:
@@ -51,6 +51,7 @@ class GeminiProvider(BaseProvider):
 
     kind: ClassVar[str] = "gemini"
     default_base_url: ClassVar[str | None] = "https://generativelanguage.googleapis.com"
+    max_request_bytes: ClassVar[int | None] = GEMINI_REQUEST_BYTES
     accepted_image_types: ClassVar[frozenset[str]] = frozenset(
         {"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"}
     )

@@ -2,13 +2,16 @@
 
 An image that already fits (bytes, longest side, an accepted format) is sent untouched. Otherwise it is
 scaled to the longest side allowed and re-encoded as JPEG, stepping the quality and then the size down
-until it fits. An image that cannot be read, or cannot be made to fit, is the caller's fault:
+until it fits. When the provider limits the whole request, images that each fit but together do not are
+shrunk to share the budget: one smaller than an even share keeps its size, the others split the rest.
+An image that cannot be read, or cannot be made to fit, is the caller's fault:
 `BadRequestError(caller_input=True)`, so the router does not try other providers with it.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from io import BytesIO
 from typing import TYPE_CHECKING, Final
 
@@ -47,45 +50,96 @@ async def fit_images(
     max_dimension: int,
     accepted_types: frozenset[str],
     provider: str,
+    max_total_encoded_bytes: int | None = None,
 ) -> tuple[ImageInput, ...]:
-    """Return `images` fitted to the limits, each in an accepted format; Pillow runs in the executor."""
+    """Return `images` fitted to the limits, each in an accepted format; Pillow runs in the executor.
+
+    `max_total_encoded_bytes` bounds all images together in their base64 form, as they travel in JSON.
+    """
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(
         None,
         _fit_all,
         tuple(images),
-        max_bytes,
-        max_dimension,
-        accepted_types,
-        provider,
+        _Limits(max_bytes, max_dimension, accepted_types, provider),
+        max_total_encoded_bytes,
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    max_bytes: int
+    max_dimension: int
+    accepted_types: frozenset[str]
+    provider: str
+
+
+def encoded_size(raw_bytes: int) -> int:
+    """Length of `raw_bytes` bytes in base64."""
+    return 4 * ((raw_bytes + 2) // 3)
+
+
 def _fit_all(
-    images: tuple[ImageInput, ...],
-    max_bytes: int,
-    max_dimension: int,
-    accepted_types: frozenset[str],
-    provider: str,
+    images: tuple[ImageInput, ...], limits: _Limits, max_total: int | None
 ) -> tuple[ImageInput, ...]:
-    fitted: list[ImageInput] = []
-    for index, image in enumerate(images, start=1):
-        try:
-            fitted.append(fit_image(image, max_bytes, max_dimension, accepted_types))
-        except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as err:
-            raise BadRequestError(
-                f"image {index} ({image.mime_type}, {len(image.data)} bytes) is not a readable image",
-                provider=provider,
-                caller_input=True,
-            ) from err
-        except ImageTooLargeError as err:
-            raise BadRequestError(
-                f"image {index} cannot be made to fit {max_bytes} bytes even at "
-                f"{MIN_DIMENSION} px; send a smaller or simpler image",
-                provider=provider,
-                caller_input=True,
-            ) from err
+    fitted = [
+        _fit_checked(index, image, limits.max_bytes, limits)
+        for index, image in enumerate(images, start=1)
+    ]
+    sizes = [encoded_size(len(image.data)) for image in fitted]
+    if max_total is None or sum(sizes) <= max_total:
+        return tuple(fitted)
+    for position, share in enumerate(_shares(sizes, max_total)):
+        if sizes[position] > share:
+            # Back from the original, not from an already re-encoded copy. 3 bytes encode to 4.
+            fitted[position] = _fit_checked(
+                position + 1, images[position], share // 4 * 3, limits, max_total
+            )
     return tuple(fitted)
+
+
+def _shares(sizes: list[int], total: int) -> list[int]:
+    """Split `total` bytes: a size below an even share keeps what it has, the others split the rest."""
+    shares = [0] * len(sizes)
+    remaining = total
+    order = sorted(range(len(sizes)), key=sizes.__getitem__)
+    for done, position in enumerate(order):
+        shares[position] = min(sizes[position], remaining // (len(sizes) - done))
+        remaining -= shares[position]
+    return shares
+
+
+def _fit_checked(
+    index: int,
+    image: ImageInput,
+    max_bytes: int,
+    limits: _Limits,
+    max_total: int | None = None,
+) -> ImageInput:
+    """`fit_image`, with its failures turned into the caller's `BadRequestError`."""
+    try:
+        return fit_image(image, max_bytes, limits.max_dimension, limits.accepted_types)
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as err:
+        raise BadRequestError(
+            f"image {index} ({image.mime_type}, {len(image.data)} bytes) is not a readable image",
+            provider=limits.provider,
+            caller_input=True,
+        ) from err
+    except ImageTooLargeError as err:
+        if max_total is None:
+            message = (
+                f"image {index} cannot be made to fit {max_bytes} bytes even at "
+                f"{MIN_DIMENSION} px; send a smaller or simpler image"
+            )
+        else:
+            message = (
+                f"the images cannot share the request's {max_total}-byte limit "
+                f"(image {index} cannot be made to fit {max_bytes} bytes even at "
+                f"{MIN_DIMENSION} px); send fewer or smaller images"
+            )
+        raise BadRequestError(
+            message, provider=limits.provider, caller_input=True
+        ) from err
 
 
 def fit_image(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 from ..router.errors import ContentFilterError, ProviderError, RateLimitError
 from ..router.models import ModelCapabilities, ModelPrice, Usage
 from .base import BaseProvider, JSONObject
-from .catalog import openai_capabilities
+from .catalog import OPENAI_REQUEST_BYTES, openai_capabilities
 from .pricing import openai_price
 
 if TYPE_CHECKING:
@@ -85,6 +85,7 @@ class OpenAIProvider(BaseProvider):
 
     kind: ClassVar[str] = "openai"
     default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
+    max_request_bytes: ClassVar[int | None] = OPENAI_REQUEST_BYTES
 
     def _build_headers(self, api_key: str | None) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}

@@ -32,6 +32,8 @@ class OpenAICompatibleProvider(LocalityMixin, OpenAIProvider):
 
     kind: ClassVar[str] = "openai_compatible"
     default_base_url: ClassVar[str | None] = None
+    # Self-hosted servers and gateways document no request size limit of their own.
+    max_request_bytes: ClassVar[int | None] = None
 
     def _rules(self, model: str) -> ParameterRules:
         # `parameter_rules` matches the bare name after the last "/" against OpenAI's families.
