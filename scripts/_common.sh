@@ -19,18 +19,29 @@ REQ_HASH="$(sha256sum "${REPO_ROOT}/requirements_test.txt" | cut -c1-16)"
 
 log() { printf '[aicleaner-dev] %s\n' "$*" >&2; }
 
-# A system interpreter is good enough when it is 3.14.2 or newer.
+# A system interpreter is good enough when it is 3.14.2 or newer and can build what HA needs: a venv
+# with pip (ensurepip: Debian's python3.14-venv), the Python headers and a C compiler (pymicro-vad and
+# pyspeex-noise have no 3.14 wheels).
 system_python() {
     local py
     py="$(command -v python3.14 || true)"
-    if [[ -n "${py}" ]] && "${py}" -c 'import sys, venv; sys.exit(sys.version_info < (3, 14, 2))' 2>/dev/null; then
+    [[ -n "${py}" ]] || return 0
+    command -v cc >/dev/null || return 0
+    if "${py}" -c '
+import os, sys, sysconfig, ensurepip, venv
+ok = sys.version_info >= (3, 14, 2) and os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h"))
+sys.exit(not ok)' 2>/dev/null; then
         printf '%s\n' "${py}"
     fi
 }
 
-if [[ -n "$(system_python)" && -z "${AICLEANER_FORCE_ROOT:-}" ]]; then
+SYSTEM_PYTHON="$(system_python)"
+if [[ -n "${SYSTEM_PYTHON}" && -z "${AICLEANER_FORCE_ROOT:-}" ]]; then
     MODE=native
-    VENV_HOST="${CACHE_DIR}/venv-native-${REQ_HASH}"
+    # The interpreter's exact version is part of the key: a venv links to its interpreter, so a
+    # patch upgrade (or a CI cache restored onto a newer runner) must build a new one.
+    PY_TAG="$("${SYSTEM_PYTHON}" -c 'import platform; print(platform.python_version())')"
+    VENV_HOST="${CACHE_DIR}/venv-native-${PY_TAG}-${REQ_HASH}"
     VENV="${VENV_HOST}"
 else
     MODE=root
@@ -72,22 +83,27 @@ in_env() {
 
 ensure_root() {
     [[ "${MODE}" == root ]] || return 0
+    if [[ "$(id -u)" -ne 0 ]]; then
+        log "no usable python3.14 (>= 3.14.2 with venv, headers and a C compiler) on this machine, and"
+        log "building the Debian sid root that replaces it needs root (debootstrap, unshare, chroot)."
+        log "Run as root (sudo), or install python3.14, python3.14-venv, python3.14-dev and build-essential."
+        exit 1
+    fi
     if [[ -x "${SID_ROOT}/usr/bin/python3.14" && -f "${SID_ROOT}/.aicleaner-root-ok" ]]; then
         return 0
     fi
     if ! command -v debootstrap >/dev/null; then
         log "installing debootstrap (apt-get)"
-        if [[ "$(id -u)" -ne 0 ]]; then
-            log "debootstrap is missing and we are not root: install it (apt-get install debootstrap) and retry"
-            exit 1
-        fi
         apt-get update -qq >&2
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >&2
     fi
     log "building a Debian sid root with Python 3.14 in ${SID_ROOT} (about a minute, once)"
-    rm -rf "${SID_ROOT}.tmp"
     mkdir -p "${CACHE_DIR}"
-    debootstrap --variant=minbase --include="${SID_PACKAGES}" sid "${SID_ROOT}.tmp" >&2
+    remove_partial_root "${SID_ROOT}.tmp"
+    # debootstrap mounts /proc and /sys in the new root: in a private mount namespace those mounts
+    # end with it, even when it is killed, and never block the next attempt.
+    unshare --mount --propagation private -- \
+        debootstrap --variant=minbase --include="${SID_PACKAGES}" sid "${SID_ROOT}.tmp" >&2
     cp -f /etc/resolv.conf "${SID_ROOT}.tmp/etc/resolv.conf"
     if [[ -f /etc/ssl/certs/ca-certificates.crt ]]; then
         cp -f /etc/ssl/certs/ca-certificates.crt "${SID_ROOT}.tmp/etc/ssl/certs/ca-certificates.crt"
@@ -103,8 +119,19 @@ ensure_root() {
     log "sid root ready"
 }
 
+# A root left half-built by an older, interrupted run: unmount anything still mounted inside it
+# before deleting, and never cross into another file system.
+remove_partial_root() {
+    local dir="$1"
+    [[ -e "${dir}" ]] || return 0
+    log "removing the partial root ${dir}"
+    awk -v d="${dir}/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r |
+        while read -r mnt; do umount -l "${mnt}" 2>/dev/null || true; done
+    rm -rf --one-file-system "${dir}"
+}
+
 ensure_venv() {
-    if [[ -f "${VENV_HOST}/.aicleaner-venv-ok" ]]; then
+    if [[ -f "${VENV_HOST}/.aicleaner-venv-ok" ]] && venv_works; then
         return 0
     fi
     log "creating venv ${VENV_HOST} for requirements_test.txt (hash ${REQ_HASH}); first time takes a few minutes"
@@ -118,8 +145,13 @@ ensure_venv() {
     log "venv ready"
 }
 
+# The venv's interpreter still starts (it links to the interpreter it was made from).
+venv_works() {
+    [[ "${MODE}" == root ]] || "${VENV_HOST}/bin/python" -c '' 2>/dev/null
+}
+
 bootstrap() {
-    if [[ -f "${VENV_HOST}/.aicleaner-venv-ok" ]]; then
+    if [[ -f "${VENV_HOST}/.aicleaner-venv-ok" ]] && venv_works; then
         return 0
     fi
     log "environment: mode=${MODE} cache=${CACHE_DIR} venv=${VENV_HOST}"

@@ -12,7 +12,7 @@ import time
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from tests.e2e.hass_process import HassProcess  # noqa: E402
+from tests.e2e.hass_process import HassProcess, port_is_free  # noqa: E402
 
 CONFIG_DIR = REPO_ROOT / "config"
 USERNAME = "dev"
@@ -137,6 +137,12 @@ def main() -> int:
     hass_port = int(os.environ.get("HASS_PORT", "8123"))
     sim_port = int(os.environ.get("SIM_PORT", "8900"))
     CONFIG_DIR.mkdir(exist_ok=True)
+    for port in (hass_port, sim_port):
+        if not port_is_free(port):
+            log(
+                f"port {port} on 127.0.0.1 is in use; stop what uses it or set HASS_PORT / SIM_PORT"
+            )
+            return 1
     simulator = start_simulator(sim_port)
     hass = HassProcess(
         config_dir=CONFIG_DIR,
@@ -144,11 +150,10 @@ def main() -> int:
         configuration=CONFIGURATION_YAML,
         show_output=True,
     )
-    stopping = False
 
-    def _stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
+    def _stop(signum: int, _frame: object) -> None:
+        # Raised wherever the main thread is (startup included), so `finally` always cleans up.
+        raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
@@ -159,14 +164,18 @@ def main() -> int:
         log(
             f"ready: http://127.0.0.1:{hass_port}  (user {USERNAME}, password {PASSWORD}); Ctrl-C stops"
         )
-        while not stopping and hass.process is not None and hass.process.poll() is None:
+        while hass.process is not None and hass.process.poll() is None:
             time.sleep(0.5)
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         log("stopping")
         hass.stop()
         if simulator is not None:
             simulator.terminate()
-            simulator.wait(timeout=10)
+            try:
+                simulator.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                simulator.kill()
     return 0
 
 

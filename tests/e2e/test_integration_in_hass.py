@@ -45,6 +45,10 @@ def test_config_flow_creates_a_loaded_entry(hass_api: HassProcess) -> None:
 
 
 def test_second_config_flow_aborts(hass_api: HassProcess) -> None:
+    # Independent of test order: make sure the one allowed entry exists.
+    if not hass_api.request("GET", "/api/config/config_entries/entry?domain=aicleaner"):
+        form = hass_api.request("POST", FLOW_PATH, {"handler": "aicleaner"})
+        hass_api.request("POST", f"{FLOW_PATH}/{form['flow_id']}", {})
     result = hass_api.request(
         "POST", FLOW_PATH, {"handler": "aicleaner", "show_advanced_options": False}
     )

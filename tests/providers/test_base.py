@@ -8,7 +8,11 @@ from typing import Any
 
 import pytest
 
-from custom_components.aicleaner.providers.base import error_message, parse_retry_after
+from custom_components.aicleaner.providers.base import (
+    MAX_RETRY_AFTER,
+    error_message,
+    parse_retry_after,
+)
 
 
 @pytest.mark.parametrize(
@@ -62,10 +66,49 @@ def test_retry_after_sources(
 
 
 def test_retry_after_as_an_http_date_in_the_future() -> None:
-    moment = datetime.now(UTC) + timedelta(seconds=120)
-    seconds = parse_retry_after({"retry-after": format_datetime(moment, usegmt=True)})
-    assert seconds is not None
-    assert 100 < seconds <= 120
+    now = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
+    moment = now + timedelta(seconds=120)
+    header = {"retry-after": format_datetime(moment, usegmt=True)}
+    assert parse_retry_after(header, now=now) == 120.0
+
+
+def test_retry_after_as_an_http_date_in_the_past_is_zero() -> None:
+    now = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
+    header = {"retry-after": format_datetime(now - timedelta(hours=1), usegmt=True)}
+    assert parse_retry_after(header, now=now) == 0.0
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN", "Infinity"])
+def test_retry_after_that_is_no_finite_number_is_ignored(value: str) -> None:
+    assert parse_retry_after({"retry-after": value}) is None
+    assert parse_retry_after({"retry-after-ms": value}) is None
+    retry_info = {
+        "error": {
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                    "retryDelay": f"{value}s",
+                }
+            ]
+        }
+    }
+    assert parse_retry_after({}, retry_info) is None
+
+
+def test_non_finite_retry_after_ms_falls_back_to_retry_after() -> None:
+    assert parse_retry_after({"retry-after-ms": "nan", "retry-after": "3"}) == 3.0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"retry-after": "1e12"},
+        {"retry-after-ms": "1e300"},
+        {"retry-after": "Fri, 31 Dec 9999 23:59:59 GMT"},
+    ],
+)
+def test_huge_retry_after_is_capped_at_a_day(headers: dict[str, str]) -> None:
+    assert parse_retry_after(headers) == MAX_RETRY_AFTER == 86_400.0
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+import math
 import re
 import time
 from typing import TYPE_CHECKING, Any, ClassVar, Final
@@ -51,6 +52,8 @@ DEFAULT_REQUEST_TIMEOUT: Final = 60.0
 # A chat completion is a few KiB; a model list a few hundred KiB. Anything past this is not an answer.
 DEFAULT_MAX_RESPONSE_BYTES: Final = 4 * 1024 * 1024
 _READ_CHUNK: Final = 64 * 1024
+# A retry hint beyond a day is a broken header, not advice; the router's breaker handles long outages.
+MAX_RETRY_AFTER: Final = 86_400.0
 _ERROR_MESSAGE_LIMIT: Final = 200
 # Provider error messages sometimes quote what we sent (Gemini echoes undecodable base64, for one).
 # Long quoted runs are cut so an error never carries the request body.
@@ -77,30 +80,45 @@ _NO_VISION_WORDS: Final = (
 )
 
 
-def parse_retry_after(headers: Mapping[str, str], body: Any = None) -> float | None:
+def parse_retry_after(
+    headers: Mapping[str, str], body: Any = None, *, now: datetime | None = None
+) -> float | None:
     """Seconds the provider asks us to wait, from its headers or (Gemini) its error body.
 
     Order: OpenAI's `retry-after-ms`, then the standard `Retry-After` (seconds or an HTTP date), then
-    `google.rpc.RetryInfo.retryDelay` ("37s") in a Google error body.
+    `google.rpc.RetryInfo.retryDelay` ("37s") in a Google error body. A value that is not a finite
+    number is ignored; a finite one is clamped to 0..`MAX_RETRY_AFTER`. `now` (default: the wall clock)
+    is the moment an HTTP date is measured from.
     """
-    if (value := headers.get("retry-after-ms")) is not None:
-        try:
-            return max(float(value) / 1000.0, 0.0)
-        except ValueError:
-            pass
+    if (value := headers.get("retry-after-ms")) is not None and (
+        seconds := _seconds(value, scale=1000.0)
+    ) is not None:
+        return seconds
     if (value := headers.get("retry-after")) is not None:
+        if (seconds := _seconds(value)) is not None:
+            return seconds
         try:
-            return max(float(value), 0.0)
-        except ValueError:
-            try:
-                moment = parsedate_to_datetime(value)
-            except TypeError, ValueError:
-                moment = None
-            if moment is not None:
-                if moment.tzinfo is None:
-                    moment = moment.replace(tzinfo=UTC)
-                return max((moment - datetime.now(UTC)).total_seconds(), 0.0)
+            moment = parsedate_to_datetime(value)
+        except TypeError, ValueError:
+            moment = None
+        if moment is not None:
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            return _clamp_delay((moment - (now or datetime.now(UTC))).total_seconds())
     return _google_retry_delay(body)
+
+
+def _seconds(value: str, scale: float = 1.0) -> float | None:
+    """Read a delay from a number in text; None when it is no finite number."""
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return _clamp_delay(number / scale) if math.isfinite(number) else None
+
+
+def _clamp_delay(seconds: float) -> float:
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 def _google_retry_delay(body: Any) -> float | None:
@@ -116,10 +134,7 @@ def _google_retry_delay(body: Any) -> float | None:
             and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo")
             and isinstance(delay := detail.get("retryDelay"), str)
         ):
-            try:
-                return max(float(delay.removesuffix("s")), 0.0)
-            except ValueError:
-                return None
+            return _seconds(delay.removesuffix("s"))
     return None
 
 
