@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 import json
 import logging
@@ -915,6 +916,58 @@ async def test_follower_calls_the_provider_itself_when_the_leader_is_cancelled(
     assert len(provider.calls) == 2
     with pytest.raises(asyncio.CancelledError):
         await leader
+
+
+async def test_follower_gives_up_at_its_own_deadline_while_the_leader_is_slow(
+    make_router: RouterFactory,
+) -> None:
+    gate = asyncio.Event()
+    provider = FakeProvider("a", gate=gate)
+    router = make_router([provider], RouterConfig(cache_ttl=60))
+    leader = asyncio.create_task(router.process(AIRequest(prompt="same")))
+    await asyncio.sleep(0)
+    # Nearly no time left: the follower's deadline passes at once, the leader's does not.
+    follower = asyncio.create_task(
+        router.process(AIRequest(prompt="same", timeout=1e-9))
+    )
+    for _ in range(100):
+        if follower.done():
+            break
+        await asyncio.sleep(0)
+    assert follower.done()
+    with pytest.raises(AllProvidersFailed) as raised:
+        await follower
+    assert [a.category for a in raised.value.attempts] == ["deadline"]
+    assert not leader.done()
+    gate.set()
+    assert not (await leader).cached
+    assert len(provider.calls) == 1
+
+
+async def test_follower_routes_itself_when_the_leader_ran_out_of_its_own_time(
+    make_router: RouterFactory, clock: FakeClock
+) -> None:
+    gate = asyncio.Event()
+    provider = FakeProvider(
+        "a",
+        gate=gate,
+        clock=clock,
+        latency=3.0,
+        script=[ProviderTimeoutError("slow", provider="a")],
+    )
+    settings = {"a": replace(UNLIMITED, max_retries=0)}
+    router = make_router([provider], RouterConfig(cache_ttl=60), settings)
+    leader = asyncio.create_task(router.process(AIRequest(prompt="same", timeout=2)))
+    await asyncio.sleep(0)
+    follower = asyncio.create_task(router.process(AIRequest(prompt="same")))
+    await asyncio.sleep(0)
+    gate.set()
+    with pytest.raises(AllProvidersFailed):
+        await leader
+    response = await follower
+    assert outcomes(response) == [("a", "success", None)]
+    assert not response.cached
+    assert len(provider.calls) == 2
 
 
 async def test_batch_keeps_input_order_limits_concurrency_and_isolates_failures(

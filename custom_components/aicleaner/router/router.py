@@ -58,6 +58,8 @@ STATE_VERSION = 1
 _TIMEOUT_GRACE = 1.0
 # A limiter wait this short is cheaper than a failover (timers may wake a little early).
 _WAIT_SLACK = 0.05
+# Provider name of the attempt a coalesced follower reports when its deadline passed while waiting.
+_FOLLOWER = "(identical request in flight)"
 # Errors that say nothing about the provider's health: they neither trip nor close the breaker.
 _NEUTRAL = frozenset({ErrorCategory.RATE_LIMIT, ErrorCategory.CONTENT_FILTER})
 
@@ -297,23 +299,45 @@ class Router:
 
     async def _serve(self, request: AIRequest, started: float) -> AIResponse:
         """Serve from the cache, join an identical request in flight, or route."""
+        deadline = started + (request.timeout or self._config.request_timeout)
         if not request.use_cache or not self._cache.enabled:
-            return await self._route(request, started)
+            return await self._route(request, started, deadline)
         key = request_key(request)
         hit = self._cache.get(key)
         if hit is not None:
             return self._from_cache(request, hit, started)
         while (pending := self._coalescer.follow(key)) is not None:
             try:
-                shared = await asyncio.shield(pending)
+                # A follower keeps its own deadline, however long the leader takes.
+                async with asyncio.timeout(deadline - self._clock()):
+                    shared = await asyncio.shield(pending)
             except LeaderGone:
                 continue
+            except TimeoutError:
+                raise AllProvidersFailed(
+                    request.request_id,
+                    (
+                        Attempt(
+                            _FOLLOWER,
+                            AttemptOutcome.SKIPPED,
+                            ErrorCategory.DEADLINE,
+                        ),
+                    ),
+                    "No answer within the deadline while an identical request was in flight",
+                ) from None
             return self._from_cache(request, shared, started)
         future = self._coalescer.lead(key)
         try:
-            response = await self._route(request, started)
+            response = await self._route(request, started, deadline)
         except asyncio.CancelledError:
             self._coalescer.finish(key, future, LeaderGone())
+            raise
+        except AllProvidersFailed as err:
+            # Out of the leader's own time: followers with time left route themselves.
+            ran_out = self._clock() >= deadline or any(
+                attempt.category == ErrorCategory.DEADLINE for attempt in err.attempts
+            )
+            self._coalescer.finish(key, future, LeaderGone() if ran_out else err)
             raise
         except BaseException as err:
             self._coalescer.finish(key, future, err)
@@ -335,7 +359,9 @@ class Router:
             attempts=(),
         )
 
-    async def _route(self, request: AIRequest, started: float) -> AIResponse:
+    async def _route(
+        self, request: AIRequest, started: float, deadline: float
+    ) -> AIResponse:
         """Order the candidates and try each until one answers."""
         config = self._config
         strategy = config.selection_strategy
@@ -357,7 +383,6 @@ class Router:
             rule = matching_rule(self._rules, request)
             if rule is not None:
                 candidates = apply_rule(candidates, rule)
-        deadline = started + (request.timeout or config.request_timeout)
         attempts: list[Attempt] = []
         last = len(candidates) - 1
         for index, candidate in enumerate(candidates):
