@@ -1051,6 +1051,36 @@ async def test_rejected_request_is_logged_with_the_provider(
     assert record.provider == "a"  # type: ignore[attr-defined]
 
 
+async def test_provider_error_text_is_logged_only_at_debug(
+    make_router: RouterFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="custom_components.aicleaner.router")
+    text = "prompt 'my private diary' is too long"
+    provider = FakeProvider(
+        "a",
+        script=[
+            BadRequestError(text, provider="a", status=400, caller_input=True),
+            BadRequestError(text, provider="a", status=400, caller_input=True),
+        ],
+    )
+    router = make_router([provider], PRIORITY)
+    with pytest.raises(BadRequestError):
+        await router.process(AIRequest(prompt="p", request_id="r1"))
+    (record,) = [
+        r for r in caplog.records if r.name == "custom_components.aicleaner.router"
+    ]
+    assert record.levelno == logging.INFO
+    assert record.getMessage().endswith("a: bad_request (HTTP 400)")
+    assert "diary" not in caplog.text
+    caplog.clear()
+    caplog.set_level(logging.DEBUG, logger="custom_components.aicleaner.router")
+    with pytest.raises(BadRequestError):
+        await router.process(AIRequest(prompt="p", request_id="r2"))
+    debug = [r for r in caplog.records if r.levelno == logging.DEBUG]
+    assert any("diary" in r.getMessage() for r in debug)
+    assert all("diary" not in r.getMessage() for r in caplog.records if r not in debug)
+
+
 async def test_metrics_and_cost_summary_have_the_designed_shape(
     make_router: RouterFactory,
 ) -> None:

@@ -695,19 +695,36 @@ class Router:
     def _log_failure(
         self, request: AIRequest, error: AICleanerError, started: float
     ) -> None:
+        """Log a failed request: categories and statuses at INFO, the error's text at DEBUG.
+
+        A provider's error text may quote the request (a prompt, an image name), so INFO only
+        carries what the router itself classified.
+        """
         if not _LOGGER.isEnabledFor(logging.INFO):
             return
         seconds = self._clock() - started
         if isinstance(error, AllProvidersFailed):
             event, attempts, provider = "request_failed", error.attempts, None
-        else:
-            event, attempts = "request_rejected", ()
-            provider = error.provider if isinstance(error, ProviderError) else None
+            summary = "all providers failed: " + (
+                ", ".join(
+                    f"{attempt.provider} ({attempt.category or attempt.outcome})"
+                    for attempt in attempts
+                )
+                or "no provider could serve it"
+            )
+        elif isinstance(error, ProviderError):
+            event, attempts, provider = "request_rejected", (), error.provider
+            summary = f"{error.provider}: {error.category}" + (
+                f" (HTTP {error.status})" if error.status is not None else ""
+            )
+        else:  # pragma: no cover - the router raises no other AICleanerError
+            event, attempts, provider = "request_rejected", (), None
+            summary = type(error).__name__
         _LOGGER.info(
             "Request %s failed after %.3f s: %s",
             request.request_id,
             seconds,
-            error,
+            summary,
             extra={
                 "event": event,
                 "request_id": request.request_id,
@@ -719,6 +736,7 @@ class Router:
                 "attempts": _attempts_data(attempts),
             },
         )
+        _LOGGER.debug("Request %s failed: %s", request.request_id, error)
 
     # ----------------------------------------------------------------- stats and state
 
