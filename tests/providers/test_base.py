@@ -123,8 +123,30 @@ def test_huge_retry_after_is_capped_at_a_day(headers: dict[str, str]) -> None:
         ({"message": "top level"}, "top level"),
         (
             {"detail": [{"loc": ["body"], "msg": "field required"}]},
-            "[{'loc': ['body'], 'msg': 'field required'}]",
+            "body: field required",
         ),
+        (
+            {
+                "detail": [
+                    {
+                        "type": "missing",
+                        "loc": ["body", "messages", 0, "role"],
+                        "msg": "Field required",
+                        "input": {"content": "alarm code 4921"},
+                    },
+                    {"msg": "too long", "input": "alarm code 4921"},
+                    {"loc": ["body"], "input": "no msg"},
+                    "alarm code 4921",
+                ]
+            },
+            "body.messages.0.role: Field required (missing); too long",
+        ),
+        (
+            {"detail": {"msg": "bad", "type": "value_error", "input": "x"}},
+            "bad (value_error)",
+        ),
+        ({"detail": "Not Found"}, "Not Found"),
+        ({"detail": 42}, ""),
         ({"error": {"code": 1}}, ""),
         ({}, ""),
         ("text", ""),

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import aiohttp
 import orjson
+from yarl import URL
 
 from ..router.errors import (
     AuthError,
@@ -52,12 +53,20 @@ DEFAULT_REQUEST_TIMEOUT: Final = 60.0
 # A chat completion is a few KiB; a model list a few hundred KiB. Anything past this is not an answer.
 DEFAULT_MAX_RESPONSE_BYTES: Final = 4 * 1024 * 1024
 _READ_CHUNK: Final = 64 * 1024
+# An error body is only read for its message and retry hint: a capped prefix is enough, and an oversize
+# one must not turn a 429 or a 401 into a "malformed" answer.
+ERROR_BODY_LIMIT: Final = 64 * 1024
 # A retry hint beyond a day is a broken header, not advice; the router's breaker handles long outages.
 MAX_RETRY_AFTER: Final = 86_400.0
 _ERROR_MESSAGE_LIMIT: Final = 200
 # Provider error messages sometimes quote what we sent (Gemini echoes undecodable base64, for one).
 # Long quoted runs are cut so an error never carries the request body.
 _LONG_QUOTED = re.compile(r"\"[^\"]{40,}\"|'[^']{40,}'")
+# Shorter quoted runs are cut when they are a fragment of the prompt or system prompt we sent.
+_QUOTED = re.compile(r"\"([^\"]{8,})\"|'([^']{8,})'")
+# Sent texts shorter than this are not searched for: removing every "hi" would garble the message
+# and carries no secret.
+_MIN_REDACTED_TEXT: Final = 4
 # Room left in a request size limit for everything but the images: JSON envelope, headers, prompts.
 _REQUEST_OVERHEAD: Final = 64 * 1024
 # Words in a 400/422 message that put the blame on the caller's image rather than our configuration...
@@ -151,10 +160,38 @@ def error_message(body: Any) -> str:
         message = body.get("message")
         if isinstance(message, str):
             return message
-        detail = body.get("detail")  # vLLM / FastAPI validation errors
-        if detail is not None:
-            return str(detail)
+        detail = body.get("detail")  # vLLM / LiteLLM / LocalAI: FastAPI errors
+        if isinstance(detail, str):
+            return detail
+        if isinstance(detail, dict):
+            detail = [detail]
+        if isinstance(detail, list):
+            return "; ".join(
+                text for item in detail if (text := _validation_item(item))
+            )
     return ""
+
+
+def _validation_item(item: Any) -> str:
+    """One pydantic validation error as "loc: msg (type)".
+
+    Only `loc`, `msg` and `type` are kept: `input` (and `ctx`) echo what we sent, up to the whole
+    request body with its prompt and images.
+    """
+    if not isinstance(item, dict):
+        return ""
+    message = item.get("msg")
+    if not isinstance(message, str):
+        return ""
+    loc = item.get("loc")
+    where = (
+        ".".join(str(part) for part in loc if isinstance(part, str | int))
+        if isinstance(loc, list)
+        else ""
+    )
+    kind = item.get("type")
+    text = f"{where}: {message}" if where else message
+    return f"{text} ({kind})" if isinstance(kind, str) and kind else text
 
 
 class BaseProvider(ABC):
@@ -205,8 +242,11 @@ class BaseProvider(ABC):
         self._headers = self._build_headers(self._api_key)
 
     def __repr__(self) -> str:
-        """Identify the client without its key."""
-        return f"<{type(self).__name__} name={self._name!r} model={self._model!r} base_url={self._base_url!r}>"
+        """Identify the client without its key, nor credentials or a query in the base URL."""
+        return (
+            f"<{type(self).__name__} name={self._name!r} model={self._model!r} "
+            f"base_url={_public_url(self._base_url)!r}>"
+        )
 
     # --- Provider protocol ---------------------------------------------------------------------------
 
@@ -267,7 +307,13 @@ class BaseProvider(ABC):
                 max_total_encoded_bytes=self._image_budget(request),
             )
         url, payload = self._completion_request(request, model, images)
-        body = await self._request("POST", url, payload=payload, timeout=timeout)
+        body = await self._request(
+            "POST",
+            url,
+            payload=payload,
+            timeout=timeout,
+            sent_texts=(request.prompt, request.system_prompt or ""),
+        )
         text, used_model, usage, finish_reason = self._parse_completion(body, model)
         cost = self.price(model).cost(usage.input_tokens, usage.output_tokens)
         return Completion(
@@ -360,12 +406,19 @@ class BaseProvider(ABC):
         *,
         payload: JSONObject | None = None,
         timeout: float,
+        sent_texts: tuple[str, ...] = (),
     ) -> JSONObject:
         """Do one HTTP call and return the parsed JSON object of a 2xx answer.
 
-        Every failure becomes a `ProviderError`: transport errors, non-2xx statuses, and 2xx bodies that
-        are not a JSON object (HTML, truncated, oversize).
+        Every failure becomes a `ProviderError`: transport errors, non-2xx statuses, redirects, and 2xx
+        bodies that are not a JSON object (HTML, truncated, oversize). `sent_texts` (the prompts) are cut
+        out of any error message that echoes them.
         """
+        if not timeout > 0:  # aiohttp reads 0 (and below) as "no timeout at all"
+            raise ProviderTimeoutError(
+                f"no time left for the request (timeout {timeout:g} s)",
+                provider=self._name,
+            )
         data = None if payload is None else orjson.dumps(payload)
         try:
             async with self._session.request(
@@ -374,11 +427,21 @@ class BaseProvider(ABC):
                 data=data,
                 headers=self._headers,
                 timeout=aiohttp.ClientTimeout(total=timeout),
+                # aiohttp would carry our key headers (and, on 307/308, the body) to wherever a
+                # redirect points; it only strips Authorization and cookies across origins.
+                allow_redirects=False,
             ) as response:
                 status = response.status
+                if 300 <= status < 400:
+                    raise BadRequestError(
+                        f"the provider redirected to another location (HTTP {status}); "
+                        "set the base URL to the final address",
+                        provider=self._name,
+                        status=status,
+                    )
                 raw = await self._read_capped(response)
                 if status >= 400:
-                    raise self._status_error(status, response.headers, raw)
+                    raise self._status_error(status, response.headers, raw, sent_texts)
                 content_type = response.content_type
         except ProviderError:
             raise
@@ -401,8 +464,10 @@ class BaseProvider(ABC):
         return self._decode_json(raw, content_type, status)
 
     async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
-        """Read the body, refusing more than `max_response_bytes`."""
+        """Read the body, refusing more than `max_response_bytes`; of an error body, only a prefix."""
         limit = self._max_response_bytes
+        if response.status >= 400:
+            return await _read_prefix(response, min(limit, ERROR_BODY_LIMIT))
         length = response.content_length
         # Content-Length counts the compressed bytes; a compressed body is capped while it inflates.
         if length is not None and "Content-Encoding" not in response.headers:
@@ -438,14 +503,18 @@ class BaseProvider(ABC):
         return body
 
     def _status_error(
-        self, status: int, headers: Mapping[str, str], raw: bytes
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        raw: bytes,
+        sent_texts: tuple[str, ...] = (),
     ) -> ProviderError:
         """Map a non-2xx answer to the error taxonomy."""
         try:
             body: Any = orjson.loads(raw) if raw else None
         except orjson.JSONDecodeError:
             body = None
-        detail = self._safe_message(error_message(body))
+        detail = self._safe_message(error_message(body), sent_texts)
         suffix = f": {detail}" if detail else ""
         provider = self._name
         if status in (401, 403) or self._is_auth_failure(status, body):
@@ -492,16 +561,51 @@ class BaseProvider(ABC):
             message, provider=provider, status=status, caller_input=caller_input
         )
 
-    def _safe_message(self, message: str) -> str:
-        """Make a provider message fit for an exception: no key, no long quoted data, bounded."""
+    def _safe_message(self, message: str, sent_texts: tuple[str, ...] = ()) -> str:
+        """Make a provider message fit for an exception: no key, nothing we sent, bounded."""
         if not message:
             return ""
         if self._api_key:
             message = message.replace(self._api_key, "[redacted]")
+        texts = [text for text in sent_texts if len(text.strip()) >= _MIN_REDACTED_TEXT]
+        for text in texts:
+            # As sent, and as a JSON string would spell it (a provider echoing our body).
+            message = message.replace(text, "[request text]")
+            message = message.replace(
+                orjson.dumps(text).decode()[1:-1], "[request text]"
+            )
+        if texts:
+
+            def cut_fragment(match: re.Match[str]) -> str:
+                fragment = (match.group(1) or match.group(2)).strip(" .…")
+                if len(fragment) >= 8 and any(fragment in text for text in texts):
+                    return '"…"'
+                return match.group(0)
+
+            message = _QUOTED.sub(cut_fragment, message)
         message = _LONG_QUOTED.sub('"…"', message)
         if len(message) > _ERROR_MESSAGE_LIMIT:
             message = message[: _ERROR_MESSAGE_LIMIT - 1] + "…"
         return message
+
+
+async def _read_prefix(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """Read at most `limit` bytes of the body and drop the rest."""
+    buffer = bytearray()
+    while len(buffer) < limit and (
+        chunk := await response.content.read(min(_READ_CHUNK, limit - len(buffer)))
+    ):
+        buffer += chunk
+    return bytes(buffer)
+
+
+def _public_url(url: str) -> str:
+    """`url` without user info, query and fragment: the parts that may hold credentials."""
+    try:
+        parsed = URL(url)
+    except ValueError:
+        return "<unparseable URL>"
+    return str(parsed.with_user(None).with_query(None).with_fragment(None))
 
 
 class LocalityMixin:

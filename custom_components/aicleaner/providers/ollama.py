@@ -94,13 +94,17 @@ class OllamaProvider(BaseProvider):
         )
 
     def _status_error(
-        self, status: int, headers: Mapping[str, str], raw: bytes
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        raw: bytes,
+        sent_texts: tuple[str, ...] = (),
     ) -> ProviderError:
         if status == 500 and _NO_VISION_MESSAGE in raw:
             return BadRequestError(
                 "the model cannot take images", provider=self._name, status=status
             )
-        return super()._status_error(status, headers, raw)
+        return super()._status_error(status, headers, raw, sent_texts)
 
     def _models_url(self) -> str:
         return f"{self._base_url}/api/tags"

@@ -172,7 +172,11 @@ class OpenAIProvider(BaseProvider):
         )
 
     def _status_error(
-        self, status: int, headers: Mapping[str, str], raw: bytes
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        raw: bytes,
+        sent_texts: tuple[str, ...] = (),
     ) -> ProviderError:
         if status == 429 and _QUOTA_EXHAUSTED in raw:
             return RateLimitError(
@@ -181,7 +185,7 @@ class OpenAIProvider(BaseProvider):
                 status=status,
                 retry_after=QUOTA_RETRY_AFTER,
             )
-        return super()._status_error(status, headers, raw)
+        return super()._status_error(status, headers, raw, sent_texts)
 
     def _models_url(self) -> str:
         return f"{self._base_url}/models"
