@@ -129,9 +129,19 @@ def test_bucket_give_back_stays_within_bounds() -> None:
     assert bucket.tokens == 0
 
 
+def window_start(limits: RateLimiter) -> float:
+    """Tokens the tightest request bucket holds now, checked against its effective capacity."""
+    limits.headroom()  # refills every bucket
+    tightest = min(limits._request_buckets, key=lambda b: b.tokens)
+    assert tightest.tokens <= tightest.effective_capacity + 1e-9
+    return tightest.tokens
+
+
 operations = st.lists(
     st.tuples(
-        st.sampled_from(["acquire", "reconcile", "rate_limited", "success", "advance"]),
+        st.sampled_from(
+            ["acquire", "flood", "reconcile", "rate_limited", "success", "advance"]
+        ),
         st.integers(0, 20_000),
         st.floats(0, 120),
     ),
@@ -152,14 +162,23 @@ def test_limiter_tokens_never_go_negative_or_above_capacity(
         burst_allowance=burst,
     )
     held: list[int] = []
+    # Requests admitted since the clock last moved: without refill they can only use the
+    # tokens the request buckets held when it stopped, never more than their capacity.
     admitted_in_window = 0
+    window_tokens = window_start(limits)
     for op, amount, seconds in ops:
-        if op == "acquire":
-            wait, taken = limits.try_acquire(amount)
-            if wait == 0.0:
+        if op in ("acquire", "flood"):
+            # A flood acquires until refused, as a crowd of requests at one instant would.
+            for _ in range(1 if op == "acquire" else 10_000):
+                wait, taken = limits.try_acquire(
+                    amount % 50 if op == "flood" else amount
+                )
+                if wait > 0.0:
+                    break
                 held.append(taken)
                 admitted_in_window += 1
                 assert taken <= amount
+                assert admitted_in_window <= window_tokens + 1e-9
         elif op == "reconcile" and held:
             limits.reconcile(held.pop(), amount)
         elif op == "rate_limited":
@@ -168,6 +187,8 @@ def test_limiter_tokens_never_go_negative_or_above_capacity(
             limits.on_success()
         else:
             clock.advance(seconds)
+            window_tokens = window_start(limits)
+            admitted_in_window = 0
         for bucket in limits._buckets():
             assert bucket.tokens >= 0
             assert bucket.tokens <= bucket.capacity + 1e-9
