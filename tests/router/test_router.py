@@ -1190,6 +1190,38 @@ async def _decision(
         return outcomes(err)
 
 
+async def test_restore_never_lowers_spend_or_counters_booked_since_start(
+    make_router: RouterFactory,
+) -> None:
+    before = make_router([FakeProvider("a")], PRIORITY)
+    await before.process(AIRequest(prompt="p"))
+    state = before.export_state()
+    router = make_router([FakeProvider("a")], PRIORITY)
+    for i in range(3):
+        await router.process(AIRequest(prompt=f"booked before the restore {i}"))
+    booked = router.get_cost_summary()["total_cost"]
+    router.restore_state(state)
+    router.restore_state(state)
+    assert router.get_cost_summary()["total_cost"] == pytest.approx(booked)
+    assert router.get_cost_summary()["provider_costs"]["a"]["requests"] == 3
+    overall = router.get_performance_metrics()["overall_stats"]
+    assert overall["total_requests"] == 3
+    assert overall["total_cost"] == pytest.approx(booked)
+    assert router.provider_stats("a").requests == 3
+
+
+async def test_unexpected_client_exception_is_charged_its_reservation(
+    make_router: RouterFactory,
+) -> None:
+    settings = {"a": replace(UNLIMITED, max_retries=0, daily_budget=5.0)}
+    provider = FakeProvider("a", script=[KeyError("bug")])
+    router = make_router([provider], PRIORITY, settings)
+    with pytest.raises(AllProvidersFailed):
+        await router.process(AIRequest(prompt="p", max_tokens=100))
+    expected = provider.price_value.cost(text_token_bound("p", None), 100)
+    assert router.provider_stats("a").cost_today == pytest.approx(expected)
+
+
 async def test_restore_ignores_spend_and_counters_of_another_day(
     make_router: RouterFactory, clock: FakeClock
 ) -> None:

@@ -120,11 +120,11 @@ class ProviderStats:
         }
 
     def restore(self, data: Mapping[str, Any], now: float) -> None:
-        """Load what `export` produced."""
-        self.requests = int(data.get("requests", 0))
-        self.successes = int(data.get("successes", 0))
-        self.failures = int(data.get("failures", 0))
-        self.skips = int(data.get("skips", 0))
+        """Load what `export` produced; counters already higher (booked since) stay."""
+        self.requests = max(self.requests, int(data.get("requests", 0)))
+        self.successes = max(self.successes, int(data.get("successes", 0)))
+        self.failures = max(self.failures, int(data.get("failures", 0)))
+        self.skips = max(self.skips, int(data.get("skips", 0)))
         ewma = data.get("latency_ewma")
         self.latency_ewma = None if ewma is None else float(ewma)
         self.latency_window.clear()
@@ -169,13 +169,26 @@ class OverallStats:
         }
 
     def restore(self, data: Mapping[str, Any]) -> None:
-        """Load what `export` produced."""
-        self.total_requests = int(data.get("total_requests", 0))
-        self.successful_requests = int(data.get("successful_requests", 0))
-        self.failed_requests = int(data.get("failed_requests", 0))
-        self.cached_requests = int(data.get("cached_requests", 0))
-        self.total_response_time = float(data.get("total_response_time", 0.0))
-        self.total_cost = float(data.get("total_cost", 0.0))
+        """Merge what `export` produced: no figure decreases.
+
+        So a restore never undoes spend booked since, and one restored twice counts once.
+        """
+        self.total_requests = max(
+            self.total_requests, int(data.get("total_requests", 0))
+        )
+        self.successful_requests = max(
+            self.successful_requests, int(data.get("successful_requests", 0))
+        )
+        self.failed_requests = max(
+            self.failed_requests, int(data.get("failed_requests", 0))
+        )
+        self.cached_requests = max(
+            self.cached_requests, int(data.get("cached_requests", 0))
+        )
+        self.total_response_time = max(
+            self.total_response_time, float(data.get("total_response_time", 0.0))
+        )
+        self.total_cost = max(self.total_cost, float(data.get("total_cost", 0.0)))
 
 
 @dataclass(frozen=True, slots=True)
