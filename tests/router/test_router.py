@@ -904,6 +904,23 @@ async def test_followers_get_the_leaders_error(make_router: RouterFactory) -> No
     assert len(provider.calls) == 1
 
 
+async def test_followers_get_the_leaders_caller_input_error(
+    make_router: RouterFactory,
+) -> None:
+    gate = asyncio.Event()
+    error = BadRequestError("image too large", provider="a", caller_input=True)
+    provider = FakeProvider("a", gate=gate, script=[error])
+    router = make_router([provider], RouterConfig(cache_ttl=60))
+    tasks = [
+        asyncio.create_task(router.process(AIRequest(prompt="same"))) for _ in range(3)
+    ]
+    await asyncio.sleep(0)
+    gate.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(r, BadRequestError) for r in results)
+    assert len(provider.calls) == 1
+
+
 async def test_follower_calls_the_provider_itself_when_the_leader_is_cancelled(
     make_router: RouterFactory,
 ) -> None:
