@@ -127,9 +127,10 @@ class HassProcess:
                     f"hass exited with {self.process.returncode}:\n{self.log_tail()}"
                 )
             try:
-                # Served by the auth component whatever the onboarding state.
-                self.request("GET", "/auth/providers", auth=False)
-            except OSError, HttpError:
+                self.request("GET", "/api/", auth=False)
+            except HttpError:
+                return  # 401: the HTTP API answers; that is all "up" means here
+            except OSError:
                 time.sleep(0.5)
                 continue
             return
