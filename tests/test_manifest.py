@@ -130,7 +130,9 @@ def test_every_translation_key_used_in_code_exists_in_strings() -> None:
             # HA reads exceptions.<key>.message; hassfest wants no final period.
             message = node[key].get("message") if isinstance(node[key], dict) else None
             assert message, f"{where}: exceptions.{key} needs a 'message'"
-            assert not message.endswith("."), f"exceptions.{key}.message ends with a period"
+            assert not message.endswith("."), (
+                f"exceptions.{key}.message ends with a period"
+            )
 
 
 def test_hacs_json_has_only_known_keys_and_matches_tested_ha() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import aiohttp
 import pytest
 
@@ -15,6 +17,7 @@ from custom_components.aicleaner.providers import (
     OpenAIProvider,
     create_provider,
 )
+from custom_components.aicleaner.providers.catalog import openai_capabilities
 from custom_components.aicleaner.providers.locality import is_private_host
 from custom_components.aicleaner.providers.openai import (
     CLASSIC_RULES,
@@ -262,3 +265,43 @@ def test_is_local_per_kind(
 ) -> None:
     client = create_provider(kind, session, name="x", model="m", base_url=url)
     assert client.is_local is local
+
+
+def _openai_tile_tokens(width: int, height: int, base: int, tile: int) -> int:
+    """OpenAI's published "high" detail accounting for tile models."""
+    scale = min(1.0, 2048 / max(width, height))
+    width, height = width * scale, height * scale
+    scale = min(1.0, 768 / min(width, height))
+    width, height = width * scale, height * scale
+    return base + tile * math.ceil(width / 512) * math.ceil(height / 512)
+
+
+def _openai_patch_tokens(width: int, height: int, multiplier: float) -> int:
+    """OpenAI's published accounting for patch models: 32 px patches, at most 1536."""
+    patches = math.ceil(width / 32) * math.ceil(height / 32)
+    if patches > 1536:
+        shrink = math.sqrt(1536 / patches)
+        patches = min(
+            1536, math.ceil(width * shrink / 32) * math.ceil(height * shrink / 32)
+        )
+    return math.ceil(patches * multiplier)
+
+
+@pytest.mark.parametrize(
+    ("model", "formula"),
+    [
+        ("gpt-4o", lambda w, h: _openai_tile_tokens(w, h, 85, 170)),
+        ("gpt-4.1", lambda w, h: _openai_tile_tokens(w, h, 85, 170)),
+        ("gpt-4o-mini", lambda w, h: _openai_tile_tokens(w, h, 2833, 5667)),
+        ("o3", lambda w, h: _openai_tile_tokens(w, h, 75, 150)),
+        ("gpt-5", lambda w, h: _openai_tile_tokens(w, h, 70, 140)),
+        ("gpt-5-mini", lambda w, h: _openai_patch_tokens(w, h, 1.62)),
+        ("gpt-4.1-nano", lambda w, h: _openai_patch_tokens(w, h, 2.46)),
+        ("o4-mini", lambda w, h: _openai_patch_tokens(w, h, 1.72)),
+    ],
+)
+def test_openai_image_token_bound_covers_what_openai_bills(model, formula) -> None:
+    # The router reserves budget with this bound: no image within our 2048 px cap may cost more.
+    bound = openai_capabilities(model).tokens_per_image
+    sizes = [(w, h) for w in range(64, 2049, 64) for h in range(64, 2049, 64)]
+    assert max(formula(w, h) for w, h in sizes) <= bound

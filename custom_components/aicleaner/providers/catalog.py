@@ -37,6 +37,20 @@ GEMINI_REQUEST_BYTES: Final = 20 * _MB
 LOCAL_IMAGE_BYTES: Final = 10 * _MB
 LOCAL_IMAGE_DIMENSION: Final = 1568
 
+# Upper bounds on the input tokens of one image, after our caps above. The router reserves budget with
+# them, so they must never be below what the provider bills.
+# - OpenAI tile models scale an image to fit 2048x2048, then its short side to 768: at most 8 tiles of
+#   512 px, billed base + 8 x tile (gpt-4o 85 + 8 x 170 = 1,445; gpt-4o-mini 2,833 + 8 x 5,667 =
+#   48,169). Patch models count 32 px patches, capped at 1,536, times a per-model multiplier of at
+#   most 2.46: 3,779. Every model but gpt-4o-mini stays under that.
+# - Anthropic: tokens = width x height / 750, on images scaled to about 1.15 megapixels: about 1,600.
+# - Gemini 2.x tiles an image over 384 px into 768 px tiles of 258 tokens: 16 tiles (4,128) at 3072 px;
+#   Gemini 3 bills at most 1,120 at its default high resolution.
+OPENAI_IMAGE_TOKENS: Final = 3_779
+OPENAI_MINI_4O_IMAGE_TOKENS: Final = 48_169
+ANTHROPIC_IMAGE_TOKENS: Final = 1_600
+GEMINI_IMAGE_TOKENS: Final = 4_128
+
 # (prefix, vision, context window); the longest matching prefix wins.
 _OPENAI_MODELS: Final = (
     ("gpt-6", True, 1_050_000),
@@ -114,7 +128,9 @@ def openai_capabilities(model: str) -> ModelCapabilities:
         context_window=context,
         max_image_bytes=OPENAI_IMAGE_BYTES,
         max_image_dimension=OPENAI_IMAGE_DIMENSION,
-        tokens_per_image=800,
+        tokens_per_image=OPENAI_MINI_4O_IMAGE_TOKENS
+        if model.lower().startswith("gpt-4o-mini")
+        else OPENAI_IMAGE_TOKENS,
     )
 
 
@@ -127,7 +143,7 @@ def anthropic_capabilities(model: str) -> ModelCapabilities:
         context_window=context,
         max_image_bytes=ANTHROPIC_IMAGE_BYTES,
         max_image_dimension=ANTHROPIC_IMAGE_DIMENSION,
-        tokens_per_image=1600,
+        tokens_per_image=ANTHROPIC_IMAGE_TOKENS,
     )
 
 
@@ -139,7 +155,7 @@ def gemini_capabilities(model: str) -> ModelCapabilities:
         context_window=1_048_576,
         max_image_bytes=GEMINI_IMAGE_BYTES,
         max_image_dimension=GEMINI_IMAGE_DIMENSION,
-        tokens_per_image=1120,
+        tokens_per_image=GEMINI_IMAGE_TOKENS,
     )
 
 
