@@ -116,7 +116,6 @@ async def run(
         "direct_us": base,
         "router_us": total,
         "added_us": total - base,
-        "ratio": total / base,
     }
 
 
@@ -136,9 +135,7 @@ def main() -> None:
     print(
         f"{args.requests} requests x {args.rounds} rounds, {args.providers} providers, cache bypassed"
     )
-    print(
-        f"{'strategy':<14}{'direct µs':>11}{'router µs':>11}{'added µs':>10}{'ratio':>8}"
-    )
+    print(f"{'strategy':<14}{'direct µs':>11}{'router µs':>11}{'added µs':>10}")
     for strategy in SelectionStrategy:
         r = asyncio.run(run(args.requests, args.rounds, args.providers, strategy))
         print(
