@@ -7,6 +7,7 @@ from types import MappingProxyType
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.aicleaner.const import (
@@ -19,6 +20,7 @@ from custom_components.aicleaner.const import (
 )
 from custom_components.aicleaner.credentials import async_get_vault
 from custom_components.aicleaner.router import SelectionStrategy
+from custom_components.aicleaner.router.errors import AllProvidersFailed
 from custom_components.aicleaner.router.models import AIRequest
 from tests.simulator import SimulatorServer
 
@@ -127,3 +129,45 @@ async def test_adding_a_subentry_keeps_todays_router_state(
     assert router.provider_names == ("Claude",)
     response = await router.process(AIRequest(prompt="hello"))
     assert response.provider == "Claude"
+
+
+async def test_rotating_a_rejected_key_reopens_the_provider_at_once(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    vault = await async_get_vault(hass)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="AICleaner",
+        subentries_data=[
+            {
+                "subentry_type": "gemini",
+                "title": "Gemini",
+                "unique_id": None,
+                "data": {
+                    CONF_API_KEY: vault.encrypt("bad-key"),
+                    CONF_BASE_URL: f"{simulator.url}/gemini",
+                    CONF_MODEL: "gemini-2.5-flash",
+                },
+            }
+        ],
+    )
+    await _setup(hass, entry)
+    router = entry.runtime_data.router
+    with pytest.raises(AllProvidersFailed) as failed:
+        await router.process(AIRequest(prompt="hello", use_cache=False))
+    assert [a.category for a in failed.value.attempts] == ["auth"]
+    # An auth failure keeps the breaker open until the key changes: no more calls go out.
+    calls = simulator.sim.request_count("gemini")
+    with pytest.raises(AllProvidersFailed):
+        await router.process(AIRequest(prompt="hello again", use_cache=False))
+    assert simulator.sim.request_count("gemini") == calls
+
+    subentry = next(iter(entry.subentries.values()))
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data={**subentry.data, CONF_API_KEY: vault.encrypt("good-key")}
+    )
+    await hass.async_block_till_done()
+
+    response = await router.process(AIRequest(prompt="hello", use_cache=False))
+    assert response.provider == "Gemini"
+    assert simulator.sim.last_request("gemini").headers["x-goog-api-key"] == "good-key"
