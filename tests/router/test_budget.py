@@ -176,6 +176,36 @@ def test_wall_clock_stepping_back_across_midnight_keeps_todays_spend() -> None:
     assert ledger.remaining("a") == pytest.approx(0.2)
 
 
+def test_clock_that_jumped_ahead_and_came_back_finds_its_days_spend_again() -> None:
+    today = Today()
+    ledger = BudgetLedger({"a": 1.0}, None, today)
+    reservation = ledger.reserve("a", 0.7)
+    assert reservation is not None
+    in_flight = ledger.reserve("a", 0.2)
+    assert in_flight is not None
+    ledger.commit(reservation, 0.7, 7)
+
+    today.value = date(2026, 12, 24)  # a bad NTP answer, or someone testing a date
+    assert ledger.day == date(2026, 12, 24)
+    assert ledger.entry("a").cost == 0.0
+    # The call in flight keeps its reservation across the jump.
+    assert ledger.entry("a").reserved == pytest.approx(0.2)
+    spent_on_the_wrong_day = ledger.reserve("a", 0.1)
+    assert spent_on_the_wrong_day is not None
+    ledger.commit(spent_on_the_wrong_day, 0.1, 1)
+
+    today.value = date(2026, 11, 26)  # the clock is right again
+    assert ledger.day == date(2026, 11, 26)
+    assert ledger.entry("a").cost == pytest.approx(0.7)
+    assert ledger.remaining("a") == pytest.approx(
+        0.1
+    )  # 1.0 - 0.7 spent - 0.2 in flight
+    # And the real next midnight still starts a fresh day.
+    ledger.release(in_flight)
+    today.value = date(2026, 11, 27)
+    assert ledger.remaining("a") == pytest.approx(1.0)
+
+
 def test_restore_never_lowers_spend_booked_today() -> None:
     today = Today()
     earlier = BudgetLedger({"a": 1.0}, None, today)
@@ -201,3 +231,19 @@ def test_restoring_the_same_state_twice_counts_it_once() -> None:
     assert ledger.restore(data)
     assert ledger.total_cost == pytest.approx(0.4)
     assert ledger.remaining("a") == pytest.approx(0.6)
+
+
+def test_only_the_last_few_days_are_kept_for_a_returning_clock() -> None:
+    today = Today()
+    ledger = BudgetLedger({"a": 1.0}, None, today)
+    first_day = today.value
+    reservation = ledger.reserve("a", 0.5)
+    assert reservation is not None
+    ledger.commit(reservation, 0.5, 5)
+    for offset in range(1, 6):
+        today.value = date.fromordinal(first_day.toordinal() + offset)
+        assert ledger.day == today.value
+    # The first day fell out of the kept history: going back to it is an unknown earlier day,
+    # which is never started afresh.
+    today.value = first_day
+    assert ledger.day == date.fromordinal(first_day.toordinal() + 5)

@@ -330,6 +330,46 @@ async def test_request_cancelled_while_waiting_for_capacity_frees_its_half_open_
     assert router.provider_stats("a").breaker_state == "closed"
 
 
+async def test_breaker_that_opened_while_a_request_waited_for_capacity_is_honoured(
+    make_router: RouterFactory, clock: FakeClock
+) -> None:
+    released = asyncio.Event()
+
+    class Waits(FakeSleep):
+        async def __call__(self, seconds: float) -> None:
+            self.calls.append(seconds)
+            await released.wait()
+            clock.advance(seconds)
+
+    settings = {
+        "a": ProviderSettings(
+            max_retries=0,
+            rate_limit_rpm=1,
+            burst_allowance=0,
+            rate_limit_tpm=None,
+            rate_limit_rph=None,
+            daily_budget=None,
+            breaker=BreakerSettings(failure_threshold=1, timeout_seconds=600),
+        )
+    }
+    sleep = Waits(clock)
+    provider = FakeProvider("a")
+    router = make_router([provider], PRIORITY, settings, sleep=sleep)
+    await router.process(AIRequest(prompt="uses the minute's only request"))
+    waiting = asyncio.create_task(router.process(AIRequest(prompt="waits")))
+    await asyncio.sleep(0)
+    assert len(sleep.calls) == 1
+    # Meanwhile another request's failure opens the breaker.
+    router._slots["a"].breaker.record_failure()
+    released.set()
+    with pytest.raises(AllProvidersFailed) as failed:
+        await waiting
+    assert [(a.provider, a.category) for a in failed.value.attempts] == [
+        ("a", "breaker_open")
+    ]
+    assert len(provider.calls) == 1
+
+
 async def test_budget_exhausted_provider_is_skipped_and_the_reason_shows(
     make_router: RouterFactory,
 ) -> None:

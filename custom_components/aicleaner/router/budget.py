@@ -18,6 +18,8 @@ from .errors import ErrorCategory
 
 # Float sums of many small costs drift; a limit is met when within this many USD.
 _EPSILON = 1e-9
+# Past days whose spend is kept, in case the clock comes back to them.
+_HISTORY_DAYS = 3
 
 # The rule for settling a failed call: the reservation is COMMITTED (charged as spent) when the
 # provider most likely processed and billed the request, and RELEASED when nothing was billed.
@@ -58,6 +60,7 @@ class BudgetLedger:
         "_day",
         "_entries",
         "_global_limit",
+        "_history",
         "_limits",
         "_today",
         "_total_cost",
@@ -78,6 +81,7 @@ class BudgetLedger:
         self._entries: dict[str, LedgerEntry] = {}
         self._total_cost = 0.0
         self._total_reserved = 0.0
+        self._history: dict[date, tuple[dict[str, LedgerEntry], float]] = {}
 
     @property
     def day(self) -> date:
@@ -198,18 +202,32 @@ class BudgetLedger:
         self._total_reserved = max(0.0, self._total_reserved - amount)
 
     def _roll(self) -> None:
-        """Start a new day when the date moved on; calls in flight keep their reservations.
+        """Follow the date; calls in flight keep their reservations.
 
-        Only forward: a wall clock stepped back across midnight (NTP, a DST or time zone change)
-        must not start the previous day afresh and so grant its budget twice.
+        The last few days' spend is kept by date, so a wall clock that jumps (NTP, a user testing a
+        date, a DST or time zone change) and comes back finds that day's spend again instead of a
+        fresh budget. An earlier day this ledger never counted is not started: stepping the clock
+        back must not grant a budget twice.
         """
         today = self._today()
-        if today <= self._day:
+        if today == self._day:
             return
+        history = self._history
+        if today < self._day and today not in history:
+            return
+        history[self._day] = (
+            {
+                name: LedgerEntry(entry.cost, entry.tokens, entry.requests)
+                for name, entry in self._entries.items()
+            },
+            self._total_cost,
+        )
+        entries, total_cost = history.pop(today, ({}, 0.0))
+        for name, entry in self._entries.items():
+            if entry.reserved > 0:
+                entries.setdefault(name, LedgerEntry()).reserved = entry.reserved
+        self._entries = entries
+        self._total_cost = total_cost
         self._day = today
-        self._entries = {
-            name: LedgerEntry(reserved=entry.reserved)
-            for name, entry in self._entries.items()
-            if entry.reserved > 0
-        }
-        self._total_cost = 0.0
+        while len(history) > _HISTORY_DAYS:
+            del history[min(history)]

@@ -553,32 +553,29 @@ class Router:
         if now >= deadline:
             return ErrorCategory.DEADLINE
         breaker = slot.breaker
+        # Checked before any wait (no point waiting for a provider that is shut), and the permit is
+        # taken only after it, so a breaker that opened meanwhile is honoured and a request
+        # cancelled while waiting holds no trial slot.
+        if breaker.state is BreakerState.OPEN:
+            return ErrorCategory.BREAKER_OPEN
+        wait = slot.limiter.wait_time(tokens)
+        if wait > 0 and (is_last or wait <= _WAIT_SLACK) and now + wait < deadline:
+            # The last candidate is worth waiting for, when the wait fits; so is a moment
+            # left over from a Retry-After sleep that woke early.
+            await self._sleep(wait)
+            wait = slot.limiter.wait_time(tokens)
+        if wait > 0:
+            return ErrorCategory.RATE_LIMITED_LOCAL
+        if self._clock() >= deadline:
+            return ErrorCategory.DEADLINE
         permit = breaker.try_acquire()
         if permit is None:
             return ErrorCategory.BREAKER_OPEN
-        try:
-            wait = slot.limiter.wait_time(tokens)
-            if wait > 0 and (is_last or wait <= _WAIT_SLACK) and now + wait < deadline:
-                # The last candidate is worth waiting for, when the wait fits; so is a moment
-                # left over from a Retry-After sleep that woke early.
-                await self._sleep(wait)
-                wait = slot.limiter.wait_time(tokens)
-        except BaseException:
-            # Cancelled while waiting: a half-open trial slot must not leak.
+        reservation = self._budget.reserve(slot.name, cost)
+        if reservation is None:
             breaker.release(permit)
-            raise
-        refused: ErrorCategory
-        if wait > 0:
-            refused = ErrorCategory.RATE_LIMITED_LOCAL
-        elif self._clock() >= deadline:
-            refused = ErrorCategory.DEADLINE
-        else:
-            reservation = self._budget.reserve(slot.name, cost)
-            if reservation is not None:
-                return reservation, slot.limiter.acquire(tokens), permit
-            refused = ErrorCategory.BUDGET
-        breaker.release(permit)
-        return refused
+            return ErrorCategory.BUDGET
+        return reservation, slot.limiter.acquire(tokens), permit
 
     def _settle_success(
         self,
