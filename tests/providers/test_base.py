@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
+import aiohttp
 import pytest
 
+from custom_components.aicleaner.providers import create_provider
 from custom_components.aicleaner.providers.base import (
     MAX_RETRY_AFTER,
     error_message,
     parse_retry_after,
 )
+from custom_components.aicleaner.router.errors import ErrorCategory, NetworkError
+from custom_components.aicleaner.router.models import AIRequest
 
 
 @pytest.mark.parametrize(
@@ -155,3 +160,27 @@ def test_huge_retry_after_is_capped_at_a_day(headers: dict[str, str]) -> None:
 )
 def test_error_message_shapes(body: Any, expected: str) -> None:
     assert error_message(body) == expected
+
+
+class _NeverConnects(aiohttp.TCPConnector):
+    """A connector whose connection attempt never completes (a firewall dropping packets)."""
+
+    async def _create_connection(self, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.Event().wait()
+
+
+async def test_connection_that_cannot_be_made_is_an_unbilled_network_error() -> None:
+    # A timeout would be charged its reservation (the request may have been processed); a
+    # connection that never opened sent nothing, so it must be a network error instead.
+    async with aiohttp.ClientSession(connector=_NeverConnects()) as session:
+        client = create_provider(
+            "openai",
+            session,
+            name="o",
+            model="gpt-4o-mini",
+            api_key="sk-x",
+            base_url="http://127.0.0.1:9/v1",
+        )
+        with pytest.raises(NetworkError) as caught:
+            await client.complete(AIRequest(prompt="hi"), timeout=0.2)
+    assert caught.value.category is ErrorCategory.NETWORK

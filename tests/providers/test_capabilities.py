@@ -17,7 +17,11 @@ from custom_components.aicleaner.providers import (
     OpenAIProvider,
     create_provider,
 )
-from custom_components.aicleaner.providers.catalog import openai_capabilities
+from custom_components.aicleaner.providers.catalog import (
+    compatible_capabilities,
+    gemini_capabilities,
+    openai_capabilities,
+)
 from custom_components.aicleaner.providers.locality import is_private_host
 from custom_components.aicleaner.providers.openai import (
     CLASSIC_RULES,
@@ -305,3 +309,35 @@ def test_openai_image_token_bound_covers_what_openai_bills(model, formula) -> No
     bound = openai_capabilities(model).tokens_per_image
     sizes = [(w, h) for w in range(64, 2049, 64) for h in range(64, 2049, 64)]
     assert max(formula(w, h) for w, h in sizes) <= bound
+
+
+def _gemini_tokens(width: int, height: int) -> int:
+    """Gemini 2.x accounting: 258 tokens up to 384 px, else 258 per tile of short side / 1.5."""
+    if width <= 384 and height <= 384:
+        return 258
+    tile = min(max(min(width, height) / 1.5, 256), 768)
+    return 258 * math.ceil(width / tile) * math.ceil(height / tile)
+
+
+def test_gemini_image_token_bound_covers_any_image_within_our_cap() -> None:
+    bound = gemini_capabilities("gemini-2.5-flash").tokens_per_image
+    cap = gemini_capabilities("gemini-2.5-flash").max_image_dimension
+    sizes = [(w, h) for w in range(32, cap + 1, 32) for h in range(32, cap + 1, 32)]
+    assert max(_gemini_tokens(w, h) for w, h in sizes) <= bound
+
+
+@pytest.mark.parametrize(
+    "model", ["openai/gpt-4o-mini", "gpt-4o-mini", "qwen2.5-vl", "gemini-2.5-pro"]
+)
+def test_gateway_image_token_bound_covers_the_first_party_accounting(
+    model: str,
+) -> None:
+    caps = compatible_capabilities(model)
+    cap = caps.max_image_dimension
+    sizes = [(w, h) for w in range(64, cap + 1, 64) for h in range(64, cap + 1, 64)]
+    bills = [_gemini_tokens(w, h) for w, h in sizes]
+    bills += [_openai_patch_tokens(w, h, 2.46) for w, h in sizes]
+    if "gpt-4o-mini" in model:
+        bills += [_openai_tile_tokens(w, h, 2833, 5667) for w, h in sizes]
+    worst = max(bills)
+    assert worst <= caps.tokens_per_image

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import random
+import struct
 import threading
 
 import aiohttp
@@ -137,6 +138,30 @@ async def test_unreadable_image_is_the_callers_fault() -> None:
         )
     assert caught.value.caller_input is True
     assert "image 1" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "error", [SyntaxError("bad tag"), struct.error("short"), ValueError("x")]
+)
+async def test_corrupt_exif_is_the_callers_fault_not_a_client_bug(
+    monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    # Pillow's EXIF parser raises these on damaged tags; they must not escape as a client bug,
+    # which the router would charge and retry on every provider.
+    def broken(*_: object, **__: object) -> None:
+        raise error
+
+    monkeypatch.setattr(images_module.ImageOps, "exif_transpose", broken)
+    data = encode(noise((800, 800)), "JPEG")
+    with pytest.raises(BadRequestError) as caught:
+        await fit_images(
+            [ImageInput(data, "image/jpeg")],
+            max_bytes=1_000_000,
+            max_dimension=256,
+            accepted_types=WEB_TYPES,
+            provider="p",
+        )
+    assert caught.value.caller_input is True
 
 
 async def test_image_too_large_for_the_provider_is_the_callers_fault_with_a_clear_message() -> (

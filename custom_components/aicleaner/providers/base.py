@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 type JSONObject = dict[str, Any]
 
 DEFAULT_REQUEST_TIMEOUT: Final = 60.0
+# Seconds to resolve and connect; a healthy provider connects in well under one.
+_CONNECT_TIMEOUT: Final = 10.0
 # A chat completion is a few KiB; a model list a few hundred KiB. Anything past this is not an answer.
 DEFAULT_MAX_RESPONSE_BYTES: Final = 4 * 1024 * 1024
 _READ_CHUNK: Final = 64 * 1024
@@ -426,7 +428,11 @@ class BaseProvider(ABC):
                 url,
                 data=data,
                 headers=self._headers,
-                timeout=aiohttp.ClientTimeout(total=timeout),
+                # A connection that cannot be made fails before the request is sent: as a
+                # network error, which nothing bills, rather than a billed timeout.
+                timeout=aiohttp.ClientTimeout(
+                    total=timeout, connect=min(_CONNECT_TIMEOUT, timeout * 0.8)
+                ),
                 # aiohttp would carry our key headers (and, on 307/308, the body) to wherever a
                 # redirect points; it only strips Authorization and cookies across origins.
                 allow_redirects=False,
@@ -445,6 +451,10 @@ class BaseProvider(ABC):
                 content_type = response.content_type
         except ProviderError:
             raise
+        except aiohttp.ConnectionTimeoutError as err:
+            raise NetworkError(
+                "could not connect to the provider in time", provider=self._name
+            ) from err
         except TimeoutError as err:
             raise ProviderTimeoutError(
                 f"no answer within {timeout:g} s", provider=self._name

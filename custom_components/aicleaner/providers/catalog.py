@@ -43,13 +43,18 @@ LOCAL_IMAGE_DIMENSION: Final = 1568
 #   512 px, billed base + 8 x tile (gpt-4o 85 + 8 x 170 = 1,445; gpt-4o-mini 2,833 + 8 x 5,667 =
 #   48,169). Patch models count 32 px patches, capped at 1,536, times a per-model multiplier of at
 #   most 2.46: 3,779. Every model but gpt-4o-mini stays under that.
-# - Anthropic: tokens = width x height / 750, on images scaled to about 1.15 megapixels: about 1,600.
-# - Gemini 2.x tiles an image over 384 px into 768 px tiles of 258 tokens: 16 tiles (4,128) at 3072 px;
-#   Gemini 3 bills at most 1,120 at its default high resolution.
+# - Anthropic: tokens = width x height / 750, on images scaled to about 1.15 megapixels, "about
+#   1,600" tokens; 1,750 leaves room for the "about".
+# - Gemini 2.x bills 258 tokens for an image of at most 384 px, else 258 per tile, tiles being the
+#   short side / 1.5 (kept within 256..768 px): at most 24 tiles (6,192) for extreme aspect ratios
+#   within 3072 px. Gemini 3 bills at most 1,120 at its default high resolution.
+# - Self-hosted and gateway models (Ollama, OpenAI-compatible): the largest of the bounds above that
+#   can apply at our 1568 px cap; a gateway's gpt-4o-mini bills as OpenAI's does.
 OPENAI_IMAGE_TOKENS: Final = 3_779
 OPENAI_MINI_4O_IMAGE_TOKENS: Final = 48_169
-ANTHROPIC_IMAGE_TOKENS: Final = 1_600
-GEMINI_IMAGE_TOKENS: Final = 4_128
+ANTHROPIC_IMAGE_TOKENS: Final = 1_750
+GEMINI_IMAGE_TOKENS: Final = 6_192
+LOCAL_IMAGE_TOKENS: Final = GEMINI_IMAGE_TOKENS
 
 # (prefix, vision, context window); the longest matching prefix wins.
 _OPENAI_MODELS: Final = (
@@ -119,6 +124,14 @@ def _match(
     return None if best is None else (best[1], best[2])
 
 
+def _openai_image_tokens(model: str) -> int:
+    return (
+        OPENAI_MINI_4O_IMAGE_TOKENS
+        if model.startswith("gpt-4o-mini")
+        else OPENAI_IMAGE_TOKENS
+    )
+
+
 @lru_cache(maxsize=256)
 def openai_capabilities(model: str) -> ModelCapabilities:
     """OpenAI models: unknown new ones are assumed multimodal, as every current family is."""
@@ -128,9 +141,7 @@ def openai_capabilities(model: str) -> ModelCapabilities:
         context_window=context,
         max_image_bytes=OPENAI_IMAGE_BYTES,
         max_image_dimension=OPENAI_IMAGE_DIMENSION,
-        tokens_per_image=OPENAI_MINI_4O_IMAGE_TOKENS
-        if model.lower().startswith("gpt-4o-mini")
-        else OPENAI_IMAGE_TOKENS,
+        tokens_per_image=_openai_image_tokens(model.lower()),
     )
 
 
@@ -173,7 +184,7 @@ def ollama_capabilities(model: str) -> ModelCapabilities:
         context_window=OLLAMA_CONTEXT_WINDOW,
         max_image_bytes=LOCAL_IMAGE_BYTES,
         max_image_dimension=LOCAL_IMAGE_DIMENSION,
-        tokens_per_image=600,
+        tokens_per_image=LOCAL_IMAGE_TOKENS,
     )
 
 
@@ -195,5 +206,5 @@ def compatible_capabilities(model: str) -> ModelCapabilities:
         context_window=context,
         max_image_bytes=LOCAL_IMAGE_BYTES,
         max_image_dimension=LOCAL_IMAGE_DIMENSION,
-        tokens_per_image=800,
+        tokens_per_image=max(_openai_image_tokens(bare), LOCAL_IMAGE_TOKENS),
     )

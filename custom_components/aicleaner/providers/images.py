@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from io import BytesIO
+import struct
 from typing import TYPE_CHECKING, Final
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -119,12 +120,6 @@ def _fit_checked(
     """`fit_image`, with its failures turned into the caller's `BadRequestError`."""
     try:
         return fit_image(image, max_bytes, limits.max_dimension, limits.accepted_types)
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError) as err:
-        raise BadRequestError(
-            f"image {index} ({image.mime_type}, {len(image.data)} bytes) is not a readable image",
-            provider=limits.provider,
-            caller_input=True,
-        ) from err
     except ImageTooLargeError as err:
         if max_total is None:
             message = (
@@ -139,6 +134,20 @@ def _fit_checked(
             )
         raise BadRequestError(
             message, provider=limits.provider, caller_input=True
+        ) from err
+    # Corrupt headers or EXIF surface as any of these, from Pillow's decoders and tag parsers.
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        struct.error,
+    ) as err:
+        raise BadRequestError(
+            f"image {index} ({image.mime_type}, {len(image.data)} bytes) is not a readable image",
+            provider=limits.provider,
+            caller_input=True,
         ) from err
 
 
@@ -170,7 +179,8 @@ def _reencode(picture: Image.Image, max_bytes: int, max_dimension: int) -> Image
     picture.draft("RGB", (max_dimension, max_dimension))
     # Phones store pictures sideways with an EXIF Orientation tag; the re-encoded JPEG carries no EXIF,
     # so the rotation is applied to the pixels.
-    rgb = _to_rgb(ImageOps.exif_transpose(picture))
+    ImageOps.exif_transpose(picture, in_place=True)
+    rgb = _to_rgb(picture)
     longest = min(max(rgb.size), max_dimension)
     while True:
         candidate = rgb.copy()
