@@ -928,27 +928,22 @@ async def test_concurrent_identical_requests_share_one_provider_call(
     assert {r.text for r in results} == {"a: same"}
 
 
-async def test_followers_get_the_leaders_error(make_router: RouterFactory) -> None:
-    gate = asyncio.Event()
-    provider = FakeProvider(
-        "a", gate=gate, script=[ContentFilterError("no", provider="a")]
-    )
-    router = make_router([provider], RouterConfig(cache_ttl=60))
-    tasks = [
-        asyncio.create_task(router.process(AIRequest(prompt="same"))) for _ in range(3)
-    ]
-    await asyncio.sleep(0)
-    gate.set()
-    results = await asyncio.gather(*tasks, return_exceptions=True)
-    assert all(isinstance(r, AllProvidersFailed) for r in results)
-    assert len(provider.calls) == 1
-
-
-async def test_followers_get_the_leaders_caller_input_error(
-    make_router: RouterFactory,
+@pytest.mark.parametrize(
+    ("error", "raised"),
+    [
+        # Failover had nowhere to go: every follower gets the leader's verdict.
+        (ContentFilterError("no", provider="a"), AllProvidersFailed),
+        # The caller's own input was at fault: every follower gets that error, unchanged.
+        (
+            BadRequestError("image too large", provider="a", caller_input=True),
+            BadRequestError,
+        ),
+    ],
+)
+async def test_followers_get_the_leaders_error(
+    make_router: RouterFactory, error: Exception, raised: type[Exception]
 ) -> None:
     gate = asyncio.Event()
-    error = BadRequestError("image too large", provider="a", caller_input=True)
     provider = FakeProvider("a", gate=gate, script=[error])
     router = make_router([provider], RouterConfig(cache_ttl=60))
     tasks = [
@@ -957,7 +952,7 @@ async def test_followers_get_the_leaders_caller_input_error(
     await asyncio.sleep(0)
     gate.set()
     results = await asyncio.gather(*tasks, return_exceptions=True)
-    assert all(isinstance(r, BadRequestError) for r in results)
+    assert all(isinstance(r, raised) for r in results)
     assert len(provider.calls) == 1
 
 
