@@ -75,21 +75,18 @@ async def test_unknown_model_is_not_the_callers_fault(
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_rejected_image_is_the_callers_fault(
-    fake_server: FakeServer, session: aiohttp.ClientSession, kind: str
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [(400, "Invalid image data"), (413, "request_too_large")],
+)
+async def test_rejected_image_or_oversize_payload_is_the_callers_fault(
+    fake_server: FakeServer,
+    session: aiohttp.ClientSession,
+    kind: str,
+    status: int,
+    message: str,
 ) -> None:
-    fake_server.reply(error_body(kind, 400, "Invalid image data"), status=400)
-    client = make_client(kind, session, fake_server.url)
-    with pytest.raises(BadRequestError) as caught:
-        await client.complete(REQUEST, timeout=5)
-    assert caught.value.caller_input is True
-
-
-@pytest.mark.parametrize("kind", KINDS)
-async def test_payload_too_large_is_the_callers_fault(
-    fake_server: FakeServer, session: aiohttp.ClientSession, kind: str
-) -> None:
-    fake_server.reply(error_body(kind, 413, "request_too_large"), status=413)
+    fake_server.reply(error_body(kind, status, message), status=status)
     client = make_client(kind, session, fake_server.url)
     with pytest.raises(BadRequestError) as caught:
         await client.complete(REQUEST, timeout=5)
