@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+import re
 import signal
 import subprocess
 import sys
@@ -12,19 +14,25 @@ import time
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from tests.e2e.hass_process import HassProcess, port_is_free  # noqa: E402
+from homeassistant.const import RESTART_EXIT_CODE  # noqa: E402
+
+from tests.e2e.hass_process import (  # noqa: E402
+    LOOPBACK,
+    HassProcess,
+    http_store_path,
+    port_is_free,
+    write_http_store,
+)
 
 CONFIG_DIR = REPO_ROOT / "config"
 USERNAME = "dev"
 PASSWORD = "dev"
+# No `http:` block: HA 2026.10 keeps the listen address in .storage/http (see ensure_loopback_only).
 CONFIGURATION_YAML = """\
 # Created by scripts/develop; edit freely, it is not overwritten.
 default_config:
 homeassistant:
   name: AICleaner dev
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
 logger:
   default: info
   logs:
@@ -35,6 +43,48 @@ logger:
 def log(message: str) -> None:
     """Say what is happening."""
     print(f"[develop] {message}", file=sys.stderr, flush=True)
+
+
+# What scripts/develop wrote into configuration.yaml before HA kept the HTTP settings in storage.
+LEGACY_HTTP_BLOCK = "http:\n  server_host: 127.0.0.1\n  server_port: {port}\n"
+
+
+def ensure_loopback_only(port: int) -> None:
+    """Make the HA in ./config listen on 127.0.0.1:`port` only, as this script promises.
+
+    The owner's password is the well-known "dev", so HA must never listen beyond loopback. A fresh
+    config gets its HTTP store before the first start (`HassProcess.start`); a config made by an
+    older scripts/develop has an `http:` block in configuration.yaml, which HA 2026.10 imports as an
+    unconfirmed trial and reverts five minutes later to 0.0.0.0 and [::] on 8123. The block is
+    removed and the store reset to loopback on `port` (also when HASS_PORT changed).
+    """
+    configuration = CONFIG_DIR / "configuration.yaml"
+    if configuration.exists():
+        text = configuration.read_text(encoding="utf-8")
+        cleaned = re.sub(
+            re.escape(LEGACY_HTTP_BLOCK).replace(r"\{port\}", r"\d+"), "", text
+        )
+        if cleaned != text:
+            configuration.write_text(cleaned, encoding="utf-8")
+            log(
+                "removed the http: block from configuration.yaml (HA keeps it in .storage/http now)"
+            )
+    store_path = http_store_path(CONFIG_DIR)
+    if not store_path.exists():
+        return  # a fresh config: HassProcess.start writes it
+    data = json.loads(store_path.read_text(encoding="utf-8")).get("data", {})
+    stable = data.get("stable", {})
+    if (
+        stable.get("server_host") != [LOOPBACK]
+        or stable.get("server_port") != port
+        or data.get("pending") is not None
+        or not data.get("yaml_migration_done")
+    ):
+        log(
+            f"HTTP config was {stable.get('server_host')} port {stable.get('server_port')}"
+            f" (pending: {data.get('pending') is not None}); setting {LOOPBACK}:{port}"
+        )
+        write_http_store(CONFIG_DIR, port)
 
 
 def start_simulator(port: int) -> subprocess.Popen[bytes] | None:
@@ -143,6 +193,7 @@ def main() -> int:
                 f"port {port} on 127.0.0.1 is in use; stop what uses it or set HASS_PORT / SIM_PORT"
             )
             return 1
+    ensure_loopback_only(hass_port)
     simulator = start_simulator(sim_port)
     hass = HassProcess(
         config_dir=CONFIG_DIR,
@@ -164,8 +215,17 @@ def main() -> int:
         log(
             f"ready: http://127.0.0.1:{hass_port}  (user {USERNAME}, password {PASSWORD}); Ctrl-C stops"
         )
-        while hass.process is not None and hass.process.poll() is None:
-            time.sleep(0.5)
+        while True:
+            while hass.process is not None and hass.process.poll() is None:
+                time.sleep(0.5)
+            # HA restarts (from the UI, or to apply a new HTTP config) by exiting with this code and
+            # leaving the start to its service manager: here, that is this script.
+            if hass.process is None or hass.process.returncode != RESTART_EXIT_CODE:
+                break
+            log("Home Assistant asked for a restart; starting it again")
+            hass.start(timeout=300)
+        if hass.process is not None:
+            log(f"Home Assistant exited with code {hass.process.returncode}")
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         log("stopping")

@@ -1,6 +1,6 @@
 """Start a real Home Assistant process (`python -m homeassistant`) with aicleaner linked in.
 
-Used by the end-to-end tests and by nothing else: the process is the same `hass` a user runs, in a
+Used by the end-to-end tests and by scripts/develop: the process is the same `hass` a user runs, in a
 temporary config dir, bound to 127.0.0.1 on a free port, talking REST like the frontend does.
 """
 
@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 import json
+import os
 from pathlib import Path
 import socket
 import subprocess
@@ -20,6 +22,7 @@ import urllib.parse
 import urllib.request
 
 import aiohttp
+from homeassistant.components.http import config as http_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INTEGRATION_DIR = REPO_ROOT / "custom_components" / "aicleaner"
@@ -30,9 +33,6 @@ homeassistant:
   time_zone: UTC
   country: US
   unit_system: metric
-http:
-  server_host: 127.0.0.1
-  server_port: {port}
 api:
 config:
 onboarding:
@@ -41,6 +41,77 @@ logger:
   logs:
     custom_components.aicleaner: debug
 """
+
+
+LOOPBACK = "127.0.0.1"
+
+
+def http_store_path(config_dir: Path) -> Path:
+    """Where Home Assistant keeps its HTTP server settings (listen address and port)."""
+    return config_dir / ".storage" / http_config.STORAGE_KEY
+
+
+def http_store_data(port: int, host: str = LOOPBACK) -> dict[str, Any]:
+    """The HTTP store of an HA whose user set `host`:`port` and confirmed it.
+
+    Since 2026.10 HA keeps the HTTP settings in `.storage/http`, not in configuration.yaml: an
+    `http:` block is imported once as an unconfirmed trial (a "Confirm new HTTP server configuration"
+    dialog, a deprecation repair), reverted and restarted after five minutes unless confirmed,
+    leaving HA on the default 0.0.0.0 and [::]. Settings → System → Network followed by the confirm
+    step stores the config as `stable` with nothing `pending`; this is that end state, written before
+    the first start so HA listens on `host` only from the start.
+    """
+    stable = http_config.HTTP_STORAGE_SCHEMA(
+        {"server_host": [host], "server_port": port}
+    )
+    return {
+        "version": http_config.STORAGE_VERSION,
+        "minor_version": http_config.STORAGE_MINOR_VERSION,
+        "key": http_config.STORAGE_KEY,
+        "data": {
+            http_config.KEY_STABLE: {
+                **stable,
+                http_config.HTTP_CONFIG_CREATED_AT: datetime.now(UTC).isoformat(),
+                http_config.HTTP_CONFIG_ERROR: None,
+                http_config.HTTP_CONFIG_ERROR_MESSAGE: None,
+            },
+            http_config.KEY_PENDING: None,
+            http_config.KEY_YAML_MIGRATION_DONE: True,
+        },
+    }
+
+
+def write_http_store(config_dir: Path, port: int, host: str = LOOPBACK) -> None:
+    """Write `http_store_data` where HA reads it, private to its owner as HA writes it."""
+    path = http_store_path(config_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        json.dump(http_store_data(port, host), file, indent=2)
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Every local address a TCP socket listens on for `port`, IPv4 and IPv6 (from /proc/net)."""
+    addresses: set[str] = set()
+    for table in ("tcp", "tcp6"):
+        path = Path("/proc/net") / table
+        if not path.exists():
+            continue
+        for line in path.read_text(encoding="ascii").splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, port_hex = local.split(":")
+            if state != "0A" or int(port_hex, 16) != port:  # 0A: LISTEN
+                continue
+            raw = bytes.fromhex(address)
+            # The kernel prints each 32-bit word of the address in host byte order.
+            packed = (
+                b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+                if sys.byteorder == "little"
+                else raw
+            )
+            family = socket.AF_INET if len(packed) == 4 else socket.AF_INET6
+            addresses.add(socket.inet_ntop(family, packed))
+    return addresses
 
 
 def free_port() -> int:
@@ -76,7 +147,8 @@ class HassProcess:
 
     config_dir: Path
     port: int = field(default_factory=free_port)
-    # configuration.yaml, formatted with {port}; written only when the config dir has none.
+    # configuration.yaml, formatted with {port}; written only when the config dir has none. The
+    # listen address is not in it: `start` writes it to HA's HTTP store (`write_http_store`).
     configuration: str = CONFIGURATION_YAML
     # Where hass's own console output goes: discarded for tests (the log file has it all).
     show_output: bool = False
@@ -105,6 +177,8 @@ class HassProcess:
             configuration.write_text(
                 self.configuration.format(port=self.port), encoding="utf-8"
             )
+        if not http_store_path(self.config_dir).exists():
+            write_http_store(self.config_dir, self.port)
         # --skip-pip: every requirement is preinstalled from requirements_test.txt; a run-time install
         # would also downgrade the test-only openai SDK to the version HA's cloud pins.
         output = None if self.show_output else subprocess.DEVNULL
@@ -146,6 +220,25 @@ class HassProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=10)
+
+    def wait_until_running(self, timeout: float = 90.0) -> None:
+        """Wait until hass has finished starting (needs a token).
+
+        The HTTP API answers before that; until then hass has no SIGTERM handler, so `stop` kills it
+        without the final writes of its stores.
+        """
+        deadline = time.monotonic() + timeout
+        while self.request("GET", "/api/config")["state"] != "RUNNING":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"hass did not finish starting within {timeout}s")
+            time.sleep(0.5)
+
+    def restart(self, timeout: float = 90.0) -> None:
+        """Restart a started hass on the same config dir, as a restart from the UI does."""
+        self.wait_until_running(timeout)
+        self.stop()
+        self.start(timeout=timeout)
+        self.wait_until_running(timeout)
 
     def log_tail(self, lines: int = 60) -> str:
         """The end of HA's log, for failure messages."""
