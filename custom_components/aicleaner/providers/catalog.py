@@ -18,7 +18,10 @@ Model tables match by prefix, so dated snapshots (`gpt-4o-2024-08-06`) resolve t
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import lru_cache
+import re
 from typing import Final
 
 from ..router.models import ModelCapabilities
@@ -208,3 +211,155 @@ def compatible_capabilities(model: str) -> ModelCapabilities:
         max_image_dimension=LOCAL_IMAGE_DIMENSION,
         tokens_per_image=max(_openai_image_tokens(bare), LOCAL_IMAGE_TOKENS),
     )
+
+
+# --- Which listed models to offer when a provider is set up ------------------------------------------
+#
+# A provider's model list (`health().models`) names every model of the account or server, not only
+# the ones that chat: embeddings, speech, image generation, moderation. AICleaner sends chat requests,
+# so a model that cannot answer one must not be offered, let alone pre-selected.
+
+# Substrings (of the lower-cased name without any `vendor/` prefix) of models no chat API serves,
+# whatever the provider: embeddings, speech in and out, image and video generation, moderation,
+# rerankers, and Gemini's Live-only, audio-only and attributed-QA models.
+_NOT_CHAT_MARKERS: Final = (
+    "embed",
+    "minilm",
+    "bge-",
+    "rerank",
+    "whisper",
+    "transcribe",
+    "tts",
+    "dall-e",
+    "gpt-image",
+    "imagen",
+    "veo-",
+    "sora",
+    "lyria",
+    "moderation",
+    "native-audio",
+    "-live",
+)
+_NOT_CHAT_NAMES: Final = frozenset({"aqa"})
+# OpenAI's own list also holds models that only its Responses or legacy Completions API serves,
+# never Chat Completions: the -pro and Codex models, deep research, computer use, realtime, and the
+# instruct / base completion models. Gateways translate these, so the rule is OpenAI's alone.
+_OPENAI_NOT_CHAT_MARKERS: Final = (
+    "-pro",
+    "codex",
+    "deep-research",
+    "computer-use",
+    "realtime",
+    "-instruct",
+    "davinci",
+    "babbage",
+)
+
+# The recommended model of each kind, best first: the fast, low-cost general tier of the newest
+# generation AICleaner has prices for (HA's own OpenAI, Anthropic and Gemini integrations recommend
+# that tier too), then the same tier of older generations for accounts that do not list the newest.
+# All take images and all are in pricing.py's tables. A dated snapshot of one (`gpt-4o-mini-2024-07-18`,
+# `claude-haiku-4-5-20251001`) counts as that model: Anthropic lists only dated ids.
+_OPENAI_RECOMMENDED: Final = (
+    "gpt-5.4-mini",
+    "gpt-4.1-mini",
+    "gpt-4o-mini",
+    "gpt-5-mini",
+)
+_ANTHROPIC_RECOMMENDED: Final = (
+    "claude-haiku-5-5",
+    "claude-haiku-4-5",
+    "claude-sonnet-5-5",
+    "claude-sonnet-4-6",
+)
+_GEMINI_RECOMMENDED: Final = (
+    "gemini-3.1-flash-lite",
+    "gemini-3-flash",
+    "gemini-2.5-flash",
+    "gemini-2.5-flash-lite",
+)
+RECOMMENDED_MODELS: Final[dict[str, tuple[str, ...]]] = {
+    "openai": _OPENAI_RECOMMENDED,
+    "anthropic": _ANTHROPIC_RECOMMENDED,
+    "gemini": _GEMINI_RECOMMENDED,
+    # A gateway may serve any of them (OpenRouter names them `vendor/model`).
+    "openai_compatible": _OPENAI_RECOMMENDED
+    + _ANTHROPIC_RECOMMENDED
+    + _GEMINI_RECOMMENDED,
+}
+# What may follow a model id in one of its snapshots: a date, a version number, `latest`, `preview`.
+_SNAPSHOT_SUFFIX: Final = re.compile(
+    r"(-preview)?(-(\d{4}-\d{2}-\d{2}|\d{8}|\d{2}-\d{4}|\d{3}|latest))?"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelChoice:
+    """One model a provider listed that can chat, and whether it takes images."""
+
+    model: str
+    vision: bool
+
+
+def _bare(model: str) -> str:
+    return model.rsplit("/", 1)[-1].lower()
+
+
+def can_chat(kind: str, model: str) -> bool:
+    """Whether a model a provider of `kind` listed can answer a chat request (a guess by name)."""
+    bare = _bare(model)
+    if bare in _NOT_CHAT_NAMES or any(m in bare for m in _NOT_CHAT_MARKERS):
+        return False
+    return kind != "openai" or not any(m in bare for m in _OPENAI_NOT_CHAT_MARKERS)
+
+
+_CAPABILITIES: Final[dict[str, Callable[[str], ModelCapabilities]]] = {
+    "openai": openai_capabilities,
+    "anthropic": anthropic_capabilities,
+    "gemini": gemini_capabilities,
+    "ollama": ollama_capabilities,
+    "openai_compatible": compatible_capabilities,
+}
+
+
+def sees_images(kind: str, model: str) -> bool:
+    """Whether a model of a provider of `kind` takes images, as its client will assume."""
+    capabilities = _CAPABILITIES.get(kind)
+    if capabilities is None:
+        return looks_like_vision_model(model)
+    return capabilities(model).vision
+
+
+def model_choices(kind: str, models: Iterable[str]) -> tuple[ModelChoice, ...]:
+    """Keep the listed models that can chat: those that take images first, each group by name."""
+    choices = {
+        model: ModelChoice(model, sees_images(kind, model))
+        for model in models
+        if model and can_chat(kind, model)
+    }
+    return tuple(
+        sorted(choices.values(), key=lambda c: (not c.vision, c.model.lower()))
+    )
+
+
+def _is_snapshot_of(model: str, base: str) -> bool:
+    return model.startswith(base) and bool(
+        _SNAPSHOT_SUFFIX.fullmatch(model[len(base) :])
+    )
+
+
+def recommended_model(kind: str, models: Iterable[str]) -> str | None:
+    """Pick the model to pre-select among those listed; None when none can chat.
+
+    The first of the kind's `RECOMMENDED_MODELS` the provider listed (the plain id before its
+    snapshots, the newest snapshot before older ones); else the first listed chat model that takes
+    images; else the first listed chat model.
+    """
+    choices = model_choices(kind, models)
+    for base in RECOMMENDED_MODELS.get(kind, ()):
+        matches = [c.model for c in choices if _is_snapshot_of(_bare(c.model), base)]
+        plain = [model for model in matches if _bare(model) == base]
+        if matches:
+            # Snapshot names end in their date, so the greatest is the newest.
+            return plain[0] if plain else max(matches)
+    return choices[0].model if choices else None
