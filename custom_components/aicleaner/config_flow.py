@@ -26,6 +26,7 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -33,6 +34,7 @@ from homeassistant.helpers.selector import (
     TextSelectorConfig,
     TextSelectorType,
 )
+from homeassistant.helpers.translation import async_get_translations
 import probatio
 from yarl import URL
 
@@ -58,11 +60,21 @@ from .const import (
     KINDS_WITHOUT_KEY,
     LOGGER,
     SELECTION_STRATEGIES,
+    UNIT_REQUESTS_PER_MINUTE,
+    UNIT_TOKENS_PER_MINUTE,
 )
 from .credentials import CredentialError, async_get_vault
 from .providers import PROVIDER_CLASSES, PROVIDER_KINDS, create_provider
+from .providers.catalog import model_choices, recommended_model
 from .router import ProviderSettings
-from .router.errors import AuthError, ProviderError
+from .router.errors import (
+    AuthError,
+    BadRequestError,
+    MalformedResponseError,
+    NetworkError,
+    ProviderError,
+    ProviderTimeoutError,
+)
 
 
 def _box(
@@ -160,7 +172,8 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
     def __init__(self) -> None:
         """Start with nothing entered."""
         self._connection: dict[str, Any] = {}
-        self._models: list[str] = []
+        self._name = ""
+        self._models: tuple[str, ...] = ()
 
     @property
     def _kind(self) -> str:
@@ -179,16 +192,20 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
         """Add a provider."""
         return await self.async_step_connection()
 
+    async def async_step_connection(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Name, key and base URL of a new provider; its free model-list call tests them."""
+        return await self._async_connection_step("connection", user_input)
+
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Change a provider's settings or rotate its API key."""
-        return await self.async_step_connection()
+        """Rename a provider, change its base URL or rotate its API key; tested the same way."""
+        return await self._async_connection_step("reconfigure", user_input)
 
     def _connection_schema(self) -> probatio.Schema:
-        schema: dict[Any, Any] = {}
-        if self._is_new:
-            schema[probatio.Required(CONF_NAME)] = TextSelector()
+        schema: dict[Any, Any] = {probatio.Required(CONF_NAME): TextSelector()}
         if self._kind not in KINDS_WITHOUT_KEY:
             # A new cloud provider needs a key; when reconfiguring, an empty field keeps the key.
             key_marker = (
@@ -209,38 +226,54 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
         )
         return probatio.Schema(schema)
 
-    async def async_step_connection(
-        self, user_input: dict[str, Any] | None = None
+    def _name_error(self, name: str) -> str | None:
+        """Why `name` cannot be this provider's name, if it cannot."""
+        if not name:
+            return "name_required"
+        own_id = None if self._is_new else self._reconfigure_subentry_id
+        if any(
+            subentry.title == name
+            for subentry_id, subentry in self._get_entry().subentries.items()
+            if subentry_id != own_id
+        ):
+            return "name_exists"
+        return None
+
+    async def _async_connection_step(
+        self, step_id: str, user_input: dict[str, Any] | None
     ) -> SubentryFlowResult:
-        """Name, key and base URL; the provider's free model-list call tests them."""
+        """Show and handle the add step ("connection") or the reconfigure step: same fields and tests.
+
+        They differ in their texts: only reconfiguring keeps the stored key when the field is left
+        empty, and its title names the provider it changes.
+        """
         errors: dict[str, str] = {}
         current = self._current()
+        current_name = "" if self._is_new else self._get_reconfigure_subentry().title
         if user_input is not None:
-            name = user_input.get(CONF_NAME, "").strip() if self._is_new else None
-            if name is not None and (
-                not name
-                or any(s.title == name for s in self._get_entry().subentries.values())
-            ):
-                errors[CONF_NAME] = "name_exists" if name else "name_required"
+            name = str(user_input.get(CONF_NAME, "")).strip()
+            if name_error := self._name_error(name):
+                errors[CONF_NAME] = name_error
             else:
                 errors = await self._async_test_connection(user_input, current)
             if not errors:
-                if name is not None:
-                    self._connection[CONF_NAME] = name
+                self._name = name
                 return await self.async_step_settings()
-        suggested = {
+        suggested: dict[str, Any] = {
+            CONF_NAME: current_name or None,
             CONF_BASE_URL: current.get(CONF_BASE_URL)
-            or PROVIDER_CLASSES[self._kind].default_base_url
+            or PROVIDER_CLASSES[self._kind].default_base_url,
         }
         if user_input is not None:
-            suggested.update({k: v for k, v in user_input.items() if k != CONF_API_KEY})
+            # Everything typed stays, the key included: a mistake elsewhere must not cost a re-paste.
+            suggested.update(user_input)
         return self.async_show_form(
-            step_id="connection",
+            step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
                 self._connection_schema(), suggested
             ),
             errors=errors,
-            description_placeholders={"kind": self._kind},
+            description_placeholders={"name": current_name},
         )
 
     async def _async_test_connection(
@@ -264,7 +297,7 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
             provider = create_provider(
                 self._kind,
                 async_get_clientsession(self.hass),
-                name=self._connection.get(CONF_NAME) or "setup",
+                name=str(user_input.get(CONF_NAME) or "setup"),
                 model=current.get(CONF_MODEL, ""),
                 api_key=api_key,
                 base_url=base_url,
@@ -273,21 +306,39 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
             return {CONF_BASE_URL: "invalid_base_url"}
         try:
             health = await provider.health()
-        except AuthError:
-            return {"base": "invalid_auth"}
         except ProviderError as err:
-            LOGGER.debug("Testing %s failed: %s", self._kind, err.category)
-            return {"base": "cannot_connect"}
+            LOGGER.debug(
+                "Testing %s failed: %s (HTTP %s)", self._kind, err.category, err.status
+            )
+            return {"base": _connection_error(err)}
         except Exception:  # noqa: BLE001 - the flow must show an error, not crash
             LOGGER.exception("Unexpected error while testing %s", self._kind)
             return {"base": "unknown"}
-        self._models = sorted(health.models)
+        self._models = health.models
         self._connection[CONF_BASE_URL] = base_url
         if new_key:
             self._connection[CONF_API_KEY] = vault.encrypt(new_key)
         elif current.get(CONF_API_KEY):
             self._connection[CONF_API_KEY] = current[CONF_API_KEY]
         return {}
+
+    async def _async_model_options(self) -> list[SelectOptionDict]:
+        """List the models that can chat as options, those that see images first and marked so."""
+        translations = await async_get_translations(
+            self.hass, self.hass.config.language, "selector", {DOMAIN}
+        )
+        sees_images = translations.get(
+            f"component.{DOMAIN}.selector.model_choice.options.sees_images", "{model}"
+        )
+        return [
+            SelectOptionDict(
+                value=choice.model,
+                label=sees_images.format(model=choice.model)
+                if choice.vision
+                else choice.model,
+            )
+            for choice in model_choices(self._kind, self._models)
+        ]
 
     async def async_step_settings(
         self, user_input: dict[str, Any] | None = None
@@ -302,26 +353,29 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
                 **self._connection,
                 **user_input,
             }
-            data.pop(CONF_NAME, None)
             if self._is_new:
-                return self.async_create_entry(
-                    title=self._connection[CONF_NAME], data=data
-                )
+                return self.async_create_entry(title=self._name, data=data)
             entry = self._get_entry()
-            if entry.state is ConfigEntryState.LOADED:
+            # The integration's own message: HA's default one does not say what was changed.
+            update_and_abort = (
                 # The entry's update listener applies the change to the running router.
-                return self.async_update_and_abort(
-                    entry, self._get_reconfigure_subentry(), data=data
-                )
-            # Not loaded (e.g. setup failed on an unreadable key): the fix needs a reload.
-            return self.async_update_reload_and_abort(
-                entry, self._get_reconfigure_subentry(), data=data
+                self.async_update_and_abort
+                if entry.state is ConfigEntryState.LOADED
+                # Not loaded (e.g. setup failed on an unreadable key): the fix needs a reload.
+                else self.async_update_reload_and_abort
+            )
+            return update_and_abort(
+                entry,
+                self._get_reconfigure_subentry(),
+                title=self._name,
+                data=data,
+                reason="reconfigure_successful",
             )
         defaults = ProviderSettings()
         current = self._current()
         suggested = {
             CONF_MODEL: current.get(CONF_MODEL)
-            or (self._models[0] if self._models else None),
+            or recommended_model(self._kind, self._models),
             CONF_ENABLED: current.get(CONF_ENABLED, defaults.enabled),
             CONF_PRIORITY: current.get(CONF_PRIORITY, defaults.priority),
             CONF_WEIGHT: current.get(CONF_WEIGHT, defaults.weight),
@@ -335,9 +389,13 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
         }
         schema = probatio.Schema(
             {
+                # Custom values too: a model the list does not name (an alias, a new release).
                 probatio.Required(CONF_MODEL): SelectSelector(
                     SelectSelectorConfig(
-                        options=self._models, custom_value=True, sort=True
+                        options=await self._async_model_options(),
+                        custom_value=True,
+                        sort=False,
+                        mode=SelectSelectorMode.DROPDOWN,
                     )
                 ),
                 probatio.Required(CONF_ENABLED): BooleanSelector(),
@@ -350,14 +408,47 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
                     0, 10000, step=0.01, unit="USD"
                 ),
                 probatio.Optional(CONF_RATE_LIMIT_RPM): probatio.All(
-                    _box(1, 100000), probatio.Coerce(int)
+                    NumberSelector(
+                        NumberSelectorConfig(
+                            min=1,
+                            max=100000,
+                            mode=NumberSelectorMode.BOX,
+                            unit_of_measurement=UNIT_REQUESTS_PER_MINUTE,
+                            translation_key="rate_limit_rpm",
+                        )
+                    ),
+                    probatio.Coerce(int),
                 ),
                 probatio.Optional(CONF_RATE_LIMIT_TPM): probatio.All(
-                    _box(1, 100000000), probatio.Coerce(int)
+                    NumberSelector(
+                        NumberSelectorConfig(
+                            min=1,
+                            max=100000000,
+                            mode=NumberSelectorMode.BOX,
+                            unit_of_measurement=UNIT_TOKENS_PER_MINUTE,
+                            translation_key="rate_limit_tpm",
+                        )
+                    ),
+                    probatio.Coerce(int),
                 ),
             }
         )
         return self.async_show_form(
             step_id="settings",
             data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            description_placeholders={"name": self._name},
         )
+
+
+def _connection_error(err: ProviderError) -> str:
+    """Name the form error of a failed connection test: what the user should look at."""
+    if isinstance(err, AuthError):
+        return "invalid_auth"
+    if isinstance(err, (NetworkError, ProviderTimeoutError)):
+        return "cannot_connect"
+    if isinstance(err, (BadRequestError, MalformedResponseError)):
+        # Something answered, but not as this provider's API would: a 404 or 405, a redirect, an
+        # HTML page, JSON of another shape. The base URL's path is wrong.
+        return "wrong_endpoint"
+    # Rate limited, overloaded or failing: the right API, unable to answer now.
+    return "provider_unavailable"

@@ -43,3 +43,6 @@ CONF_RATE_LIMIT_TPM: Final = "rate_limit_tpm"
 KINDS_REQUIRING_KEY: Final = frozenset({"openai", "anthropic", "gemini"})
 KINDS_WITHOUT_KEY: Final = frozenset({"ollama"})
 KINDS_REQUIRING_BASE_URL: Final = frozenset({"openai_compatible"})
+# Units of the rate-limit fields, translated under selector.<field>.unit_of_measurement.
+UNIT_REQUESTS_PER_MINUTE: Final = "requests_per_minute"
+UNIT_TOKENS_PER_MINUTE: Final = "tokens_per_minute"
