@@ -51,6 +51,14 @@ def test_provider_settings_from_design_document_options() -> None:
     )
 
 
+def test_negative_burst_allowance_is_clamped_to_zero() -> None:
+    assert ProviderSettings.from_mapping({"burst_allowance": -5}).burst_allowance == 0
+    assert ProviderSettings.from_mapping({"burst_allowance": 0}).burst_allowance == 0
+    # A number from a UI field may come as a float; a valid one is kept.
+    assert ProviderSettings.from_mapping({"burst_allowance": 7.0}).burst_allowance == 7
+    assert ProviderSettings.from_mapping({}).burst_allowance == 10
+
+
 def test_nested_circuit_breaker_options_are_read() -> None:
     settings = ProviderSettings.from_mapping(
         {"circuit_breaker": {"failure_threshold": 9}}

@@ -105,6 +105,98 @@ def test_retry_after_blocks_the_provider_until_it_passes() -> None:
     assert limits.headroom() == 0.0
     clock.advance(12.0)
     assert limits.wait_time(0) == 0.0
+    # The block ends at the instant Retry-After names, for the ordering of providers too.
+    assert limits.headroom() == 1.0
+
+
+def test_a_later_shorter_retry_after_does_not_shorten_the_block() -> None:
+    clock = FakeClock()
+    limits = limiter(clock, rate_limit_rpm=60, enable_adaptive_throttling=False)
+    limits.on_rate_limited(30.0)
+    clock.advance(5.0)
+    limits.on_rate_limited(5.0)
+    assert limits.wait_time(0) == pytest.approx(25.0)
+    limits.on_rate_limited(0.0)  # no Retry-After either
+    limits.on_rate_limited(None)
+    assert limits.wait_time(0) == pytest.approx(25.0)
+
+
+def test_fresh_limiter_admits_at_once_even_when_the_monotonic_clock_starts_at_zero() -> (
+    None
+):
+    limits = limiter(FakeClock(start=0.0), rate_limit_rpm=60)
+    assert limits.wait_time(0) == 0.0
+    assert limits.headroom() == 1.0
+
+
+def test_throttled_bucket_refills_at_the_throttled_rate() -> None:
+    clock = FakeClock()
+    limits = limiter(clock, rate_limit_rpm=60, burst_allowance=0)
+    limits.on_rate_limited(None)
+    while limits.try_acquire(0)[0] == 0.0:
+        pass
+    # One request a second when unthrottled: half that now, for as long as it lasts.
+    for _ in range(3):
+        clock.advance(10.0)
+        admitted = 0
+        while limits.try_acquire(0)[0] == 0.0:
+            admitted += 1
+        assert admitted == 5
+
+
+def test_small_throttled_bucket_keeps_one_token_and_admits_only_the_throttled_rate() -> (
+    None
+):
+    clock = FakeClock()
+    # Capacity 10, under 32: four 429s take it to 10/16 of a token, held up to 1 so a request fits.
+    limits = limiter(clock, rate_limit_rpm=10, burst_allowance=0)
+    for _ in range(4):
+        limits.on_rate_limited(None)
+    assert limits.factor == 1 / 16
+    bucket = limits._request_buckets[0]
+    assert bucket.effective_capacity == 1.0
+    assert limits.try_acquire(0) == (0.0, 0)
+    # One token takes 1 / (10 / 60 / 16) = 96 s to come back.
+    assert limits.wait_time(0) == pytest.approx(96.0)
+    admitted = 1
+    for _ in range(1000):
+        clock.advance(1.0)
+        while limits.try_acquire(0)[0] == 0.0:
+            admitted += 1
+    # 1 at once, then one every 96 s: never the 10 a minute the bucket holds unthrottled.
+    assert admitted == 1 + 1000 // 96
+
+
+def test_tokens_earned_before_a_429_are_credited_at_the_old_rate() -> None:
+    clock = FakeClock()
+    limits = limiter(clock, rate_limit_rpm=60, burst_allowance=0)
+    while limits.try_acquire(0)[0] == 0.0:
+        pass
+    # 10 s at one token a second, not looked at until the 429 arrives.
+    clock.advance(10.0)
+    limits.on_rate_limited(None)
+    admitted = 0
+    while limits.try_acquire(0)[0] == 0.0:
+        admitted += 1
+    assert admitted == 10
+
+
+def test_rate_limit_response_also_throttles_the_token_bucket() -> None:
+    clock = FakeClock()
+    limits = limiter(clock, rate_limit_tpm=1000)
+    limits.on_rate_limited(None)
+    # Half the capacity, and half the refill rate: 100 tokens in 100 / (1000 / 60 / 2) = 12 s.
+    assert limits.try_acquire(1000) == (0.0, 500)
+    assert limits.wait_time(100) == pytest.approx(12.0)
+
+
+def test_negative_burst_allowance_counts_as_zero() -> None:
+    clock = FakeClock()
+    limits = limiter(clock, rate_limit_rpm=60, burst_allowance=-5)
+    admitted = 0
+    while limits.try_acquire(0)[0] == 0.0:
+        admitted += 1
+    assert admitted == 60
 
 
 def test_adaptive_throttling_never_drops_below_the_floor() -> None:
@@ -119,6 +211,35 @@ def test_headroom_reports_the_tightest_bucket() -> None:
     limits = limiter(clock, rate_limit_rpm=10, burst_allowance=0, rate_limit_tpm=1000)
     limits.try_acquire(500)
     assert limits.headroom() == pytest.approx(0.5)
+
+
+def test_headroom_when_the_per_minute_request_bucket_is_the_tightest() -> None:
+    clock = FakeClock()
+    limits = limiter(
+        clock,
+        rate_limit_rpm=10,
+        burst_allowance=0,
+        rate_limit_rph=100,
+        rate_limit_tpm=1000,
+    )
+    for _ in range(5):
+        limits.try_acquire(10)
+    # rpm 5/10, rph 95/100, tpm 950/1000.
+    assert limits.headroom() == pytest.approx(0.5)
+    # 30 s later rpm is full again (5 tokens back) and rph got 30 * 100 / 3600 back.
+    clock.advance(30.0)
+    assert limits.headroom() == pytest.approx((95 + 30 * 100 / 3600) / 100)
+
+
+def test_headroom_when_the_per_hour_request_bucket_is_the_tightest() -> None:
+    clock = FakeClock()
+    limits = limiter(clock, rate_limit_rpm=60, burst_allowance=0, rate_limit_rph=10)
+    for _ in range(5):
+        limits.try_acquire(0)
+    # rph 5/10 beats rpm 55/60.
+    assert limits.headroom() == pytest.approx(0.5)
+    clock.advance(360.0)  # one more request per hour comes back
+    assert limits.headroom() == pytest.approx(0.6)
 
 
 def test_bucket_give_back_stays_within_bounds() -> None:
@@ -191,7 +312,8 @@ def test_limiter_tokens_never_go_negative_or_above_capacity(
             admitted_in_window = 0
         for bucket in limits._buckets():
             assert bucket.tokens >= 0
-            assert bucket.tokens <= bucket.capacity + 1e-9
+            # Within the capacity in force: a 429 takes away what the throttled bucket cannot hold.
+            assert bucket.tokens <= bucket.effective_capacity + 1e-9
         assert 0.0 <= limits.headroom() <= 1.0
 
 

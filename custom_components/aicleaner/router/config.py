@@ -77,6 +77,10 @@ class ProviderSettings:
         (`failure_threshold`, `circuit_breaker_timeout`, `half_open_max_calls`).
         """
         values = _known(cls, data)
+        # A negative burst is clamped to 0, not rejected: it can only mean "no extra burst" (the
+        # rate limiter reads it so too), and one bad number must not keep the provider from loading.
+        if values.get("burst_allowance") is not None:
+            values["burst_allowance"] = max(0, int(values["burst_allowance"]))
         breaker: dict[str, Any] = dict(data.get("circuit_breaker") or {})
         if "failure_threshold" in data:
             breaker["failure_threshold"] = data["failure_threshold"]
