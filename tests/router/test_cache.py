@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import random
+from typing import Any
 
 import pytest
 
+from custom_components.aicleaner.router import RouterConfig
 from custom_components.aicleaner.router.cache import (
     LeaderGone,
     RequestCoalescer,
@@ -19,15 +23,19 @@ from custom_components.aicleaner.router.models import (
     Usage,
 )
 
-from .fakes import FakeClock
+from .conftest import RouterFactory
+from .fakes import FakeClock, FakeProvider
+
+# Bytes an entry costs besides its text and model name (cache.py's documented estimate).
+OVERHEAD = 512
 
 
-def response(text: str = "answer") -> AIResponse:
+def response(text: str = "answer", model: str = "m") -> AIResponse:
     return AIResponse(
         request_id="r",
         text=text,
         provider="p",
-        model="m",
+        model=model,
         usage=Usage(1, 1),
         cost=0.1,
         latency_ms=1.0,
@@ -65,6 +73,25 @@ def test_key_changes_with_every_answer_relevant_field(
     assert request_key(AIRequest(**base)) != request_key(
         AIRequest(**{**base, **change})
     )  # type: ignore[arg-type]
+
+
+def test_key_does_not_depend_on_the_order_of_allowed_providers() -> None:
+    names = [f"provider-{n}" for n in range(64)]
+    first = frozenset(names)
+    # Equal sets built in another order may iterate in another order (hash collisions):
+    # find one that does, so the key is shown not to follow iteration order.
+    rng = random.Random(0)
+    for _ in range(100):
+        rng.shuffle(names)
+        other = frozenset(names)
+        if tuple(other) != tuple(first):
+            break
+    else:  # pragma: no cover - 64 names collide in practically every layout
+        pytest.skip("no differently ordered equal set found")
+    assert other == first
+    assert request_key(AIRequest(prompt="p", allowed_providers=first)) == request_key(
+        AIRequest(prompt="p", allowed_providers=other)
+    )
 
 
 def test_key_hashes_image_bytes_and_never_contains_them() -> None:
@@ -121,6 +148,81 @@ def test_storing_an_existing_key_replaces_it() -> None:
     assert cache.size_bytes == 0
 
 
+def test_a_key_never_stored_counts_as_a_miss() -> None:
+    cache = ResponseCache(ttl=10, max_entries=10, max_bytes=100_000, clock=FakeClock())
+    assert cache.get("never") is None
+    assert (cache.hits, cache.misses) == (0, 1)
+
+
+def test_entry_size_counts_utf8_bytes_of_the_text_and_the_model_name() -> None:
+    cache = ResponseCache(ttl=10, max_entries=10, max_bytes=100_000, clock=FakeClock())
+    cache.put("a", response("é" * 100, model="model"))
+    # 100 characters are 200 UTF-8 bytes.
+    assert cache.size_bytes == 200 + len("model") + OVERHEAD
+    cache.put("b", response("", model=""))
+    assert cache.size_bytes == 200 + len("model") + 2 * OVERHEAD
+
+
+def test_an_entry_of_exactly_max_bytes_is_stored() -> None:
+    size = len("x" * 100) + len("m") + OVERHEAD
+    cache = ResponseCache(ttl=10, max_entries=10, max_bytes=size, clock=FakeClock())
+    cache.put("a", response("x" * 100))
+    assert cache.get("a") is not None
+    assert cache.size_bytes == size
+
+
+def test_a_cache_filled_to_exactly_max_bytes_evicts_nothing() -> None:
+    size = len("x" * 100) + len("m") + OVERHEAD
+    cache = ResponseCache(ttl=10, max_entries=10, max_bytes=3 * size, clock=FakeClock())
+    for key in "abc":
+        cache.put(key, response("x" * 100))
+    assert len(cache) == 3
+    assert cache.size_bytes == 3 * size
+    cache.put("d", response("x" * 100))
+    assert len(cache) == 3
+    assert cache.get("a") is None
+
+
+def test_restoring_a_key_replaces_its_size_and_makes_it_the_most_recent() -> None:
+    cache = ResponseCache(ttl=10, max_entries=2, max_bytes=100_000, clock=FakeClock())
+    cache.put("a", response("one"))
+    cache.put("b", response("two"))
+    cache.put("a", response("three!"))
+    assert cache.size_bytes == (6 + 1 + OVERHEAD) + (3 + 1 + OVERHEAD)
+    # "a" was stored last, so "b" is the least recently used and goes first.
+    cache.put("c", response("four"))
+    assert cache.get("b") is None
+    assert cache.get("a") is not None
+    assert cache.size_bytes == (6 + 1 + OVERHEAD) + (4 + 1 + OVERHEAD)
+
+
+def test_zero_max_bytes_disables_the_cache() -> None:
+    cache = ResponseCache(ttl=10, max_entries=10, max_bytes=0, clock=FakeClock())
+    assert not cache.enabled
+    cache.put("a", response(""))
+    assert len(cache) == 0
+    assert cache.size_bytes == 0
+
+
+async def test_router_with_zero_max_bytes_neither_looks_up_nor_coalesces(
+    make_router: RouterFactory,
+) -> None:
+    gate = asyncio.Event()
+    provider = FakeProvider("a", gate=gate)
+    router = make_router([provider], RouterConfig(cache_ttl=60, cache_max_bytes=0))
+    tasks = [
+        asyncio.create_task(router.process(AIRequest(prompt="same"))) for _ in range(3)
+    ]
+    await asyncio.sleep(0)
+    gate.set()
+    results = await asyncio.gather(*tasks)
+    # Every request called the provider itself: nobody waited for a leader.
+    assert len(provider.calls) == 3
+    assert not any(r.cached for r in results)
+    cache = router.get_performance_metrics()["cache"]
+    assert (cache["entries"], cache["hits"], cache["misses"]) == (0, 0, 0)
+
+
 def test_zero_ttl_disables_the_cache() -> None:
     cache = ResponseCache(ttl=0, max_entries=10, max_bytes=100_000, clock=FakeClock())
     assert not cache.enabled
@@ -147,3 +249,21 @@ async def test_coalescer_hands_errors_to_followers_without_unretrieved_warnings(
     coalescer.finish("k", future, LeaderGone())
     with pytest.raises(LeaderGone):
         await asyncio.shield(future)
+
+
+async def test_leader_error_with_no_follower_is_not_logged_as_never_retrieved() -> None:
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: reported.append(context))
+    try:
+        coalescer = RequestCoalescer()
+        future = coalescer.lead("k")
+        coalescer.finish("k", future, RuntimeError("provider down"))
+        assert len(coalescer) == 0
+        # Nobody awaits the future: asyncio reports an unretrieved exception when it is freed.
+        del future
+        gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
+    assert reported == []
