@@ -80,9 +80,11 @@ def ensure_loopback_only(port: int) -> None:
         or data.get("pending") is not None
         or not data.get("yaml_migration_done")
     ):
+        hosts = ", ".join(stable.get("server_host") or ["all interfaces"])
+        trial = " and an unconfirmed change" if data.get("pending") is not None else ""
         log(
-            f"HTTP config was {stable.get('server_host')} port {stable.get('server_port')}"
-            f" (pending: {data.get('pending') is not None}); setting {LOOPBACK}:{port}"
+            f"HA's HTTP config had {hosts} port {stable.get('server_port')}{trial};"
+            f" setting {LOOPBACK}:{port} only"
         )
         write_http_store(CONFIG_DIR, port)
 

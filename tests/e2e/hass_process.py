@@ -125,6 +125,8 @@ def free_port() -> int:
 def port_is_free(port: int) -> bool:
     """Whether nothing listens on 127.0.0.1:`port`."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As HA binds: connections of a server that just stopped (TIME_WAIT) do not hold the port.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
