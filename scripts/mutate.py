@@ -5,7 +5,8 @@
     scripts/mutate --list limits.py     print the mutants without running anything
 
 Each mutant changes one thing in one module (a comparison, min/max, a number, and/or, a `not`,
-an arithmetic operator, a dropped state update, a returned value) and runs the module's tests with
+an arithmetic operator, a dropped state update, a returned value; `__init__`'s `self.x = ...`
+lines only get their value changed, never dropped) and runs the module's tests with
 `pytest -x`: a failing test (or a run that hangs past the timeout) kills it, a green run means no
 test noticed the change. Everything runs in a temporary copy of the repository made once per run:
 the working tree is never written to, so other people may edit it meanwhile.
@@ -219,6 +220,28 @@ def _is_state_update(node: ast.stmt) -> bool:
     return False
 
 
+def _initialises(node: ast.AST, parents: Mapping[int, ast.AST]) -> bool:
+    """Tell an assignment of `self.x` in `__init__`: dropping one says nothing about the tests.
+
+    The attribute is then either read before it is set (any test that builds the object fails)
+    or always set before it is read (an equivalent mutant). Its initial value is still mutated.
+    """
+    parent = parents.get(id(node))
+    return (
+        isinstance(node, ast.Assign | ast.AnnAssign)
+        and isinstance(parent, ast.FunctionDef)
+        and parent.name == "__init__"
+        and all(
+            isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == "self"
+            for target in (
+                node.targets if isinstance(node, ast.Assign) else [node.target]
+            )
+        )
+    )
+
+
 def _changes(node: ast.AST) -> Iterator[_Apply]:
     """Every way of mutating `node` itself."""
     if isinstance(node, ast.Compare):
@@ -270,6 +293,8 @@ def generate(source: str, path: str) -> list[Mutant]:
         if _skipped(node, parents):
             continue
         for apply in _changes(node):
+            if apply is _pass and _initialises(node, parents):
+                continue
             shown = _shown(node, parents)
             before = ast.unparse(shown)
             # Apply the change to a copy of the shown node to describe it.

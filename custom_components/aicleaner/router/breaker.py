@@ -50,6 +50,7 @@ class CircuitBreaker:
         self._state = BreakerState.CLOSED
         self._consecutive_failures = 0
         self._opened_at = 0.0
+        # Trials of the current half-open period: set to 0 when a period begins, read only in one.
         self._trials_in_flight = 0
         # Number of the current (or last) half-open period; 0 means there was none yet.
         self._generation = 0
@@ -110,7 +111,6 @@ class CircuitBreaker:
             return
         self._state = BreakerState.CLOSED
         self._consecutive_failures = 0
-        self._trials_in_flight = 0
 
     def record_failure(self) -> None:
         """Count a failure that says the provider is unhealthy; open at the threshold."""
@@ -136,9 +136,7 @@ class CircuitBreaker:
         self.auth_failed = False
         self._state = BreakerState.CLOSED
         self._consecutive_failures = 0
-        self._trials_in_flight = 0
 
     def _open(self) -> None:
         self._state = BreakerState.OPEN
         self._opened_at = self._clock()
-        self._trials_in_flight = 0
