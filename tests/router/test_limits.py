@@ -45,6 +45,15 @@ def test_tpm_bucket_reserves_estimate_and_refunds_unused_tokens() -> None:
     assert limits.try_acquire(600) == (0.0, 600)
 
 
+def test_tpm_bucket_refills_with_time() -> None:
+    clock = FakeClock()
+    limits = limiter(clock, rate_limit_tpm=1000)
+    assert limits.try_acquire(1000) == (0.0, 1000)
+    clock.advance(30.0)  # half a minute: half the tokens are back
+    assert limits.wait_time(600) == pytest.approx(100 / (1000 / 60))
+    assert limits.try_acquire(500) == (0.0, 500)
+
+
 def test_request_larger_than_the_tpm_bucket_takes_a_full_bucket_instead_of_waiting_forever() -> (
     None
 ):
