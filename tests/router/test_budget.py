@@ -98,6 +98,7 @@ def test_export_and_restore_round_trip_for_the_same_day() -> None:
     assert data == {
         "day": "2026-11-26",
         "providers": {"a": {"cost": 0.4, "tokens": 77, "requests": 1}},
+        "history": {},
     }
     restored = BudgetLedger({"a": 1.0}, None, today)
     assert restored.restore(data)
@@ -105,11 +106,81 @@ def test_export_and_restore_round_trip_for_the_same_day() -> None:
     assert restored.total_cost == pytest.approx(0.4)
 
 
-def test_restore_ignores_a_ledger_of_another_day() -> None:
+def test_restoring_yesterdays_ledger_leaves_today_fresh_but_keeps_yesterday() -> None:
     today = Today()
     ledger = BudgetLedger({"a": 1.0}, None, today)
-    assert not ledger.restore({"day": "2026-11-25", "providers": {"a": {"cost": 1.0}}})
+    assert ledger.restore({"day": "2026-11-25", "providers": {"a": {"cost": 1.0}}})
     assert ledger.remaining("a") == 1.0
+    # A clock stepping back to yesterday finds yesterday's budget spent.
+    today.value = date(2026, 11, 25)
+    assert ledger.remaining("a") == 0.0
+    assert ledger.reserve("a", 0.01) is None
+
+
+def test_a_ledger_too_old_to_keep_is_not_loaded() -> None:
+    ledger = BudgetLedger({"a": 1.0}, None, Today())
+    assert not ledger.restore({"day": "2026-11-01", "providers": {"a": {"cost": 1.0}}})
+    assert ledger.export()["history"] == {}
+
+
+def test_a_clock_behind_the_saved_day_never_grants_that_days_budget_twice() -> None:
+    # A device with no real-time clock boots on an old date, then NTP sets the clock.
+    today = Today()
+    today.value = date(2026, 1, 1)
+    ledger = BudgetLedger({"a": 1.0}, 2.0, today)
+    assert ledger.restore({"day": "2026-11-26", "providers": {"a": {"cost": 0.9}}})
+    assert ledger.day == date(2026, 11, 26)
+    assert ledger.remaining("a") == pytest.approx(0.1)
+    assert ledger.reserve("a", 0.2) is None
+    today.value = date(2026, 11, 26)  # the clock is set right
+    assert ledger.remaining("a") == pytest.approx(0.1)
+    assert ledger.total_cost == pytest.approx(0.9)
+
+
+def test_export_and_restore_carry_the_kept_days() -> None:
+    today = Today()
+    ledger = BudgetLedger({"a": 1.0}, None, today)
+    reservation = ledger.reserve("a", 0.7)
+    assert reservation is not None
+    ledger.commit(reservation, 0.7, 10)
+    today.value = date(2026, 11, 27)
+    data = ledger.export()
+    assert data["history"] == {
+        "2026-11-26": {"a": {"cost": 0.7, "tokens": 10, "requests": 1}}
+    }
+    restored = BudgetLedger({"a": 1.0}, None, today)
+    assert restored.restore(data)
+    today.value = date(2026, 11, 26)
+    assert restored.remaining("a") == pytest.approx(0.3)
+
+
+def test_a_ledger_with_an_unreadable_day_is_not_loaded() -> None:
+    ledger = BudgetLedger({"a": 1.0}, None, Today())
+    assert not ledger.restore({"day": "yesterday", "providers": {"a": {"cost": 1.0}}})
+    assert not ledger.restore({})
+    assert ledger.remaining("a") == 1.0
+
+
+def test_a_renamed_provider_keeps_its_spend_and_its_calls_in_flight() -> None:
+    today = Today()
+    ledger = BudgetLedger({"a": 1.0}, None, today)
+    spent = ledger.reserve("a", 0.5)
+    assert spent is not None
+    ledger.commit(spent, 0.5, 5)
+    in_flight = ledger.reserve("a", 0.2)
+    assert in_flight is not None
+    ledger.rename("a", "b")
+    ledger.set_limits({"b": 1.0}, None)
+    assert ledger.remaining("b") == pytest.approx(0.3)
+    ledger.commit(in_flight, 0.1, 1)  # booked under the name it has now
+    assert ledger.entry("b").cost == pytest.approx(0.6)
+    assert ledger.entry("b").reserved == 0.0
+    ledger.rename("b", "c")
+    late = ledger.reserve("c", 0.1)
+    assert late is not None
+    ledger.release(late)
+    assert ledger.entry("c").cost == pytest.approx(0.6)
+    assert "a" not in ledger.export()["providers"]
 
 
 def test_set_limits_keeps_spend() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from .errors import ErrorCategory
@@ -25,12 +25,18 @@ _HISTORY_DAYS = 3
 # provider most likely processed and billed the request, and RELEASED when nothing was billed.
 #  - timeout: the request was sent, and the provider goes on generating (and billing) the answer;
 #  - malformed: a 200 whose body could not be read, yet the answer was generated;
-#  - content_filter: a 200 whose answer (or prompt) the provider's filter blocked, still billed.
+#  - content_filter: a 200 whose answer (or prompt) the provider's filter blocked, still billed;
+#  - empty_response: a 200 with no answer text (the token limit spent on reasoning), still billed.
 # Released: auth, rate_limit, overloaded, provider (5xx), network (connection failed), bad_request.
 # Two more cases commit: a request cancelled while its call was in flight (it may have been sent),
 # and a client that raised outside the error taxonomy (no way to know how far it got).
 BILLED_FAILURES: frozenset[ErrorCategory] = frozenset(
-    {ErrorCategory.TIMEOUT, ErrorCategory.MALFORMED, ErrorCategory.CONTENT_FILTER}
+    {
+        ErrorCategory.TIMEOUT,
+        ErrorCategory.MALFORMED,
+        ErrorCategory.CONTENT_FILTER,
+        ErrorCategory.EMPTY_RESPONSE,
+    }
 )
 
 
@@ -57,6 +63,7 @@ class BudgetLedger:
     """Today's spend per provider against optional per-provider and global daily limits."""
 
     __slots__ = (
+        "_aliases",
         "_day",
         "_entries",
         "_global_limit",
@@ -82,6 +89,8 @@ class BudgetLedger:
         self._total_cost = 0.0
         self._total_reserved = 0.0
         self._history: dict[date, tuple[dict[str, LedgerEntry], float]] = {}
+        # Old provider names of renamed providers, so calls in flight settle under the new one.
+        self._aliases: dict[str, str] = {}
 
     @property
     def day(self) -> date:
@@ -152,7 +161,9 @@ class BudgetLedger:
 
     def commit(self, reservation: Reservation, cost: float, tokens: int) -> None:
         """Replace a reservation by the actual cost of the call it covered."""
-        entry = self.entry(reservation.provider)
+        entry = self.entry(
+            self._aliases.get(reservation.provider, reservation.provider)
+        )
         self._unreserve(entry, reservation.amount)
         entry.cost += cost
         entry.tokens += tokens
@@ -161,41 +172,88 @@ class BudgetLedger:
 
     def release(self, reservation: Reservation) -> None:
         """Drop a reservation whose call failed or was never made."""
-        self._unreserve(self.entry(reservation.provider), reservation.amount)
+        name = self._aliases.get(reservation.provider, reservation.provider)
+        self._unreserve(self.entry(name), reservation.amount)
+
+    def rename(self, old: str, new: str) -> None:
+        """Carry a renamed provider's spend (today's, the kept days', in flight) to its new name."""
+        self._roll()
+        for entries in (self._entries, *(kept for kept, _ in self._history.values())):
+            if (entry := entries.pop(old, None)) is not None:
+                merged = entries.setdefault(new, LedgerEntry())
+                merged.cost += entry.cost
+                merged.tokens += entry.tokens
+                merged.requests += entry.requests
+                merged.reserved += entry.reserved
+        for alias, target in self._aliases.items():
+            if target == old:
+                self._aliases[alias] = new
+        self._aliases.pop(new, None)
+        self._aliases[old] = new
 
     def export(self) -> dict[str, Any]:
-        """Today's ledger as plain data (reservations in flight are not spend and are left out)."""
+        """Export the ledger as plain data: today's and the kept past days' spend.
+
+        Reservations in flight are not spend and are left out.
+        """
         self._roll()
         return {
             "day": self._day.isoformat(),
-            "providers": {
-                name: {
-                    "cost": entry.cost,
-                    "tokens": entry.tokens,
-                    "requests": entry.requests,
-                }
-                for name, entry in self._entries.items()
+            "providers": _export_entries(self._entries),
+            "history": {
+                day.isoformat(): _export_entries(entries)
+                for day, (entries, _) in sorted(self._history.items())
             },
         }
 
     def restore(self, data: Mapping[str, Any]) -> bool:
-        """Merge an exported ledger if it is for today; return whether it was loaded.
+        """Merge an exported ledger; return whether it held spend of a day this ledger keeps.
 
         Each figure becomes the larger of the recorded and the restored one, so spend never
         decreases: not when calls were booked before the restore, nor when a state is restored
-        twice (adding would count it twice).
+        twice (adding would count it twice). Every day the data covers is merged, today's into
+        today and earlier ones into the kept days, so a clock stepping back finds them again.
+        When the data's latest day is later than the clock's (a device that booted with its clock
+        behind, with no real-time clock), the ledger moves to that day and stays there until the
+        clock catches up: a wrong clock must never grant a day's budget twice.
         """
         self._roll()
-        if data.get("day") != self._day.isoformat():
+        days: dict[date, Mapping[str, Any]] = {}
+        try:
+            days[date.fromisoformat(str(data.get("day")))] = data.get("providers") or {}
+            for day, providers in dict(data.get("history") or {}).items():
+                days.setdefault(date.fromisoformat(str(day)), providers or {})
+        except ValueError:
             return False
-        for name, values in dict(data.get("providers") or {}).items():
-            entry = self.entry(str(name))
-            cost = max(entry.cost, float(values.get("cost", 0.0)))
-            self._total_cost += cost - entry.cost
-            entry.cost = cost
+        latest = max(days)
+        self._day = max(self._day, latest)
+        kept_from = self._day - timedelta(days=_HISTORY_DAYS)
+        loaded = False
+        for day, providers in days.items():
+            if day == self._day:
+                self._merge(self._entries, providers)
+                self._total_cost = sum(entry.cost for entry in self._entries.values())
+            elif kept_from <= day < self._day:
+                entries, _ = self._history.get(day, ({}, 0.0))
+                self._merge(entries, providers)
+                self._history[day] = (
+                    entries,
+                    sum(entry.cost for entry in entries.values()),
+                )
+            else:
+                continue
+            loaded = True
+        return loaded
+
+    def _merge(
+        self, entries: dict[str, LedgerEntry], providers: Mapping[str, Any]
+    ) -> None:
+        for name, values in dict(providers).items():
+            name = self._aliases.get(str(name), str(name))
+            entry = entries.setdefault(name, LedgerEntry())
+            entry.cost = max(entry.cost, float(values.get("cost", 0.0)))
             entry.tokens = max(entry.tokens, int(values.get("tokens", 0)))
             entry.requests = max(entry.requests, int(values.get("requests", 0)))
-        return True
 
     def _unreserve(self, entry: LedgerEntry, amount: float) -> None:
         entry.reserved = max(0.0, entry.reserved - amount)
@@ -231,3 +289,10 @@ class BudgetLedger:
         self._day = today
         while len(history) > _HISTORY_DAYS:
             del history[min(history)]
+
+
+def _export_entries(entries: Mapping[str, LedgerEntry]) -> dict[str, dict[str, Any]]:
+    return {
+        name: {"cost": entry.cost, "tokens": entry.tokens, "requests": entry.requests}
+        for name, entry in entries.items()
+    }
