@@ -62,6 +62,9 @@ class InstantProvider:
     def price(self, model: str | None = None) -> ModelPrice:
         return _PRICE
 
+    async def prepare(self, request: AIRequest) -> AIRequest:
+        return request
+
     async def complete(self, request: AIRequest, *, timeout: float) -> Completion:
         return self._completion
 

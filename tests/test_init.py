@@ -171,3 +171,43 @@ async def test_rotating_a_rejected_key_reopens_the_provider_at_once(
     response = await router.process(AIRequest(prompt="hello", use_cache=False))
     assert response.provider == "Gemini"
     assert simulator.sim.last_request("gemini").headers["x-goog-api-key"] == "good-key"
+
+
+async def test_renaming_a_provider_keeps_todays_spend(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    vault = await async_get_vault(hass)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="AICleaner",
+        subentries_data=[
+            {
+                "subentry_type": "openai",
+                "title": "Kitchen",
+                "unique_id": None,
+                "data": {
+                    CONF_API_KEY: vault.encrypt("sk-1"),
+                    CONF_BASE_URL: f"{simulator.url}/openai/v1",
+                    CONF_MODEL: "gpt-4o-mini",
+                    CONF_DAILY_BUDGET: 1.0,
+                },
+            }
+        ],
+    )
+    await _setup(hass, entry)
+    router = entry.runtime_data.router
+    await router.process(AIRequest(prompt="hello", use_cache=False))
+    spent = router.provider_stats("Kitchen").cost_today
+    assert spent > 0
+
+    subentry = next(iter(entry.subentries.values()))
+    hass.config_entries.async_update_subentry(entry, subentry, title="Garage")
+    await hass.async_block_till_done()
+
+    assert router.provider_names == ("Garage",)
+    assert router.provider_stats("Garage").cost_today == spent
+    assert router.provider_stats("Garage").budget_remaining == pytest.approx(
+        1.0 - spent
+    )
+    response = await router.process(AIRequest(prompt="again", use_cache=False))
+    assert response.provider == "Garage"

@@ -24,8 +24,9 @@ class AICleanerRuntimeData:
 
     router: Router
     vault: CredentialVault
-    # Subentry data the providers were last built from, to see what a change touched.
+    # Subentry data and titles the providers were last built from, to see what a change touched.
     provider_data: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    provider_titles: dict[str, str] = field(default_factory=dict)
 
 
 type AICleanerConfigEntry = ConfigEntry[AICleanerRuntimeData]
@@ -75,22 +76,35 @@ async def async_build_runtime(
         router=router,
         vault=vault,
         provider_data={s.subentry_id: s.data for s in entry.subentries.values()},
+        provider_titles={s.subentry_id: s.title for s in entry.subentries.values()},
     )
 
 
 def async_apply_entry_update(hass: HomeAssistant, entry: AICleanerConfigEntry) -> None:
     """Apply changed options or provider subentries to the running router.
 
-    No reload: the router keeps today's spend, stats and cache across the change. A provider whose
-    key changed has its breaker closed, since an auth failure held it open for the old key.
+    No reload: the router keeps today's spend, stats and cache across the change, a renamed
+    provider included. A provider whose key changed has its breaker closed, since an auth failure
+    held it open for the old key.
     """
     runtime = entry.runtime_data
     router = runtime.router
     router.update_config(RouterConfig.from_mapping(entry.options))
     providers, settings = _providers(hass, runtime.vault, entry)
-    router.update_providers(providers, settings)
+    renamed = {
+        title: subentry.title
+        for subentry_id, subentry in entry.subentries.items()
+        if (title := runtime.provider_titles.get(subentry_id))
+        not in (None, subentry.title)
+    }
+    router.update_providers(providers, settings, renamed=renamed)
     for subentry_id, subentry in entry.subentries.items():
-        old = runtime.provider_data.get(subentry_id)
-        if old is not None and old.get(CONF_API_KEY) != subentry.data.get(CONF_API_KEY):
+        before = runtime.provider_data.get(subentry_id)
+        if before is not None and before.get(CONF_API_KEY) != subentry.data.get(
+            CONF_API_KEY
+        ):
             router.reset_credentials(subentry.title)
     runtime.provider_data = {s.subentry_id: s.data for s in entry.subentries.values()}
+    runtime.provider_titles = {
+        s.subentry_id: s.title for s in entry.subentries.values()
+    }

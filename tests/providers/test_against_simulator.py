@@ -80,7 +80,7 @@ async def test_round_trip_with_system_prompt_and_image(
         max_tokens=200,
         temperature=0.2,
     )
-    completion = await client.complete(request, timeout=10)
+    completion = await client.complete(await client.prepare(request), timeout=10)
     assert "1 image" in completion.text
     assert completion.usage.input_tokens > 0
     assert completion.usage.output_tokens > 0
@@ -157,9 +157,8 @@ async def test_downscaled_image_is_accepted_by_the_simulator(
 ) -> None:
     client = client_for("anthropic", simulator, session)
     big = ImageInput(jpeg((5000, 2500)), "image/png")  # wrong declared type, too large
-    completion = await client.complete(
-        AIRequest(prompt="hi", images=(big,)), timeout=10
-    )
+    prepared = await client.prepare(AIRequest(prompt="hi", images=(big,)))
+    completion = await client.complete(prepared, timeout=10)
     assert "1 image" in completion.text
     [body] = sent_bodies(simulator, "anthropic")
     validate_request_body("anthropic", body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import aiohttp
 from aiohttp import web
@@ -159,9 +160,8 @@ async def test_validation_error_detail_never_carries_the_request_body(
     message = str(caught.value)
     assert "4921" not in message
     assert KEY not in message
-    assert "body.messages.0.content: Input should be a valid string (string_type)" in (
-        message
-    )
+    # What stays is the category, the status and the server's error type.
+    assert message.endswith("request rejected [string_type] (HTTP 422)")
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -172,9 +172,11 @@ async def test_validation_error_detail_never_carries_the_request_body(
         f"Invalid value '{SECRET_PROMPT}'",
         "Invalid value 'alarm code 49'",  # a quoted fragment of the prompt
         f"Invalid value {json.dumps('door ' + chr(10) + 'pin 7733')}",  # JSON-escaped system prompt
+        "Bad input=alarm code 49... (truncated)",  # an unquoted partial echo
+        "Bad input=door pin 77",  # a partial echo of the system prompt
     ],
 )
-async def test_errors_never_echo_a_short_prompt_or_system_prompt(
+async def test_errors_never_echo_any_part_of_the_prompt_or_system_prompt(
     fake_server: FakeServer, session: aiohttp.ClientSession, kind: str, echo: str
 ) -> None:
     fake_server.reply(error_body(kind, 400, echo), status=400)
@@ -183,22 +185,43 @@ async def test_errors_never_echo_a_short_prompt_or_system_prompt(
         await client.complete(
             AIRequest(prompt=SECRET_PROMPT, system_prompt="door \npin 7733"), timeout=5
         )
-    message = str(caught.value)
-    assert "49" not in message
-    assert "7733" not in message
-    assert "Invalid" in message
+    error = caught.value
+    for rendered in (str(error), repr(error), error.message, repr(error.args)):
+        assert "alarm" not in rendered
+        assert "49" not in rendered
+        assert "door" not in rendered
+        assert "77" not in rendered
+    assert "request rejected" in error.message
 
 
-async def test_short_prompts_are_not_cut_out_of_error_messages(
-    fake_server: FakeServer, session: aiohttp.ClientSession
+async def test_upstream_error_text_goes_to_the_debug_log_only(
+    fake_server: FakeServer,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    logger = "custom_components.aicleaner.providers"
     fake_server.reply(
-        error_body("openai", 400, "this model is not available"), status=400
+        error_body("openai", 400, f"Bad input={SECRET_PROMPT}"), status=400
     )
     client = make_client("openai", session, fake_server.url)
+    caplog.set_level(logging.INFO, logger=logger)
+    with pytest.raises(BadRequestError):
+        await client.complete(AIRequest(prompt=SECRET_PROMPT), timeout=5)
+    assert SECRET_PROMPT not in caplog.text
+    caplog.set_level(logging.DEBUG, logger=logger)
     with pytest.raises(BadRequestError) as caught:
-        await client.complete(AIRequest(prompt="is"), timeout=5)
-    assert "this model is not available" in str(caught.value)
+        await client.complete(AIRequest(prompt=SECRET_PROMPT), timeout=5)
+    assert f"HTTP 400: Bad input={SECRET_PROMPT}" in caplog.text
+    # However long the provider's words, the log keeps a bounded prefix.
+    caplog.clear()
+    fake_server.reply(error_body("openai", 400, "x" * 5000), status=400)
+    with pytest.raises(BadRequestError):
+        await client.complete(AIRequest(prompt=SECRET_PROMPT), timeout=5)
+    assert "x" * 499 + "…" in caplog.text
+    assert "x" * 500 not in caplog.text
+    assert str(caught.value) == (
+        "my-openai: request rejected [invalid_request_error] (HTTP 400)"
+    )
 
 
 @pytest.mark.parametrize(

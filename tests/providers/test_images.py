@@ -210,9 +210,8 @@ async def test_client_sends_the_downscaled_image(
     fake_server.reply(success_body("anthropic"))
     client = make_client("anthropic", session, fake_server.url)
     big = encode(Image.new("RGB", (4000, 2000), "white"), "JPEG")
-    await client.complete(
-        AIRequest(prompt="hi", images=(ImageInput(big, "image/jpeg"),)), timeout=5
-    )
+    request = AIRequest(prompt="hi", images=(ImageInput(big, "image/jpeg"),))
+    await client.complete(await client.prepare(request), timeout=5)
     source = fake_server.last.json["messages"][0]["content"][0]["source"]
     assert source["media_type"] == "image/jpeg"
     assert opened(base64.b64decode(source["data"])).size == (1568, 784)
@@ -229,7 +228,30 @@ async def test_request_without_images_does_no_pillow_work(
     monkeypatch.setattr(images_module, "_fit_all", forbidden)
     fake_server.reply(success_body("openai"))
     client = make_client("openai", session, fake_server.url)
-    await client.complete(AIRequest(prompt="hi"), timeout=5)
+    request = AIRequest(prompt="hi")
+    assert await client.prepare(request) is request
+    await client.complete(request, timeout=5)
+
+
+async def test_complete_sends_images_as_prepared_without_pillow_work(
+    fake_server: FakeServer,
+    session: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Fitting is `prepare`'s job, done before the attempt's clock starts; `complete` only sends.
+    fake_server.reply(success_body("anthropic"))
+    client = make_client("anthropic", session, fake_server.url)
+    big = encode(Image.new("RGB", (4000, 2000), "white"), "JPEG")
+    prepared = await client.prepare(
+        AIRequest(prompt="hi", images=(ImageInput(big, "image/jpeg"),))
+    )
+
+    def forbidden(*args: object) -> None:
+        raise AssertionError("Pillow work while sending")
+
+    monkeypatch.setattr(images_module, "_fit_all", forbidden)
+    await client.complete(prepared, timeout=5)
+    assert fake_server.last.json["messages"][0]["content"][0]["type"] == "image"
 
 
 async def test_unreadable_image_is_refused_before_any_request_is_sent(
@@ -238,9 +260,8 @@ async def test_unreadable_image_is_refused_before_any_request_is_sent(
     fake_server.reply(success_body("gemini"))
     client = make_client("gemini", session, fake_server.url)
     with pytest.raises(BadRequestError) as caught:
-        await client.complete(
-            AIRequest(prompt="hi", images=(ImageInput(b"junk", "image/png"),)),
-            timeout=5,
+        await client.prepare(
+            AIRequest(prompt="hi", images=(ImageInput(b"junk", "image/png"),))
         )
     assert caught.value.caller_input is True
     assert caught.value.provider == client.name
@@ -344,7 +365,8 @@ async def test_gemini_request_with_several_large_images_stays_under_its_20_mb_li
     )
     picture = ImageInput(encode(noise((400, 400)), "JPEG", quality=95), "image/jpeg")
     assert 250_000 > len(picture.data) > 150_000
-    await client.complete(AIRequest(prompt="hi", images=(picture,) * 4), timeout=5)
+    request = AIRequest(prompt="hi", images=(picture,) * 4)
+    await client.complete(await client.prepare(request), timeout=5)
     parts = fake_server.last.json["contents"][0]["parts"]
     sent = [len(part["inlineData"]["data"]) for part in parts if "inlineData" in part]
     assert len(sent) == 4

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import base64
 import io
+from typing import Any
 
 import aiohttp
 from PIL import Image
 import pytest
 
 from custom_components.aicleaner.providers import AnthropicProvider, GeminiProvider
-from custom_components.aicleaner.router.errors import MalformedResponseError
+from custom_components.aicleaner.router.errors import (
+    EmptyResponseError,
+    MalformedResponseError,
+)
 from custom_components.aicleaner.router.models import AIRequest, ImageInput, ModelPrice
 
 from .conftest import KEY, FakeServer
@@ -211,20 +215,168 @@ async def test_openai_compatible_omits_temperature_for_openai_reasoning_models(
     assert sent["messages"][0]["role"] == "system"
 
 
-async def test_openai_answer_without_usage_counts_zero_tokens(
+def _without_usage(kind: str) -> dict[str, Any]:
+    body = success_body(kind, text="fine")
+    for field in ("usage", "usageMetadata", "prompt_eval_count", "eval_count"):
+        body.pop(field, None)
+    return body
+
+
+def _with_usage_values(kind: str, value: object) -> dict[str, Any]:
+    body = success_body(kind, text="fine")
+    if kind in ("openai", "openai_compatible"):
+        body["usage"]["completion_tokens"] = value
+    elif kind == "anthropic":
+        body["usage"]["output_tokens"] = value
+    elif kind == "gemini":
+        body["usageMetadata"]["candidatesTokenCount"] = value
+    else:
+        body["eval_count"] = value
+    return body
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    "make_body",
+    [
+        _without_usage,
+        lambda kind: _with_usage_values(kind, "n/a"),
+        lambda kind: _with_usage_values(kind, -3),
+        lambda kind: _with_usage_values(kind, 2.5),
+        lambda kind: _with_usage_values(kind, True),
+        lambda kind: _with_usage_values(kind, None),
+    ],
+    ids=["missing", "text", "negative", "fraction", "bool", "null"],
+)
+async def test_answer_without_usable_usage_is_served_with_usage_unreported(
+    fake_server: FakeServer,
+    session: aiohttp.ClientSession,
+    kind: str,
+    make_body: Any,
+) -> None:
+    # Booking it at $0 would let spend pass the budget: the router books the reservation instead.
+    fake_server.reply(make_body(kind))
+    client = make_client(kind, session, fake_server.url)
+    completion = await client.complete(AIRequest(prompt="hi"), timeout=5)
+    assert completion.text == "fine"
+    assert completion.usage_reported is False
+    assert completion.cost == 0
+
+
+@pytest.mark.parametrize(("value", "read"), [("12", 12), (12.0, 12), (0, 0)])
+async def test_usage_counts_written_loosely_are_read(
+    fake_server: FakeServer, session: aiohttp.ClientSession, value: object, read: int
+) -> None:
+    fake_server.reply(_with_usage_values("openai_compatible", value))
+    client = make_client("openai_compatible", session, fake_server.url)
+    completion = await client.complete(AIRequest(prompt="hi"), timeout=5)
+    assert completion.usage_reported is True
+    assert completion.usage.output_tokens == read
+
+
+@pytest.mark.parametrize(
+    ("kind", "body"),
+    [
+        (
+            "openai",
+            {
+                "choices": [
+                    {
+                        "message": {"role": "assistant", "content": None},
+                        "finish_reason": "length",
+                    }
+                ],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 64},
+            },
+        ),
+        (
+            "openai_compatible",
+            {
+                "choices": [
+                    {
+                        "message": {
+                            "role": "assistant",
+                            "content": None,
+                            "tool_calls": [{"id": "c", "type": "function"}],
+                        },
+                        "finish_reason": "tool_calls",
+                    }
+                ],
+            },
+        ),
+        (
+            "anthropic",
+            {
+                "content": [],
+                "stop_reason": "end_turn",
+                "usage": {"input_tokens": 5, "output_tokens": 0},
+            },
+        ),
+        (
+            "gemini",
+            {
+                "candidates": [
+                    {"content": {"role": "model"}, "finishReason": "MAX_TOKENS"}
+                ],
+                "usageMetadata": {"promptTokenCount": 10, "thoughtsTokenCount": 64},
+            },
+        ),
+        (
+            "ollama",
+            {
+                "model": "llava",
+                "message": {"role": "assistant", "content": "  \n"},
+                "done": True,
+                "done_reason": "length",
+            },
+        ),
+    ],
+)
+async def test_an_answer_with_no_text_is_an_empty_response(
+    fake_server: FakeServer,
+    session: aiohttp.ClientSession,
+    kind: str,
+    body: dict[str, Any],
+) -> None:
+    fake_server.reply(body)
+    client = make_client(kind, session, fake_server.url)
+    with pytest.raises(EmptyResponseError) as caught:
+        await client.complete(AIRequest(prompt="hi", max_tokens=64), timeout=5)
+    assert caught.value.category == "empty_response"
+    assert caught.value.retryable is False
+
+
+async def test_content_given_as_text_parts_is_joined(
     fake_server: FakeServer, session: aiohttp.ClientSession
 ) -> None:
+    # Mistral and some gateways send the message content as a list of parts.
     body = success_body("openai_compatible")
-    del body["usage"]
-    body["choices"][0]["message"]["content"] = None
-    body["choices"][0]["finish_reason"] = "length"
+    body["choices"][0]["message"]["content"] = [
+        {"type": "text", "text": "The kitchen "},
+        {"type": "thinking", "thinking": "hmm"},
+        {"type": "text", "text": "needs sweeping."},
+    ]
     fake_server.reply(body)
     client = make_client("openai_compatible", session, fake_server.url)
     completion = await client.complete(AIRequest(prompt="hi"), timeout=5)
-    assert completion.text == ""
-    assert completion.finish_reason == "length"
-    assert completion.usage.total_tokens == 0
-    assert completion.cost == 0
+    assert completion.text == "The kitchen needs sweeping."
+    assert completion.usage_reported is True
+
+
+async def test_a_parser_surprised_by_the_body_gives_a_malformed_answer(
+    fake_server: FakeServer,
+    session: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake_server.reply(success_body("openai"))
+    client = make_client("openai", session, fake_server.url)
+
+    def surprised(body: object, model: str) -> None:
+        raise ValueError("invalid literal for int()")
+
+    monkeypatch.setattr(client, "_parse_completion", surprised)
+    with pytest.raises(MalformedResponseError, match="could not be read"):
+        await client.complete(AIRequest(prompt="hi"), timeout=5)
 
 
 async def test_anthropic_request_uses_bearer_auth_current_version_and_base64_blocks(
@@ -376,21 +528,6 @@ async def test_gemini_bills_thinking_tokens_as_output_and_skips_thought_parts(
     assert completion.usage.output_tokens == 800
 
 
-async def test_gemini_answer_cut_by_max_tokens_without_parts_is_empty_not_malformed(
-    fake_server: FakeServer, session: aiohttp.ClientSession
-) -> None:
-    body = {
-        "candidates": [{"content": {"role": "model"}, "finishReason": "MAX_TOKENS"}],
-        "usageMetadata": {"promptTokenCount": 10, "thoughtsTokenCount": 64},
-    }
-    fake_server.reply(body)
-    client = make_client("gemini", session, fake_server.url)
-    completion = await client.complete(AIRequest(prompt="hi", max_tokens=64), timeout=5)
-    assert completion.text == ""
-    assert completion.finish_reason == "MAX_TOKENS"
-    assert completion.model == "gemini-2.5-flash"
-
-
 async def test_ollama_request_is_a_non_streaming_chat_with_options(
     fake_server: FakeServer, session: aiohttp.ClientSession
 ) -> None:
@@ -481,18 +618,10 @@ async def test_openai_models_without_default_reasoning_keep_their_temperature(
         ("openai", {"choices": ["nope"]}),
         ("openai", {"choices": [{"message": "nope"}]}),
         ("openai", {"choices": [{"message": {"content": ["not", "text"]}}]}),
+        ("openai", {"choices": [{"message": {"content": {"text": "x"}}}]}),
         (
             "anthropic",
             {"content": "text", "usage": {"input_tokens": 1, "output_tokens": 1}},
-        ),
-        ("anthropic", {"content": [], "stop_reason": "end_turn"}),
-        (
-            "gemini",
-            {
-                "candidates": [
-                    {"content": {"parts": [{"text": "x"}]}, "finishReason": "STOP"}
-                ]
-            },
         ),
         (
             "gemini",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -73,6 +73,9 @@ class FakeProvider:
     gate: asyncio.Event | None = None
     calls: list[AIRequest] = field(default_factory=list)
     timeouts: list[float] = field(default_factory=list)
+    prepared: list[AIRequest] = field(default_factory=list)
+    # Replaces the default preparation (the request as it is), e.g. to make it slow or fail.
+    prepare_outcome: Callable[[AIRequest], Awaitable[AIRequest]] | None = None
 
     def capabilities(self, model: str | None = None) -> ModelCapabilities:
         return ModelCapabilities(
@@ -97,6 +100,12 @@ class FakeProvider:
             finish_reason="stop",
             cost=self.price_value.cost(usage.input_tokens, usage.output_tokens),
         )
+
+    async def prepare(self, request: AIRequest) -> AIRequest:
+        self.prepared.append(request)
+        if self.prepare_outcome is not None:
+            return await self.prepare_outcome(request)
+        return request
 
     async def complete(self, request: AIRequest, *, timeout: float) -> Completion:
         self.calls.append(request)

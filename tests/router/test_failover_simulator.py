@@ -7,10 +7,12 @@ records the wait, so that backoff and Retry-After cost no time.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import io
 import random
 import time
 
 import aiohttp
+from PIL import Image
 import pytest
 
 from custom_components.aicleaner.providers import create_provider
@@ -179,7 +181,7 @@ async def test_hanging_provider_times_out_and_fails_over(
         (kind, fallback),
         provider_settings={kind: settings(1, max_retries=0, timeout_seconds=0.2)},
     )
-    response = await router.process(AIRequest(prompt="Anyone there?", max_tokens=16))
+    response = await router.process(AIRequest(prompt="Anyone there?", max_tokens=128))
     assert outcomes(response.attempts) == [
         (kind, "error", "timeout"),
         (fallback, "success", None),
@@ -195,7 +197,7 @@ async def test_content_filter_fails_over_without_retry(
     simulator.sim.set_fault(kind, Fault(kind="content_filter"))
     router = build(simulator, session, (kind, fallback))
     response = await router.process(
-        AIRequest(prompt="Describe the room", max_tokens=32)
+        AIRequest(prompt="Describe the room", max_tokens=128)
     )
     assert outcomes(response.attempts) == [
         (kind, "error", "content_filter"),
@@ -209,12 +211,12 @@ async def test_rejected_key_opens_the_breaker_until_credentials_change(
 ) -> None:
     fallback = fallback_for(kind)
     router = build(simulator, session, (kind, fallback), api_keys={kind: "bad-key"})
-    first = await router.process(AIRequest(prompt="one", max_tokens=16))
+    first = await router.process(AIRequest(prompt="one", max_tokens=128))
     assert outcomes(first.attempts) == [
         (kind, "error", "auth"),
         (fallback, "success", None),
     ]
-    second = await router.process(AIRequest(prompt="two", max_tokens=16))
+    second = await router.process(AIRequest(prompt="two", max_tokens=128))
     assert outcomes(second.attempts) == [
         (kind, "skipped", "breaker_open"),
         (fallback, "success", None),
@@ -230,7 +232,7 @@ async def test_unknown_model_fails_over_to_the_next_provider(
     fallback = fallback_for(kind)
     simulator.sim.set_fault(kind, Fault(kind="status", status=404))
     router = build(simulator, session, (kind, fallback))
-    response = await router.process(AIRequest(prompt="hello", max_tokens=16))
+    response = await router.process(AIRequest(prompt="hello", max_tokens=128))
     assert outcomes(response.attempts) == [
         (kind, "error", "bad_request"),
         (fallback, "success", None),
@@ -262,7 +264,7 @@ async def test_every_provider_failing_raises_one_error_with_every_attempt(
         provider_settings={"gemini": settings(3, max_retries=0)},
     )
     with pytest.raises(AllProvidersFailed) as raised:
-        await router.process(AIRequest(prompt="hello", max_tokens=16))
+        await router.process(AIRequest(prompt="hello", max_tokens=128))
     assert outcomes(raised.value.attempts) == [
         ("openai", "error", "provider"),
         ("openai", "error", "provider"),
@@ -288,14 +290,14 @@ async def test_breaker_opens_on_repeated_errors_and_a_trial_closes_it_after_reco
     )
     simulator.sim.set_fault("gemini", Fault(kind="status", status=500))
     for index in range(3):
-        await router.process(AIRequest(prompt=f"q{index}", max_tokens=16))
+        await router.process(AIRequest(prompt=f"q{index}", max_tokens=128))
     assert router.provider_stats("gemini").breaker_state == "open"
-    skipped = await router.process(AIRequest(prompt="q3", max_tokens=16))
+    skipped = await router.process(AIRequest(prompt="q3", max_tokens=128))
     assert outcomes(skipped.attempts)[0] == ("gemini", "skipped", "breaker_open")
     assert simulator.sim.request_count("gemini") == 3
     simulator.sim.clear_faults("gemini")
     clock.offset += 30
-    recovered = await router.process(AIRequest(prompt="q4", max_tokens=16))
+    recovered = await router.process(AIRequest(prompt="q4", max_tokens=128))
     assert recovered.provider == "gemini"
     assert router.provider_stats("gemini").breaker_state == "closed"
 
@@ -311,7 +313,7 @@ async def test_no_request_is_lost_while_some_provider_can_serve_it(
     router = build(simulator, session, ("openai", "anthropic", "gemini", "ollama"))
     # Round robin sends a share of the traffic to every faulty provider.
     router.set_selection_strategy(SelectionStrategy.ROUND_ROBIN)
-    requests = [AIRequest(prompt=f"room {i}", max_tokens=32) for i in range(40)]
+    requests = [AIRequest(prompt=f"room {i}", max_tokens=128) for i in range(40)]
     results = await router.process_batch(requests, batch_size=8)
     assert all(not isinstance(result, Exception) for result in results)
     metrics = router.get_performance_metrics()
@@ -330,8 +332,39 @@ async def test_local_only_request_stays_on_the_local_provider(
 ) -> None:
     router = build(simulator, session, ("openai", "ollama"))
     response = await router.process(
-        AIRequest(prompt="private", max_tokens=16, local_only=True)
+        AIRequest(prompt="private", max_tokens=128, local_only=True)
     )
     assert response.provider == "ollama"
     assert response.cost == 0.0
     assert simulator.sim.request_count("openai") == 0
+
+
+async def test_slow_image_work_is_not_a_billed_provider_timeout(
+    simulator: SimulatorServer,
+    session: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from custom_components.aicleaner.providers import images as images_module
+
+    fit = images_module._fit_all
+
+    def busy_executor(*args: object) -> object:
+        time.sleep(1.3)  # longer than the attempt timeout and its grace together
+        return fit(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(images_module, "_fit_all", busy_executor)
+    router = build(
+        simulator,
+        session,
+        ("anthropic",),
+        provider_settings={"anthropic": settings(1, timeout_seconds=0.2)},
+    )
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), "white").save(buffer, format="JPEG")
+    photo = ImageInput(buffer.getvalue(), "image/jpeg")
+    response = await router.process(
+        AIRequest(prompt="What is on the table?", images=(photo,), max_tokens=64)
+    )
+    assert outcomes(response.attempts) == [("anthropic", "success", None)]
+    assert not response.cost_estimated
+    assert router.provider_stats("anthropic").cost_today == response.cost

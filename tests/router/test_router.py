@@ -551,7 +551,8 @@ async def test_last_candidate_waits_for_capacity_when_the_wait_fits(
     assert sleep.calls == [pytest.approx(10.0)]
     with pytest.raises(AllProvidersFailed) as raised:
         await router.process(AIRequest(prompt="8", timeout=5))
-    assert outcomes(raised.value) == [("a", "skipped", "rate_limited_local")]
+    # It would have waited, but not past this request's deadline.
+    assert outcomes(raised.value) == [("a", "skipped", "deadline")]
 
 
 async def test_wait_for_capacity_that_overruns_the_deadline_gives_up(
@@ -1337,7 +1338,12 @@ async def test_completion_without_usage_keeps_the_token_reservation(
     make_router: RouterFactory,
 ) -> None:
     bare = Completion(
-        text="t", model="m", usage=Usage(), finish_reason="stop", cost=0.0
+        text="t",
+        model="m",
+        usage=Usage(),
+        finish_reason="stop",
+        cost=0.0,
+        usage_reported=False,
     )
     settings = {
         "a": ProviderSettings(
@@ -1350,6 +1356,7 @@ async def test_completion_without_usage_keeps_the_token_reservation(
     assert router.provider_stats("a").rate_headroom == pytest.approx(
         1 - reserved / 10_000, abs=1e-6
     )
+    assert router.provider_stats("a").tokens_today == reserved
 
 
 async def test_failures_are_not_logged_when_info_is_off(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from ..router.errors import ContentFilterError
 from ..router.models import ModelCapabilities, ModelPrice, Usage
-from .base import BaseProvider, JSONObject
+from .base import BaseProvider, JSONObject, usage_from
 from .catalog import ANTHROPIC_REQUEST_BYTES, anthropic_capabilities
 from .pricing import anthropic_price
 
@@ -90,7 +90,7 @@ class AnthropicProvider(BaseProvider):
 
     def _parse_completion(
         self, body: JSONObject, model: str
-    ) -> tuple[str, str | None, Usage, str]:
+    ) -> tuple[str, str | None, Usage | None, str]:
         blocks = body.get("content")
         if not isinstance(blocks, list):
             raise self._malformed("answer has no content blocks")
@@ -100,8 +100,6 @@ class AnthropicProvider(BaseProvider):
                 "the model refused the request", provider=self._name
             )
         usage: Any = body.get("usage")
-        if not isinstance(usage, dict):
-            raise self._malformed("answer has no usage")
         text = "".join(
             block["text"]
             for block in blocks
@@ -113,10 +111,9 @@ class AnthropicProvider(BaseProvider):
         return (
             text,
             used_model if isinstance(used_model, str) else None,
-            Usage(
-                input_tokens=int(usage.get("input_tokens") or 0),
-                output_tokens=int(usage.get("output_tokens") or 0),
-            ),
+            usage_from(usage.get("input_tokens"), usage.get("output_tokens"))
+            if isinstance(usage, dict)
+            else None,
             stop_reason,
         )
 

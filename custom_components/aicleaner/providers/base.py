@@ -10,8 +10,10 @@ Home Assistant core itself depends on.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+import logging
 import math
 import re
 import time
@@ -24,6 +26,7 @@ from yarl import URL
 from ..router.errors import (
     AuthError,
     BadRequestError,
+    EmptyResponseError,
     MalformedResponseError,
     NetworkError,
     OverloadedError,
@@ -49,6 +52,8 @@ if TYPE_CHECKING:
 
 type JSONObject = dict[str, Any]
 
+_LOGGER = logging.getLogger("custom_components.aicleaner.providers")
+
 DEFAULT_REQUEST_TIMEOUT: Final = 60.0
 # Seconds to resolve and connect; a healthy provider connects in well under one.
 _CONNECT_TIMEOUT: Final = 10.0
@@ -60,15 +65,11 @@ _READ_CHUNK: Final = 64 * 1024
 ERROR_BODY_LIMIT: Final = 64 * 1024
 # A retry hint beyond a day is a broken header, not advice; the router's breaker handles long outages.
 MAX_RETRY_AFTER: Final = 86_400.0
-_ERROR_MESSAGE_LIMIT: Final = 200
-# Provider error messages sometimes quote what we sent (Gemini echoes undecodable base64, for one).
-# Long quoted runs are cut so an error never carries the request body.
-_LONG_QUOTED = re.compile(r"\"[^\"]{40,}\"|'[^']{40,}'")
-# Shorter quoted runs are cut when they are a fragment of the prompt or system prompt we sent.
-_QUOTED = re.compile(r"\"([^\"]{8,})\"|'([^']{8,})'")
-# Sent texts shorter than this are not searched for: removing every "hi" would garble the message
-# and carries no secret.
-_MIN_REDACTED_TEXT: Final = 4
+# An upstream error text is only logged, at DEBUG, and cut to this length.
+_ERROR_MESSAGE_LIMIT: Final = 500
+# A provider's error code or type ("invalid_request_error", "RESOURCE_EXHAUSTED") is kept in
+# exceptions: a short identifier, never free text that could quote the request.
+_ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,63}")
 # Room left in a request size limit for everything but the images: JSON envelope, headers, prompts.
 _REQUEST_OVERHEAD: Final = 64 * 1024
 # Words in a 400/422 message that put the blame on the caller's image rather than our configuration...
@@ -172,6 +173,55 @@ def error_message(body: Any) -> str:
                 text for item in detail if (text := _validation_item(item))
             )
     return ""
+
+
+def error_code(body: Any) -> str | None:
+    """Return the provider's machine-readable error code or type, when it is a plain identifier.
+
+    OpenAI: `error.code`, else `error.type`; Anthropic: `error.type`; Gemini: `error.status`;
+    FastAPI-style servers: the first validation item's `type`. Anything that is not a short
+    identifier is dropped, so the result can never quote what was sent.
+    """
+    values: list[Any] = []
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            values += [error.get("code"), error.get("type"), error.get("status")]
+        detail = body.get("detail")
+        if isinstance(detail, list) and detail and isinstance(detail[0], dict):
+            values.append(detail[0].get("type"))
+    for value in values:
+        if isinstance(value, str) and _ERROR_CODE.fullmatch(value):
+            return value
+    return None
+
+
+def token_count(value: Any) -> int | None:
+    """Read a token count from a usage field; None when it is missing or not a count.
+
+    Gateways are not always strict: a float with no fraction or a numeric string is read; a bool,
+    a negative, a fraction or text is not a count.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and value >= 0:
+        return value
+    return None
+
+
+def usage_from(input_tokens: Any, output_tokens: Any) -> Usage | None:
+    """Usage from two raw usage fields; None unless both are counts."""
+    read_in, read_out = token_count(input_tokens), token_count(output_tokens)
+    if read_in is None or read_out is None:
+        return None
+    return Usage(input_tokens=read_in, output_tokens=read_out)
 
 
 def _validation_item(item: Any) -> str:
@@ -294,36 +344,65 @@ class BaseProvider(ABC):
             return self._price_override
         return self._model_price(model)
 
-    async def complete(self, request: AIRequest, *, timeout: float) -> Completion:
-        """Send one request and return the provider's answer; raise a `ProviderError` on any failure."""
-        model = request.model or self._model
-        images: tuple[ImageInput, ...] = ()
-        if request.images:
-            caps = self.capabilities(model)
-            images = await fit_images(
-                request.images,
-                max_bytes=caps.max_image_bytes,
-                max_dimension=caps.max_image_dimension,
-                accepted_types=self.accepted_image_types,
-                provider=self._name,
-                max_total_encoded_bytes=self._image_budget(request),
-            )
-        url, payload = self._completion_request(request, model, images)
-        body = await self._request(
-            "POST",
-            url,
-            payload=payload,
-            timeout=timeout,
-            sent_texts=(request.prompt, request.system_prompt or ""),
+    async def prepare(self, request: AIRequest) -> AIRequest:
+        """Return `request` with its images fitted to the model's limits (Pillow, in the executor)."""
+        if not request.images:
+            return request
+        caps = self.capabilities(request.model or self._model)
+        images = await fit_images(
+            request.images,
+            max_bytes=caps.max_image_bytes,
+            max_dimension=caps.max_image_dimension,
+            accepted_types=self.accepted_image_types,
+            provider=self._name,
+            max_total_encoded_bytes=self._image_budget(request),
         )
-        text, used_model, usage, finish_reason = self._parse_completion(body, model)
-        cost = self.price(model).cost(usage.input_tokens, usage.output_tokens)
+        return replace(request, images=images)
+
+    async def complete(self, request: AIRequest, *, timeout: float) -> Completion:
+        """Send `request` as `prepare` returned it; raise a `ProviderError` on any failure.
+
+        Images are sent as they are: `prepare` is what fits them, so that its local work never
+        counts against the provider's time.
+        """
+        model = request.model or self._model
+        url, payload = self._completion_request(request, model, request.images)
+        body = await self._request("POST", url, payload=payload, timeout=timeout)
+        try:
+            text, used_model, usage, finish_reason = self._parse_completion(body, model)
+        except ProviderError:
+            raise
+        except (
+            ArithmeticError,
+            AttributeError,
+            KeyError,
+            TypeError,
+            ValueError,
+        ) as err:
+            # A parser surprised by a legal-looking body: still a 2xx we could not read.
+            raise self._malformed(
+                f"answer could not be read ({type(err).__name__})"
+            ) from err
+        if not text.strip():
+            raise EmptyResponseError(
+                f"the answer has no text (finish reason {enum_text(finish_reason)})",
+                provider=self._name,
+            )
+        if usage is None:
+            return Completion(
+                text=text,
+                model=used_model or model,
+                usage=Usage(),
+                finish_reason=finish_reason,
+                cost=0.0,
+                usage_reported=False,
+            )
         return Completion(
             text=text,
             model=used_model or model,
             usage=usage,
             finish_reason=finish_reason,
-            cost=cost,
+            cost=self.price(model).cost(usage.input_tokens, usage.output_tokens),
         )
 
     def _image_budget(self, request: AIRequest) -> int | None:
@@ -366,8 +445,11 @@ class BaseProvider(ABC):
     @abstractmethod
     def _parse_completion(
         self, body: JSONObject, model: str
-    ) -> tuple[str, str | None, Usage, str]:
-        """(text, model used, usage, finish reason) from a 2xx body; raise for refusals and gaps."""
+    ) -> tuple[str, str | None, Usage | None, str]:
+        """(text, model used, usage, finish reason) from a 2xx body; raise for refusals and gaps.
+
+        Usage is None when the body carries no usable token counts.
+        """
 
     @abstractmethod
     def _models_url(self) -> str:
@@ -408,13 +490,11 @@ class BaseProvider(ABC):
         *,
         payload: JSONObject | None = None,
         timeout: float,
-        sent_texts: tuple[str, ...] = (),
     ) -> JSONObject:
         """Do one HTTP call and return the parsed JSON object of a 2xx answer.
 
         Every failure becomes a `ProviderError`: transport errors, non-2xx statuses, redirects, and 2xx
-        bodies that are not a JSON object (HTML, truncated, oversize). `sent_texts` (the prompts) are cut
-        out of any error message that echoes them.
+        bodies that are not a JSON object (HTML, truncated, oversize).
         """
         if not timeout > 0:  # aiohttp reads 0 (and below) as "no timeout at all"
             raise ProviderTimeoutError(
@@ -447,7 +527,7 @@ class BaseProvider(ABC):
                     )
                 raw = await self._read_capped(response)
                 if status >= 400:
-                    raise self._status_error(status, response.headers, raw, sent_texts)
+                    raise self._status_error(status, response.headers, raw)
                 content_type = response.content_type
         except ProviderError:
             raise
@@ -513,19 +593,30 @@ class BaseProvider(ABC):
         return body
 
     def _status_error(
-        self,
-        status: int,
-        headers: Mapping[str, str],
-        raw: bytes,
-        sent_texts: tuple[str, ...] = (),
+        self, status: int, headers: Mapping[str, str], raw: bytes
     ) -> ProviderError:
-        """Map a non-2xx answer to the error taxonomy."""
+        """Map a non-2xx answer to the error taxonomy.
+
+        The exception carries the category, the status and the provider's error code, never the
+        provider's own words: they can quote the request (an echoed prompt, partly or whole). Those
+        words go to the DEBUG log only, without the key.
+        """
         try:
             body: Any = orjson.loads(raw) if raw else None
         except orjson.JSONDecodeError:
             body = None
-        detail = self._safe_message(error_message(body), sent_texts)
-        suffix = f": {detail}" if detail else ""
+        text = error_message(body)
+        if _LOGGER.isEnabledFor(logging.DEBUG):
+            _LOGGER.debug(
+                "%s answered HTTP %s: %s",
+                self._name,
+                status,
+                self._loggable(
+                    text or raw[:_ERROR_MESSAGE_LIMIT].decode(errors="replace")
+                ),
+            )
+        code = error_code(body)
+        suffix = f" [{code}]" if code else ""
         provider = self._name
         if status in (401, 403) or self._is_auth_failure(status, body):
             return AuthError(
@@ -557,7 +648,7 @@ class BaseProvider(ABC):
             return ProviderTimeoutError(
                 f"request timed out{suffix}", provider=provider, status=status
             )
-        lowered = detail.lower()
+        lowered = text.lower()
         caller_input = status == 413 or (
             status in (400, 422)
             and any(word in lowered for word in _IMAGE_WORDS)
@@ -565,38 +656,26 @@ class BaseProvider(ABC):
         )
         if status == 404:
             message = f"not found (unknown model or endpoint){suffix}"
+        elif caller_input:
+            message = f"the request's images or size were rejected{suffix}"
         else:
             message = f"request rejected{suffix}"
         return BadRequestError(
             message, provider=provider, status=status, caller_input=caller_input
         )
 
-    def _safe_message(self, message: str, sent_texts: tuple[str, ...] = ()) -> str:
-        """Make a provider message fit for an exception: no key, nothing we sent, bounded."""
-        if not message:
-            return ""
+    def _loggable(self, text: str) -> str:
+        """Upstream text fit for the DEBUG log: without the key, bounded."""
         if self._api_key:
-            message = message.replace(self._api_key, "[redacted]")
-        texts = [text for text in sent_texts if len(text.strip()) >= _MIN_REDACTED_TEXT]
-        for text in texts:
-            # As sent, and as a JSON string would spell it (a provider echoing our body).
-            message = message.replace(text, "[request text]")
-            message = message.replace(
-                orjson.dumps(text).decode()[1:-1], "[request text]"
-            )
-        if texts:
+            text = text.replace(self._api_key, "[redacted]")
+        if len(text) > _ERROR_MESSAGE_LIMIT:
+            text = text[: _ERROR_MESSAGE_LIMIT - 1] + "…"
+        return text
 
-            def cut_fragment(match: re.Match[str]) -> str:
-                fragment = (match.group(1) or match.group(2)).strip(" .…")
-                if len(fragment) >= 8 and any(fragment in text for text in texts):
-                    return '"…"'
-                return match.group(0)
 
-            message = _QUOTED.sub(cut_fragment, message)
-        message = _LONG_QUOTED.sub('"…"', message)
-        if len(message) > _ERROR_MESSAGE_LIMIT:
-            message = message[: _ERROR_MESSAGE_LIMIT - 1] + "…"
-        return message
+def enum_text(value: str) -> str:
+    """Return a provider-given enum value (a finish reason), or "unknown" when it is not one."""
+    return value if _ERROR_CODE.fullmatch(value) else "unknown"
 
 
 async def _read_prefix(response: aiohttp.ClientResponse, limit: int) -> bytes:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from ..router.errors import ContentFilterError
 from ..router.models import ModelCapabilities, ModelPrice, Usage
-from .base import BaseProvider, JSONObject
+from .base import BaseProvider, JSONObject, enum_text, token_count, usage_from
 from .catalog import GEMINI_REQUEST_BYTES, gemini_capabilities
 from .pricing import gemini_price
 
@@ -100,11 +100,11 @@ class GeminiProvider(BaseProvider):
 
     def _parse_completion(
         self, body: JSONObject, model: str
-    ) -> tuple[str, str | None, Usage, str]:
+    ) -> tuple[str, str | None, Usage | None, str]:
         feedback = body.get("promptFeedback")
         if isinstance(feedback, dict) and feedback.get("blockReason"):
             raise ContentFilterError(
-                f"the prompt was blocked ({feedback['blockReason']})",
+                f"the prompt was blocked ({enum_text(str(feedback['blockReason']))})",
                 provider=self._name,
             )
         candidates = body.get("candidates")
@@ -123,7 +123,7 @@ class GeminiProvider(BaseProvider):
         content = candidate.get("content")
         parts = content.get("parts") if isinstance(content, dict) else None
         if parts is None and finish_reason == "MAX_TOKENS":
-            parts = []  # thinking used the whole budget: an empty but valid answer
+            parts = []  # thinking used the whole budget: no text, which `complete` refuses
         if not isinstance(parts, list):
             raise self._malformed("answer candidate has no content parts")
         text = "".join(
@@ -134,14 +134,14 @@ class GeminiProvider(BaseProvider):
             and not part.get("thought")
         )
         usage: Any = body.get("usageMetadata")
-        if not isinstance(usage, dict):
-            raise self._malformed("answer has no usageMetadata")
-        # Thinking tokens are billed as output tokens.
-        tokens = Usage(
-            input_tokens=int(usage.get("promptTokenCount") or 0),
-            output_tokens=int(usage.get("candidatesTokenCount") or 0)
-            + int(usage.get("thoughtsTokenCount") or 0),
-        )
+        tokens = None
+        if isinstance(usage, dict):
+            # Thinking tokens are billed as output tokens; a response with no thinking has no
+            # thoughtsTokenCount, and one with no text no candidatesTokenCount.
+            answer = token_count(usage.get("candidatesTokenCount", 0))
+            thoughts = token_count(usage.get("thoughtsTokenCount", 0))
+            if answer is not None and thoughts is not None:
+                tokens = usage_from(usage.get("promptTokenCount"), answer + thoughts)
         used_model = body.get("modelVersion")
         return (
             text,

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from ..router.errors import BadRequestError, ProviderError
 from ..router.models import ModelCapabilities, ModelPrice, Usage
-from .base import BaseProvider, JSONObject
+from .base import BaseProvider, JSONObject, usage_from
 from .catalog import ollama_capabilities
 from .pricing import ollama_price
 
@@ -75,7 +75,7 @@ class OllamaProvider(BaseProvider):
 
     def _parse_completion(
         self, body: JSONObject, model: str
-    ) -> tuple[str, str | None, Usage, str]:
+    ) -> tuple[str, str | None, Usage | None, str]:
         message = body.get("message")
         if not isinstance(message, dict) or body.get("done") is False:
             raise self._malformed("answer has no complete message")
@@ -86,10 +86,7 @@ class OllamaProvider(BaseProvider):
         return (
             content or "",
             used_model if isinstance(used_model, str) else None,
-            Usage(
-                input_tokens=int(body.get("prompt_eval_count") or 0),
-                output_tokens=int(body.get("eval_count") or 0),
-            ),
+            usage_from(body.get("prompt_eval_count"), body.get("eval_count")),
             str(body.get("done_reason") or "stop"),
         )
 
@@ -98,13 +95,12 @@ class OllamaProvider(BaseProvider):
         status: int,
         headers: Mapping[str, str],
         raw: bytes,
-        sent_texts: tuple[str, ...] = (),
     ) -> ProviderError:
         if status == 500 and _NO_VISION_MESSAGE in raw:
             return BadRequestError(
                 "the model cannot take images", provider=self._name, status=status
             )
-        return super()._status_error(status, headers, raw, sent_texts)
+        return super()._status_error(status, headers, raw)
 
     def _models_url(self) -> str:
         return f"{self._base_url}/api/tags"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from ..router.errors import ContentFilterError, ProviderError, RateLimitError
 from ..router.models import ModelCapabilities, ModelPrice, Usage
-from .base import BaseProvider, JSONObject
+from .base import BaseProvider, JSONObject, usage_from
 from .catalog import OPENAI_REQUEST_BYTES, openai_capabilities
 from .pricing import openai_price
 
@@ -80,6 +80,26 @@ def parameter_rules(model: str) -> ParameterRules:
     return CLASSIC_RULES
 
 
+def _message_text(content: Any) -> str | None:
+    """Return the answer text of a message's `content`; None when it is neither text nor parts.
+
+    OpenAI sends a string (or null with no text); Mistral and some gateways send a list of parts,
+    `{"type": "text", "text": ...}`, whose texts are joined. Parts of other types (images, refusals
+    in parts, thinking) carry no answer text.
+    """
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(isinstance(part, dict) for part in content):
+        return "".join(
+            part["text"]
+            for part in content
+            if part.get("type", "text") == "text" and isinstance(part.get("text"), str)
+        )
+    return None
+
+
 class OpenAIProvider(BaseProvider):
     """OpenAI's own API."""
 
@@ -131,7 +151,7 @@ class OpenAIProvider(BaseProvider):
 
     def _parse_completion(
         self, body: JSONObject, model: str
-    ) -> tuple[str, str | None, Usage, str]:
+    ) -> tuple[str, str | None, Usage | None, str]:
         choices = body.get("choices")
         if (
             not isinstance(choices, list)
@@ -152,20 +172,18 @@ class OpenAIProvider(BaseProvider):
             raise ContentFilterError(
                 "the content filter stopped the answer", provider=self._name
             )
-        content = message.get("content")
-        if content is not None and not isinstance(content, str):
+        text = _message_text(message.get("content"))
+        if text is None:
             raise self._malformed("answer content is not text")
         usage = body.get("usage")
-        if isinstance(usage, dict):
-            tokens = Usage(
-                input_tokens=int(usage.get("prompt_tokens") or 0),
-                output_tokens=int(usage.get("completion_tokens") or 0),
-            )
-        else:
-            tokens = Usage()
+        tokens = (
+            usage_from(usage.get("prompt_tokens"), usage.get("completion_tokens"))
+            if isinstance(usage, dict)
+            else None
+        )
         used_model = body.get("model")
         return (
-            content or "",
+            text,
             used_model if isinstance(used_model, str) else None,
             tokens,
             finish_reason,
@@ -176,7 +194,6 @@ class OpenAIProvider(BaseProvider):
         status: int,
         headers: Mapping[str, str],
         raw: bytes,
-        sent_texts: tuple[str, ...] = (),
     ) -> ProviderError:
         if status == 429 and _QUOTA_EXHAUSTED in raw:
             return RateLimitError(
@@ -185,7 +202,7 @@ class OpenAIProvider(BaseProvider):
                 status=status,
                 retry_after=QUOTA_RETRY_AFTER,
             )
-        return super()._status_error(status, headers, raw, sent_texts)
+        return super()._status_error(status, headers, raw)
 
     def _models_url(self) -> str:
         return f"{self._base_url}/models"

@@ -28,6 +28,7 @@ class ErrorCategory(StrEnum):
     BAD_REQUEST = "bad_request"
     CONTENT_FILTER = "content_filter"
     MALFORMED = "malformed"
+    EMPTY_RESPONSE = "empty_response"
     # Decided by the router before any call is made.
     BUDGET = "budget"
     BREAKER_OPEN = "breaker_open"
@@ -148,6 +149,17 @@ class MalformedResponseError(ProviderError):
 
     category = ErrorCategory.MALFORMED
     retryable = True
+
+
+class EmptyResponseError(ProviderError):
+    """A 2xx with no answer text (e.g. the token limit spent on reasoning, or only tool calls).
+
+    The provider billed it, a retry with the same settings would most likely end the same way, and
+    another provider may answer: fail over.
+    """
+
+    category = ErrorCategory.EMPTY_RESPONSE
+    retryable = False
 
 
 class AllProvidersFailed(AICleanerError):

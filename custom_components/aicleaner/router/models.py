@@ -111,13 +111,19 @@ class ModelCapabilities:
 
 @dataclass(frozen=True, slots=True)
 class Completion:
-    """What a provider client returns for one successful call."""
+    """What a provider client returns for one successful call.
+
+    `usage_reported` is False when the answer carried no usable token counts (some OpenAI-compatible
+    gateways leave `usage` out): `usage` and `cost` are then zeros that mean "unknown", and the router
+    books the call's reservation, an upper bound, instead.
+    """
 
     text: str
     model: str
     usage: Usage
     finish_reason: str
     cost: float
+    usage_reported: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +168,8 @@ class AIResponse:
     finish_reason: str
     cached: bool = False
     attempts: tuple[Attempt, ...] = ()
+    # True when the provider reported no token usage and `cost` is the reservation (an upper bound).
+    cost_estimated: bool = False
 
 
 @runtime_checkable
@@ -194,8 +202,16 @@ class Provider(Protocol):
     def price(self, model: str | None = None) -> ModelPrice:
         """Price of `model` (default: the configured model), user overrides applied."""
 
+    async def prepare(self, request: AIRequest) -> AIRequest:
+        """Return `request` as this provider will send it: its images fitted to the model's limits.
+
+        Local work only (no network); the router runs it before an attempt's clock starts, so slow
+        image work is never taken for a slow provider. Raise `BadRequestError(caller_input=True)`
+        for an image no provider could take.
+        """
+
     async def complete(self, request: AIRequest, *, timeout: float) -> Completion:
-        """Send one request; raise a `ProviderError` subclass on any failure."""
+        """Send one request as `prepare` returned it; raise a `ProviderError` subclass on any failure."""
 
     async def health(self) -> HealthResult:
         """One free call that proves the provider is reachable and the key works."""

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 import logging
+import math
 import random
 import time
 from typing import Any
@@ -58,6 +59,8 @@ STATE_VERSION = 1
 _TIMEOUT_GRACE = 1.0
 # A limiter wait this short is cheaper than a failover (timers may wake a little early).
 _WAIT_SLACK = 0.05
+# A leader this close to its deadline when it failed ran out of its own time (timers may fire early).
+_DEADLINE_SLACK = 0.05
 # Provider name of the attempt a coalesced follower reports when its deadline passed while waiting.
 _FOLLOWER = "(identical request in flight)"
 # Errors that say nothing about the provider's health: they neither trip nor close the breaker.
@@ -162,6 +165,8 @@ class Router:
         )
         self._coalescer = RequestCoalescer()
         self._overall = OverallStats()
+        # The day `_overall` and the providers' counters count; they start afresh on the next one.
+        self._stats_day = self._budget.day
         self._rules = tuple(
             sorted(self._config.routing_rules, key=lambda rule: rule.priority)
         )
@@ -183,16 +188,24 @@ class Router:
         self,
         providers: Sequence[Provider],
         provider_settings: Mapping[str, ProviderSettings] | None = None,
+        *,
+        renamed: Mapping[str, str] | None = None,
     ) -> None:
         """Replace the provider set; stats of providers that stay are kept.
 
         A provider whose settings did not change also keeps its breaker and rate limiter.
+        `renamed` maps old names to new ones: a renamed provider keeps its stats, breaker, limiter
+        and today's spend, so a rename never grants its budget again.
         Call `reset_credentials` when only its key changed.
         """
         settings_by_name = provider_settings or {}
         names = [provider.name for provider in providers]
         if len(set(names)) != len(names):
             raise ValueError("provider names must be unique")
+        for old_name, new_name in (renamed or {}).items():
+            if old_name in self._slots and new_name not in self._slots:
+                self._slots[new_name] = self._slots.pop(old_name)
+                self._budget.rename(old_name, new_name)
         known_passes = [slot.stats.rr_pass for slot in self._slot_list]
         start_pass = min(known_passes, default=0.0)
         slots: dict[str, _Slot] = {}
@@ -252,6 +265,21 @@ class Router:
         """Close the provider's breaker after its key changed (an auth failure keeps it open)."""
         self._slots[name].breaker.reset()
 
+    def _live_slot(self, name: str) -> _Slot | None:
+        """Return the provider's current slot, or None once it was removed or disabled."""
+        slot = self._slots.get(name)
+        return slot if slot is not None and slot.settings.enabled else None
+
+    def _count_today(self) -> OverallStats:
+        """Today's overall counters; the first request of a new day starts them afresh."""
+        day = self._budget.day
+        if day > self._stats_day:
+            self._stats_day = day
+            self._overall = OverallStats()
+            for slot in self._slot_list:
+                slot.stats.new_day()
+        return self._overall
+
     # ----------------------------------------------------------------- serving
 
     async def process(self, request: AIRequest) -> AIResponse:
@@ -261,7 +289,7 @@ class Router:
         provider's `BadRequestError` when the caller's own input was at fault.
         """
         started = self._clock()
-        overall = self._overall
+        overall = self._count_today()
         overall.total_requests += 1
         try:
             response = await self._serve(request, started)
@@ -333,8 +361,9 @@ class Router:
             self._coalescer.finish(key, future, LeaderGone())
             raise
         except AllProvidersFailed as err:
-            # Out of the leader's own time: followers with time left route themselves.
-            ran_out = self._clock() >= deadline or any(
+            # Out of the leader's own time (it reached its deadline, or skipped a wait or a retry
+            # that did not fit in it): followers with time left route themselves.
+            ran_out = self._clock() >= deadline - _DEADLINE_SLACK or any(
                 attempt.category == ErrorCategory.DEADLINE for attempt in err.attempts
             )
             self._coalescer.finish(key, future, LeaderGone() if ran_out else err)
@@ -466,16 +495,29 @@ class Router:
         is_last: bool,
     ) -> AIResponse | None:
         """Call one provider, retrying retryable errors; None means fail over to the next."""
-        slot = self._slots[candidate.name]
-        stats = slot.stats
+        name = candidate.name
+        slot = self._live_slot(name)
+        if slot is None:
+            # Removed or disabled while this request waited for an earlier candidate.
+            return None
         clock = self._clock
         tokens = candidate.input_tokens + request.max_tokens
+        prepared = (
+            await self._prepare(slot, request, attempts, deadline)
+            if request.images
+            else request
+        )
+        if prepared is None:
+            return None
         for retry in range(slot.settings.max_retries + 1):
+            if retry and (slot := self._live_slot(name)) is None:
+                return None
+            stats = slot.stats
             admitted = await self._admit(
                 slot, candidate.cost, tokens, deadline, is_last=is_last
             )
             if isinstance(admitted, ErrorCategory):
-                self._skip(attempts, stats, slot.name, admitted, retry)
+                self._skip(attempts, stats, name, admitted, retry)
                 return None
             reservation, taken, permit = admitted
             if (
@@ -487,7 +529,7 @@ class Router:
             stats.in_flight += 1
             call_started = clock()
             try:
-                completion = await _call(slot.provider, request, attempt_timeout)
+                completion = await _call(slot.provider, prepared, attempt_timeout)
             except ProviderError as err:
                 error = err
             except asyncio.CancelledError:
@@ -497,10 +539,12 @@ class Router:
                 raise
             else:
                 elapsed = clock() - call_started
-                self._settle_success(slot, completion, reservation, taken, elapsed)
+                cost = self._settle_success(
+                    slot, completion, reservation, taken, elapsed
+                )
                 attempts.append(
                     Attempt(
-                        slot.name,
+                        name,
                         AttemptOutcome.SUCCESS,
                         latency_ms=elapsed * 1000,
                         retry=retry,
@@ -509,13 +553,14 @@ class Router:
                 return AIResponse(
                     request_id=request.request_id,
                     text=completion.text,
-                    provider=slot.name,
+                    provider=name,
                     model=completion.model,
                     usage=completion.usage,
-                    cost=completion.cost,
+                    cost=cost,
                     latency_ms=(clock() - started) * 1000,
                     finish_reason=completion.finish_reason,
                     attempts=tuple(attempts),
+                    cost_estimated=not completion.usage_reported,
                 )
             finally:
                 stats.in_flight -= 1
@@ -523,7 +568,7 @@ class Router:
             self._settle_failure(slot, error, admitted, tokens, elapsed)
             attempts.append(
                 Attempt(
-                    slot.name,
+                    name,
                     AttemptOutcome.ERROR,
                     error.category,
                     latency_ms=elapsed * 1000,
@@ -535,12 +580,48 @@ class Router:
                 raise error
             if not error.retryable or retry >= slot.settings.max_retries:
                 return None
-            delay = self._retry_delay(error, retry, deadline)
+            delay = self._retry_delay(error, retry)
             if delay is None:
+                return None
+            if clock() + delay >= deadline:
+                # Only this request's own deadline stops the retry: a caller with more time
+                # would have waited, so the failure must not be shared with one (see `_serve`).
+                self._skip(attempts, stats, name, ErrorCategory.DEADLINE, retry + 1)
                 return None
             if delay > 0:
                 await self._sleep(delay)
         return None  # pragma: no cover - the loop always returns
+
+    async def _prepare(
+        self,
+        slot: _Slot,
+        request: AIRequest,
+        attempts: list[Attempt],
+        deadline: float,
+    ) -> AIRequest | None:
+        """Fit the request's images to the provider, before any attempt's clock starts.
+
+        This is local work: a failure here is neither billed nor the provider's, so it touches
+        no budget and no breaker. None means: skip this provider.
+        """
+        try:
+            async with asyncio.timeout(deadline - self._clock()):
+                return await slot.provider.prepare(request)
+        except TimeoutError:
+            reason = ErrorCategory.DEADLINE
+        except BadRequestError as err:
+            if err.caller_input:
+                raise
+            reason = ErrorCategory.BAD_REQUEST
+        except Exception as err:  # noqa: BLE001 - a client bug must not lose the request
+            _LOGGER.warning(
+                "Provider %s could not prepare a request: unexpected %s",
+                slot.name,
+                type(err).__name__,
+            )
+            reason = ErrorCategory.BAD_REQUEST
+        self._skip(attempts, slot.stats, slot.name, reason, 0)
+        return None
 
     async def _admit(
         self, slot: _Slot, cost: float, tokens: int, deadline: float, *, is_last: bool
@@ -559,9 +640,12 @@ class Router:
         if breaker.state is BreakerState.OPEN:
             return ErrorCategory.BREAKER_OPEN
         wait = slot.limiter.wait_time(tokens)
-        if wait > 0 and (is_last or wait <= _WAIT_SLACK) and now + wait < deadline:
+        if wait > 0 and (is_last or wait <= _WAIT_SLACK):
             # The last candidate is worth waiting for, when the wait fits; so is a moment
             # left over from a Retry-After sleep that woke early.
+            if now + wait >= deadline:
+                # A wait only this request's deadline forbids (see `_serve`).
+                return ErrorCategory.DEADLINE
             await self._sleep(wait)
             wait = slot.limiter.wait_time(tokens)
         if wait > 0:
@@ -584,15 +668,24 @@ class Router:
         reservation: Reservation,
         taken: int,
         elapsed: float,
-    ) -> None:
-        """Book a successful call: actual cost and tokens, breaker, throttling, stats."""
-        used = completion.usage.total_tokens
-        self._budget.commit(reservation, completion.cost, used)
-        # A provider that reports no usage keeps the estimate charged.
-        slot.limiter.reconcile(taken, used or taken)
+    ) -> float:
+        """Book a successful call: its cost and tokens, breaker, throttling, stats.
+
+        Returns the cost booked. An answer without token usage is booked at its reservation, an
+        upper bound of what it can have cost, and counted. `_call` has checked the completion, so
+        nothing here can fail between the reservation and its commit.
+        """
+        if completion.usage_reported:
+            cost, used = completion.cost, completion.usage.total_tokens
+        else:
+            cost, used = reservation.amount, taken
+            slot.stats.usage_missing += 1
+        self._budget.commit(reservation, cost, used)
+        slot.limiter.reconcile(taken, used)
         slot.limiter.on_success()
         slot.breaker.record_success()
         slot.stats.record_success(elapsed, self._clock())
+        return cost
 
     def _settle_failure(
         self,
@@ -631,10 +724,12 @@ class Router:
         else:
             slot.breaker.record_failure()
 
-    def _retry_delay(
-        self, error: ProviderError, retry: int, deadline: float
-    ) -> float | None:
-        """Seconds to wait before retrying: Retry-After, else full jitter; None to fail over."""
+    def _retry_delay(self, error: ProviderError, retry: int) -> float | None:
+        """Seconds to wait before retrying: Retry-After, else full jitter; None to fail over.
+
+        None when the wait is longer than any caller may wait (`max_retry_wait`); whether it fits
+        this request's deadline is the caller's check.
+        """
         config = self._config
         delay = (
             error.retry_after
@@ -643,9 +738,7 @@ class Router:
                 0, min(config.backoff_max, config.backoff_base * 2**retry)
             )
         )
-        if delay > config.max_retry_wait or self._clock() + delay >= deadline:
-            return None
-        return delay
+        return None if delay > config.max_retry_wait else delay
 
     def _skip(
         self,
@@ -767,11 +860,12 @@ class Router:
             last_error_category=stats.last_error_category,
             last_error_at=stats.last_error_at,
             last_skip_reason=stats.last_skip_reason,
+            usage_missing=stats.usage_missing,
         )
 
     def snapshot(self) -> RouterSnapshot:
         """Everything the coordinator needs, in one object."""
-        overall = self._overall
+        overall = self._count_today()
         return RouterSnapshot(
             day=self._budget.day.isoformat(),
             selection_strategy=self._config.selection_strategy.value,
@@ -787,7 +881,7 @@ class Router:
 
     def get_performance_metrics(self) -> dict[str, Any]:
         """Overall and per-provider performance, in the design document's shape."""
-        overall = self._overall
+        overall = self._count_today()
         return {
             "overall_stats": {
                 "total_requests": overall.total_requests,
@@ -842,7 +936,7 @@ class Router:
             "version": STATE_VERSION,
             "budget": self._budget.export(),
             "stats": {
-                "day": self._budget.day.isoformat(),
+                "day": self._stats_day.isoformat(),
                 "overall": self._overall.export(),
                 "providers": {
                     name: slot.stats.export(now) for name, slot in self._slots.items()
@@ -862,11 +956,13 @@ class Router:
             return
         self._budget.restore(data.get("budget") or {})
         stats_data: Mapping[str, Any] = data.get("stats") or {}
-        same_day = stats_data.get("day") == self._budget.day.isoformat()
+        # The budget may have moved to the saved day (a clock behind it); the counters follow.
+        self._count_today()
+        same_day = stats_data.get("day") == self._stats_day.isoformat()
         if same_day:
             self._overall.restore(stats_data.get("overall") or {})
         now = self._clock()
-        counters = ("requests", "successes", "failures", "skips")
+        counters = ProviderStats.DAY_COUNTERS
         for name, values in dict(stats_data.get("providers") or {}).items():
             slot = self._slots.get(name)
             if slot is None:
@@ -886,7 +982,8 @@ async def _call(provider: Provider, request: AIRequest, timeout: float) -> Compl
     """Call the provider; every failure comes out as a `ProviderError`."""
     try:
         async with asyncio.timeout(timeout + _TIMEOUT_GRACE):
-            return await provider.complete(request, timeout=timeout)
+            completion = await provider.complete(request, timeout=timeout)
+        _check_completion(completion)
     except ProviderError:
         raise
     except TimeoutError:
@@ -901,6 +998,29 @@ async def _call(provider: Provider, request: AIRequest, timeout: float) -> Compl
         raise _UnexpectedError(
             f"unexpected {type(err).__name__}", provider=provider.name
         ) from None
+    return completion
+
+
+def _check_completion(completion: Completion) -> None:
+    """Refuse a completion the router could not book, before anything is booked.
+
+    A client bug found here is settled as a failed call (its reservation charged, the breaker
+    told), never half way through booking a success.
+    """
+    if not isinstance(completion, Completion):
+        raise TypeError("not a Completion")
+    usage = completion.usage
+    counts = (usage.input_tokens, usage.output_tokens)
+    if not (
+        isinstance(completion.text, str)
+        and isinstance(completion.model, str)
+        and isinstance(completion.finish_reason, str)
+        and all(isinstance(n, int) and n >= 0 for n in counts)
+        and isinstance(completion.cost, int | float)
+        and math.isfinite(completion.cost)
+        and completion.cost >= 0
+    ):
+        raise ValueError("malformed Completion")
 
 
 def _attempts_data(attempts: Sequence[Attempt]) -> list[dict[str, Any]]:

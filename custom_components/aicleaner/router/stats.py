@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -22,7 +22,19 @@ def percentile(values: list[float], share: float) -> float | None:
 
 
 class ProviderStats:
-    """What the router has observed about one provider."""
+    """What the router has observed about one provider.
+
+    The counters (`DAY_COUNTERS`) count the current local day and start afresh on the next; the
+    latency and health estimates describe the provider and carry on.
+    """
+
+    DAY_COUNTERS: ClassVar[tuple[str, ...]] = (
+        "requests",
+        "successes",
+        "failures",
+        "skips",
+        "usage_missing",
+    )
 
     __slots__ = (
         "_alpha",
@@ -39,6 +51,7 @@ class ProviderStats:
         "skips",
         "success_ewma",
         "successes",
+        "usage_missing",
     )
 
     def __init__(self, alpha: float, window: int) -> None:
@@ -49,6 +62,8 @@ class ProviderStats:
         self.successes = 0
         self.failures = 0
         self.skips = 0
+        # Answers that reported no token usage, booked at their reservation.
+        self.usage_missing = 0
         # Seconds; None until the first measurement.
         self.latency_ewma: float | None = None
         self.latency_window: deque[float] = deque(maxlen=max(1, window))
@@ -66,6 +81,11 @@ class ProviderStats:
     def success_rate(self) -> float | None:
         """Share of calls that succeeded, None before the first call."""
         return self.successes / self.requests if self.requests else None
+
+    def new_day(self) -> None:
+        """Start the day's counters afresh."""
+        for name in self.DAY_COUNTERS:
+            setattr(self, name, 0)
 
     def record_latency(self, seconds: float, now: float) -> None:
         """Fold one response time into the EWMA and the window."""
@@ -109,6 +129,7 @@ class ProviderStats:
             "successes": self.successes,
             "failures": self.failures,
             "skips": self.skips,
+            "usage_missing": self.usage_missing,
             "latency_ewma": self.latency_ewma,
             "latency_window": list(self.latency_window),
             "measured_age": age if age != float("inf") else None,
@@ -125,6 +146,7 @@ class ProviderStats:
         self.successes = max(self.successes, int(data.get("successes", 0)))
         self.failures = max(self.failures, int(data.get("failures", 0)))
         self.skips = max(self.skips, int(data.get("skips", 0)))
+        self.usage_missing = max(self.usage_missing, int(data.get("usage_missing", 0)))
         ewma = data.get("latency_ewma")
         self.latency_ewma = None if ewma is None else float(ewma)
         self.latency_window.clear()
@@ -140,7 +162,7 @@ class ProviderStats:
 
 @dataclass(slots=True)
 class OverallStats:
-    """Counters over every request the router served."""
+    """Counters over the requests the router served today (the router starts a new one each day)."""
 
     total_requests: int = 0
     successful_requests: int = 0
@@ -218,6 +240,8 @@ class ProviderSnapshot:
     last_error_category: str | None
     last_error_at: str | None
     last_skip_reason: str | None
+    # Today's answers that reported no token usage and were booked at their reservation.
+    usage_missing: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data."""
