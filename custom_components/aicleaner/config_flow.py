@@ -308,7 +308,10 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
             health = await provider.health()
         except ProviderError as err:
             LOGGER.debug(
-                "Testing %s failed: %s (HTTP %s)", self._kind, err.category, err.status
+                "Testing %s failed: %s%s",
+                self._kind,
+                err.category,
+                "" if err.status is None else f" (HTTP {err.status})",
             )
             return {"base": _connection_error(err)}
         except Exception:  # noqa: BLE001 - the flow must show an error, not crash
