@@ -28,11 +28,11 @@ CONFIG_DIR = REPO_ROOT / "config"
 USERNAME = "dev"
 PASSWORD = "dev"
 # No `http:` block: HA 2026.10 keeps the listen address in .storage/http (see ensure_loopback_only).
+# No `homeassistant:` block either: it would lock the location settings in the UI, and without a
+# country HA raises a repair of its own. The name and country are set as onboarding sets them.
 CONFIGURATION_YAML = """\
 # Created by scripts/develop; edit freely, it is not overwritten.
 default_config:
-homeassistant:
-  name: AICleaner dev
 logger:
   default: info
   logs:
@@ -171,6 +171,15 @@ def set_up(hass: HassProcess, sim_port: int | None) -> None:
         log(f"onboarding: creating user {USERNAME!r} with password {PASSWORD!r}")
         hass.onboard(USERNAME, PASSWORD)
         hass.finish_onboarding()
+        # What the onboarding's location step saves; costs are in USD, hence the US.
+        hass.websocket_command(
+            {
+                "type": "config/core/update",
+                "location_name": "AICleaner dev",
+                "country": "US",
+                "currency": "USD",
+            }
+        )
     entries = hass.request("GET", "/api/config/config_entries/entry?domain=aicleaner")
     if not entries:
         log("adding the aicleaner entry through its config flow")
