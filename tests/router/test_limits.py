@@ -42,7 +42,20 @@ def test_tpm_bucket_reserves_estimate_and_refunds_unused_tokens() -> None:
     wait, _ = limits.try_acquire(600)
     assert wait == pytest.approx(200 / (1000 / 60))
     limits.reconcile(600, 100)
+    # 400 left + 500 unused = 900: a full bucket is 100 tokens (6 s) away.
+    assert limits.wait_time(1000) == pytest.approx(100 / (1000 / 60))
     assert limits.try_acquire(600) == (0.0, 600)
+
+
+def test_tpm_bucket_charges_a_call_that_used_more_than_it_reserved() -> None:
+    clock = FakeClock()
+    limits = limiter(clock, rate_limit_tpm=1000)
+    assert limits.try_acquire(100) == (0.0, 100)
+    # The call takes a minute: the bucket is full again when it ends, then pays 300 more.
+    clock.advance(60.0)
+    limits.reconcile(100, 400)
+    assert limits.wait_time(1000) == pytest.approx(300 / (1000 / 60))
+    assert limits.headroom() == pytest.approx(0.7)
 
 
 def test_tpm_bucket_refills_with_time() -> None:
@@ -69,6 +82,17 @@ def test_rph_bucket_limits_requests_per_hour() -> None:
     assert limits.try_acquire(0)[0] == 0.0
     assert limits.try_acquire(0)[0] == 0.0
     assert limits.try_acquire(0)[0] == pytest.approx(1800)
+
+
+def test_retry_after_empties_the_headroom_of_a_provider_without_limits() -> None:
+    clock = FakeClock()
+    limits = limiter(clock)
+    limits.on_rate_limited(30.0)
+    # Ordered last meanwhile, as its wait says.
+    assert limits.wait_time(0) == pytest.approx(30.0)
+    assert limits.headroom() == 0.0
+    clock.advance(30.0)
+    assert limits.headroom() == 1.0
 
 
 def test_unlimited_limiter_always_admits_and_has_full_headroom() -> None:

@@ -156,20 +156,20 @@ class RateLimiter:
             self._set_factor(min(1.0, self._factor + _RECOVERY_STEP))
 
     def headroom(self) -> float:
-        """Share of the tightest request bucket that is available now, from 0 to 1."""
-        if not self._request_buckets and self._tpm is None:
-            return 1.0
+        """Share of the tightest bucket that is available now, from 0 to 1.
+
+        0 while a Retry-After blocks the provider, configured limits or not.
+        """
         now = self._clock()
         if self._blocked_until > now:
             return 0.0
-        share = 1.0
-        for bucket in self._request_buckets:
+        buckets = self._buckets()
+        for bucket in buckets:
             bucket.refill(now)
-            share = min(share, bucket.tokens / bucket.effective_capacity)
-        if self._tpm is not None:
-            self._tpm.refill(now)
-            share = min(share, self._tpm.tokens / self._tpm.effective_capacity)
-        return share
+        return min(
+            (bucket.tokens / bucket.effective_capacity for bucket in buckets),
+            default=1.0,
+        )
 
     def _set_factor(self, factor: float) -> None:
         now = self._clock()
