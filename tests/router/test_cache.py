@@ -196,20 +196,36 @@ def test_restoring_a_key_replaces_its_size_and_makes_it_the_most_recent() -> Non
     assert cache.size_bytes == (6 + 1 + OVERHEAD) + (4 + 1 + OVERHEAD)
 
 
-def test_zero_max_bytes_disables_the_cache() -> None:
-    cache = ResponseCache(ttl=10, max_entries=10, max_bytes=0, clock=FakeClock())
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        {"ttl": 10, "max_entries": 10, "max_bytes": 0},
+        {"ttl": 10, "max_entries": 0, "max_bytes": 100_000},
+        {"ttl": 0, "max_entries": 10, "max_bytes": 100_000},
+    ],
+)
+def test_a_zero_bound_disables_the_cache(bounds: dict[str, int]) -> None:
+    cache = ResponseCache(**bounds, clock=FakeClock())
     assert not cache.enabled
     cache.put("a", response(""))
     assert len(cache) == 0
     assert cache.size_bytes == 0
 
 
-async def test_router_with_zero_max_bytes_neither_looks_up_nor_coalesces(
-    make_router: RouterFactory,
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        {"cache_max_bytes": 0},
+        {"cache_max_entries": 0},
+        {"cache_ttl": 0},
+    ],
+)
+async def test_router_with_a_disabled_cache_neither_looks_up_nor_coalesces(
+    make_router: RouterFactory, bounds: dict[str, int]
 ) -> None:
     gate = asyncio.Event()
     provider = FakeProvider("a", gate=gate)
-    router = make_router([provider], RouterConfig(cache_ttl=60, cache_max_bytes=0))
+    router = make_router([provider], RouterConfig(**{"cache_ttl": 60, **bounds}))
     tasks = [
         asyncio.create_task(router.process(AIRequest(prompt="same"))) for _ in range(3)
     ]
@@ -221,13 +237,6 @@ async def test_router_with_zero_max_bytes_neither_looks_up_nor_coalesces(
     assert not any(r.cached for r in results)
     cache = router.get_performance_metrics()["cache"]
     assert (cache["entries"], cache["hits"], cache["misses"]) == (0, 0, 0)
-
-
-def test_zero_ttl_disables_the_cache() -> None:
-    cache = ResponseCache(ttl=0, max_entries=10, max_bytes=100_000, clock=FakeClock())
-    assert not cache.enabled
-    cache.put("a", response())
-    assert len(cache) == 0
 
 
 async def test_coalescer_hands_the_leaders_result_to_followers() -> None:
