@@ -78,13 +78,19 @@ from .router.errors import (
 
 
 def _box(
-    minimum: float, maximum: float, step: float = 1, unit: str | None = None
+    minimum: float,
+    maximum: float,
+    step: float = 1,
+    unit: str | None = None,
+    translation_key: str | None = None,
 ) -> NumberSelector:
     config = NumberSelectorConfig(
         min=minimum, max=maximum, step=step, mode=NumberSelectorMode.BOX
     )
     if unit is not None:
         config["unit_of_measurement"] = unit
+    if translation_key is not None:
+        config["translation_key"] = translation_key
     return NumberSelector(config)
 
 
@@ -411,26 +417,20 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
                     0, 10000, step=0.01, unit="USD"
                 ),
                 probatio.Optional(CONF_RATE_LIMIT_RPM): probatio.All(
-                    NumberSelector(
-                        NumberSelectorConfig(
-                            min=1,
-                            max=100000,
-                            mode=NumberSelectorMode.BOX,
-                            unit_of_measurement=UNIT_REQUESTS_PER_MINUTE,
-                            translation_key="rate_limit_rpm",
-                        )
+                    _box(
+                        1,
+                        100000,
+                        unit=UNIT_REQUESTS_PER_MINUTE,
+                        translation_key="rate_limit_rpm",
                     ),
                     probatio.Coerce(int),
                 ),
                 probatio.Optional(CONF_RATE_LIMIT_TPM): probatio.All(
-                    NumberSelector(
-                        NumberSelectorConfig(
-                            min=1,
-                            max=100000000,
-                            mode=NumberSelectorMode.BOX,
-                            unit_of_measurement=UNIT_TOKENS_PER_MINUTE,
-                            translation_key="rate_limit_tpm",
-                        )
+                    _box(
+                        1,
+                        100000000,
+                        unit=UNIT_TOKENS_PER_MINUTE,
+                        translation_key="rate_limit_tpm",
                     ),
                     probatio.Coerce(int),
                 ),
