@@ -212,9 +212,33 @@ def test_a_zero_bound_disables_the_cache(bounds: dict[str, int]) -> None:
     assert cache.size_bytes == 0
 
 
+def test_a_byte_bound_below_the_smallest_entry_disables_the_cache() -> None:
+    clock = FakeClock()
+    assert not ResponseCache(
+        ttl=10, max_entries=10, max_bytes=OVERHEAD - 1, clock=clock
+    ).enabled
+    cache = ResponseCache(ttl=10, max_entries=10, max_bytes=OVERHEAD, clock=clock)
+    assert cache.enabled
+    cache.put("a", response("", model=""))
+    assert cache.get("a") is not None
+
+
+def test_smallest_positive_bounds_still_cache() -> None:
+    clock = FakeClock()
+    cache = ResponseCache(ttl=0.5, max_entries=1, max_bytes=100_000, clock=clock)
+    assert cache.enabled
+    cache.put("a", response())
+    cache.put("b", response())
+    assert len(cache) == 1
+    assert cache.get("b") is not None
+    clock.advance(0.5)
+    assert cache.get("b") is None
+
+
 @pytest.mark.parametrize(
     "bounds",
     [
+        {"cache_max_bytes": OVERHEAD - 1},
         {"cache_max_bytes": 0},
         {"cache_max_entries": 0},
         {"cache_ttl": 0},

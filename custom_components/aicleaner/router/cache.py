@@ -70,8 +70,10 @@ class ResponseCache:
 
     @property
     def enabled(self) -> bool:
-        """Whether anything can be stored."""
-        return self.ttl > 0 and self.max_entries > 0 and self.max_bytes > 0
+        """Whether anything can be stored: the smallest entry is its overhead alone."""
+        return (
+            self.ttl > 0 and self.max_entries > 0 and self.max_bytes >= _ENTRY_OVERHEAD
+        )
 
     def __len__(self) -> int:
         """Entries stored, expired ones not yet evicted included."""
