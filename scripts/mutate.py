@@ -573,6 +573,10 @@ def resolve(names: Sequence[str]) -> dict[str, str]:
     return chosen
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run mutation testing; exit 1 when a non-equivalent mutant survived."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -609,24 +613,30 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{mutant.describe()}{occurrence}{flag}")
         return 0
     reports: list[FileReport] = []
-    with tempfile.TemporaryDirectory(prefix="aicleaner-mutate-") as tmp:
-        root = Path(tmp) / "repo"
-        shutil.copytree(REPO_ROOT, root, ignore=_COPY_IGNORE)
-        runner = Runner(root)
-        for module, tests in targets.items():
-            print(
-                f"{module}: {len(generated[module])} mutants, tests {tests}", flush=True
-            )
-            report = runner.mutate_file(
-                module,
-                tests,
-                generated[module],
-                equivalents,
-                include_equivalents=args.include_equivalents,
-                progress=lambda line: print("  " + line, flush=True),
-            )
-            reports.append(report)
-            print("\n".join(report.lines()), flush=True)
+    # A terminated run cleans up like an interrupted one (a background job ignores Ctrl-C).
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with tempfile.TemporaryDirectory(prefix="aicleaner-mutate-") as tmp:
+            root = Path(tmp) / "repo"
+            shutil.copytree(REPO_ROOT, root, ignore=_COPY_IGNORE)
+            runner = Runner(root)
+            for module, tests in targets.items():
+                print(
+                    f"{module}: {len(generated[module])} mutants, tests {tests}",
+                    flush=True,
+                )
+                report = runner.mutate_file(
+                    module,
+                    tests,
+                    generated[module],
+                    equivalents,
+                    include_equivalents=args.include_equivalents,
+                    progress=lambda line: print("  " + line, flush=True),
+                )
+                reports.append(report)
+                print("\n".join(report.lines()), flush=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print("\nSummary")
     for report in reports:
         print("\n".join(report.lines()))
