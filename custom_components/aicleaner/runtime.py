@@ -14,6 +14,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import CONF_BASE_URL, CONF_MODEL
 from .credentials import CredentialVault, async_get_vault
+from .provider_options import client_options
 from .providers import BaseProvider, create_provider
 from .router import ProviderSettings, Router, RouterConfig
 
@@ -45,6 +46,7 @@ def build_provider(
         model=data[CONF_MODEL],
         api_key=vault.decrypt(token) if token else None,
         base_url=data.get(CONF_BASE_URL) or None,
+        **client_options(data),
     )
 
 
