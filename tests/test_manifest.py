@@ -102,7 +102,8 @@ def _translation_keys_in_code() -> list[tuple[str, str, str]]:
                 continue
             func = node.func
             name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
-            if name.endswith("SelectorConfig"):
+            # `_box` is the config flow's number-box helper; it passes the key to a selector.
+            if name.endswith("SelectorConfig") or name == "_box":
                 section = "selector"
             elif name == "async_create_issue":
                 section = "issues"
