@@ -51,6 +51,7 @@ class InstantProvider:
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self.label = name
         self.model = "bench-model"
         self._completion = Completion(
             "ok", self.model, _USAGE, "stop", _PRICE.cost(12, 20)

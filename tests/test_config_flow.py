@@ -189,8 +189,10 @@ async def test_adding_a_provider_tests_the_key_lists_models_and_stores_the_key_e
     assert subentry.data[CONF_DAILY_BUDGET] is None
     assert subentry.data[CONF_RATE_LIMIT_RPM] is None
     await hass.async_block_till_done()
-    assert entry.runtime_data.router.provider_names == ("OpenAI",)
-    stats = entry.runtime_data.router.provider_stats("OpenAI")
+    # The router keys providers by subentry id; the title is what people see.
+    assert entry.runtime_data.router.provider_names == (subentry.subentry_id,)
+    stats = entry.runtime_data.router.provider_stats(subentry.subentry_id)
+    assert stats.label == "OpenAI"
     assert stats.budget_remaining is None
 
 
@@ -464,7 +466,10 @@ async def test_fixing_an_unreadable_key_brings_a_failed_entry_back(
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data.router.provider_names == ("OpenAI",)
+    router = entry.runtime_data.router
+    assert [router.provider_stats(key).label for key in router.provider_names] == [
+        "OpenAI"
+    ]
 
 
 # --- what a new user sees (issue 7) ---------------------------------------------------------------

@@ -88,11 +88,13 @@ async def test_provider_subentries_become_router_providers_with_decrypted_keys(
     )
     await _setup(hass, entry)
     router = entry.runtime_data.router
-    assert router.provider_names == ("Cloud",)
-    assert router.provider_stats("Cloud").budget_remaining is None
+    [key] = entry.subentries
+    assert router.provider_names == (key,)
+    assert router.provider_stats(key).label == "Cloud"
+    assert router.provider_stats(key).budget_remaining is None
 
     response = await router.process(AIRequest(prompt="Is the kitchen clean?"))
-    assert response.provider == "Cloud"
+    assert response.provider == key
     assert response.model.startswith(
         "gpt-4o-mini"
     )  # OpenAI answers with the dated snapshot
@@ -126,9 +128,11 @@ async def test_adding_a_subentry_keeps_todays_router_state(
     await hass.async_block_till_done()
 
     assert entry.runtime_data.router is router
-    assert router.provider_names == ("Claude",)
+    [key] = entry.subentries
+    assert router.provider_names == (key,)
+    assert router.provider_stats(key).label == "Claude"
     response = await router.process(AIRequest(prompt="hello"))
-    assert response.provider == "Claude"
+    assert response.provider == key
 
 
 async def test_rotating_a_rejected_key_reopens_the_provider_at_once(
@@ -169,7 +173,7 @@ async def test_rotating_a_rejected_key_reopens_the_provider_at_once(
     await hass.async_block_till_done()
 
     response = await router.process(AIRequest(prompt="hello", use_cache=False))
-    assert response.provider == "Gemini"
+    assert response.provider == subentry.subentry_id
     assert simulator.sim.last_request("gemini").headers["x-goog-api-key"] == "good-key"
 
 
@@ -197,17 +201,18 @@ async def test_renaming_a_provider_keeps_todays_spend(
     await _setup(hass, entry)
     router = entry.runtime_data.router
     await router.process(AIRequest(prompt="hello", use_cache=False))
-    spent = router.provider_stats("Kitchen").cost_today
+    [key] = entry.subentries
+    assert router.provider_stats(key).label == "Kitchen"
+    spent = router.provider_stats(key).cost_today
     assert spent > 0
 
     subentry = next(iter(entry.subentries.values()))
     hass.config_entries.async_update_subentry(entry, subentry, title="Garage")
     await hass.async_block_till_done()
 
-    assert router.provider_names == ("Garage",)
-    assert router.provider_stats("Garage").cost_today == spent
-    assert router.provider_stats("Garage").budget_remaining == pytest.approx(
-        1.0 - spent
-    )
+    assert router.provider_names == (key,)
+    assert router.provider_stats(key).label == "Garage"
+    assert router.provider_stats(key).cost_today == spent
+    assert router.provider_stats(key).budget_remaining == pytest.approx(1.0 - spent)
     response = await router.process(AIRequest(prompt="again", use_cache=False))
-    assert response.provider == "Garage"
+    assert response.provider == key

@@ -25,9 +25,8 @@ class AICleanerRuntimeData:
 
     router: Router
     vault: CredentialVault
-    # Subentry data and titles the providers were last built from, to see what a change touched.
+    # Subentry data the providers were last built from, to see what a change touched.
     provider_data: dict[str, Mapping[str, Any]] = field(default_factory=dict)
-    provider_titles: dict[str, str] = field(default_factory=dict)
 
 
 type AICleanerConfigEntry = ConfigEntry[AICleanerRuntimeData]
@@ -42,7 +41,9 @@ def build_provider(
     return create_provider(
         subentry.subentry_type,
         async_get_clientsession(hass),
-        name=subentry.title,
+        # The subentry id is the router's key, so a renamed provider keeps its spend and stats.
+        name=subentry.subentry_id,
+        label=subentry.title,
         model=data[CONF_MODEL],
         api_key=vault.decrypt(token) if token else None,
         base_url=data.get(CONF_BASE_URL) or None,
@@ -57,7 +58,7 @@ def _providers(
     settings: dict[str, ProviderSettings] = {}
     for subentry in entry.subentries.values():
         providers.append(build_provider(hass, vault, subentry))
-        settings[subentry.title] = ProviderSettings.from_mapping(subentry.data)
+        settings[subentry.subentry_id] = ProviderSettings.from_mapping(subentry.data)
     return providers, settings
 
 
@@ -78,7 +79,6 @@ async def async_build_runtime(
         router=router,
         vault=vault,
         provider_data={s.subentry_id: s.data for s in entry.subentries.values()},
-        provider_titles={s.subentry_id: s.title for s in entry.subentries.values()},
     )
 
 
@@ -93,20 +93,11 @@ def async_apply_entry_update(hass: HomeAssistant, entry: AICleanerConfigEntry) -
     router = runtime.router
     router.update_config(RouterConfig.from_mapping(entry.options))
     providers, settings = _providers(hass, runtime.vault, entry)
-    renamed = {
-        title: subentry.title
-        for subentry_id, subentry in entry.subentries.items()
-        if (title := runtime.provider_titles.get(subentry_id))
-        not in (None, subentry.title)
-    }
-    router.update_providers(providers, settings, renamed=renamed)
+    router.update_providers(providers, settings)
     for subentry_id, subentry in entry.subentries.items():
         before = runtime.provider_data.get(subentry_id)
         if before is not None and before.get(CONF_API_KEY) != subentry.data.get(
             CONF_API_KEY
         ):
-            router.reset_credentials(subentry.title)
+            router.reset_credentials(subentry_id)
     runtime.provider_data = {s.subentry_id: s.data for s in entry.subentries.values()}
-    runtime.provider_titles = {
-        s.subentry_id: s.title for s in entry.subentries.values()
-    }

@@ -60,6 +60,7 @@ class FakeProvider:
     """
 
     name: str
+    label: str = ""
     kind: str = "openai"
     model: str = "fake-model"
     is_local: bool = False
@@ -76,6 +77,9 @@ class FakeProvider:
     prepared: list[AIRequest] = field(default_factory=list)
     # Replaces the default preparation (the request as it is), e.g. to make it slow or fail.
     prepare_outcome: Callable[[AIRequest], Awaitable[AIRequest]] | None = None
+
+    def __post_init__(self) -> None:
+        self.label = self.label or self.name
 
     def capabilities(self, model: str | None = None) -> ModelCapabilities:
         return ModelCapabilities(

@@ -30,7 +30,7 @@ def test_commit_replaces_the_reservation_by_the_actual_cost() -> None:
     ledger = BudgetLedger({"a": 1.0}, None, Today())
     reservation = ledger.reserve("a", 0.6)
     assert reservation is not None
-    ledger.commit(reservation, 0.25, tokens=120)
+    ledger.commit(reservation, 0.25, 100, 20)
     entry = ledger.entry("a")
     assert (entry.cost, entry.tokens, entry.requests, entry.reserved) == (
         0.25,
@@ -76,14 +76,14 @@ def test_new_day_starts_from_zero_and_keeps_calls_in_flight_reserved() -> None:
     ledger = BudgetLedger({"a": 1.0}, 2.0, today)
     done = ledger.reserve("a", 0.5)
     assert done is not None
-    ledger.commit(done, 0.5, 10)
+    ledger.commit(done, 0.5, 10, 0)
     in_flight = ledger.reserve("a", 0.4)
     assert in_flight is not None
     today.value = date(2026, 11, 27)
     assert ledger.day == date(2026, 11, 27)
     assert ledger.total_cost == 0.0
     assert ledger.remaining("a") == pytest.approx(0.6)
-    ledger.commit(in_flight, 0.3, 5)
+    ledger.commit(in_flight, 0.3, 5, 0)
     assert ledger.entry("a").cost == pytest.approx(0.3)
 
 
@@ -92,12 +92,20 @@ def test_export_and_restore_round_trip_for_the_same_day() -> None:
     ledger = BudgetLedger({"a": 1.0}, None, today)
     reservation = ledger.reserve("a", 0.5)
     assert reservation is not None
-    ledger.commit(reservation, 0.4, 77)
+    ledger.commit(reservation, 0.4, 77, 0)
     ledger.reserve("a", 0.1)  # in flight: not exported
     data = ledger.export()
     assert data == {
         "day": "2026-11-26",
-        "providers": {"a": {"cost": 0.4, "tokens": 77, "requests": 1}},
+        "providers": {
+            "a": {
+                "cost": 0.4,
+                "input_tokens": 77,
+                "output_tokens": 0,
+                "requests": 1,
+                "failures": 0,
+            }
+        },
         "history": {},
     }
     restored = BudgetLedger({"a": 1.0}, None, today)
@@ -142,11 +150,19 @@ def test_export_and_restore_carry_the_kept_days() -> None:
     ledger = BudgetLedger({"a": 1.0}, None, today)
     reservation = ledger.reserve("a", 0.7)
     assert reservation is not None
-    ledger.commit(reservation, 0.7, 10)
+    ledger.commit(reservation, 0.7, 10, 0)
     today.value = date(2026, 11, 27)
     data = ledger.export()
     assert data["history"] == {
-        "2026-11-26": {"a": {"cost": 0.7, "tokens": 10, "requests": 1}}
+        "2026-11-26": {
+            "a": {
+                "cost": 0.7,
+                "input_tokens": 10,
+                "output_tokens": 0,
+                "requests": 1,
+                "failures": 0,
+            }
+        }
     }
     restored = BudgetLedger({"a": 1.0}, None, today)
     assert restored.restore(data)
@@ -161,33 +177,36 @@ def test_a_ledger_with_an_unreadable_day_is_not_loaded() -> None:
     assert ledger.remaining("a") == 1.0
 
 
-def test_a_renamed_provider_keeps_its_spend_and_its_calls_in_flight() -> None:
-    today = Today()
-    ledger = BudgetLedger({"a": 1.0}, None, today)
-    spent = ledger.reserve("a", 0.5)
-    assert spent is not None
-    ledger.commit(spent, 0.5, 5)
-    in_flight = ledger.reserve("a", 0.2)
-    assert in_flight is not None
-    ledger.rename("a", "b")
-    ledger.set_limits({"b": 1.0}, None)
-    assert ledger.remaining("b") == pytest.approx(0.3)
-    ledger.commit(in_flight, 0.1, 1)  # booked under the name it has now
-    assert ledger.entry("b").cost == pytest.approx(0.6)
-    assert ledger.entry("b").reserved == 0.0
-    ledger.rename("b", "c")
-    late = ledger.reserve("c", 0.1)
-    assert late is not None
-    ledger.release(late)
-    assert ledger.entry("c").cost == pytest.approx(0.6)
-    assert "a" not in ledger.export()["providers"]
+def test_every_call_made_is_counted_and_failures_apart() -> None:
+    ledger = BudgetLedger({"a": 1.0}, None, Today())
+    for settle in ("success", "billed failure", "unbilled failure"):
+        reservation = ledger.reserve("a", 0.1)
+        assert reservation is not None
+        if settle == "success":
+            ledger.commit(reservation, 0.05, 30, 12)
+        elif settle == "billed failure":
+            ledger.commit(reservation, 0.1, 40, 100, failed=True)
+        else:
+            ledger.release(reservation)
+    entry = ledger.entry("a")
+    assert (entry.requests, entry.failures) == (3, 2)
+    assert (entry.input_tokens, entry.output_tokens) == (70, 112)
+    assert entry.cost == pytest.approx(0.15)
+    assert entry.reserved == 0.0
+    assert ledger.export()["providers"]["a"] == {
+        "cost": pytest.approx(0.15),
+        "input_tokens": 70,
+        "output_tokens": 112,
+        "requests": 3,
+        "failures": 2,
+    }
 
 
 def test_set_limits_keeps_spend() -> None:
     ledger = BudgetLedger({"a": 1.0}, None, Today())
     reservation = ledger.reserve("a", 0.5)
     assert reservation is not None
-    ledger.commit(reservation, 0.5, 1)
+    ledger.commit(reservation, 0.5, 1, 0)
     ledger.set_limits({"a": 0.5}, 3.0)
     assert ledger.reserve("a", 0.01) is None
     assert ledger.global_limit == 3.0
@@ -219,7 +238,7 @@ def test_spend_never_exceeds_any_budget(
         elif op == "commit" and held:
             reservation = held.pop(0)
             # A call costs at most what was reserved for it.
-            ledger.commit(reservation, reservation.amount * share, 1)
+            ledger.commit(reservation, reservation.amount * share, 1, 0)
         elif op == "release" and held:
             ledger.release(held.pop())
         elif op == "next_day":
@@ -238,7 +257,7 @@ def test_wall_clock_stepping_back_across_midnight_keeps_todays_spend() -> None:
     ledger = BudgetLedger({"a": 1.0}, 1.0, today)
     reservation = ledger.reserve("a", 0.8)
     assert reservation is not None
-    ledger.commit(reservation, 0.8, 10)
+    ledger.commit(reservation, 0.8, 10, 0)
     today.value = date(2026, 11, 25)  # NTP or a time zone change moved the clock back
     assert ledger.day == date(2026, 11, 26)
     assert ledger.reserve("a", 0.5) is None
@@ -254,7 +273,7 @@ def test_clock_that_jumped_ahead_and_came_back_finds_its_days_spend_again() -> N
     assert reservation is not None
     in_flight = ledger.reserve("a", 0.2)
     assert in_flight is not None
-    ledger.commit(reservation, 0.7, 7)
+    ledger.commit(reservation, 0.7, 7, 0)
 
     today.value = date(2026, 12, 24)  # a bad NTP answer, or someone testing a date
     assert ledger.day == date(2026, 12, 24)
@@ -263,7 +282,7 @@ def test_clock_that_jumped_ahead_and_came_back_finds_its_days_spend_again() -> N
     assert ledger.entry("a").reserved == pytest.approx(0.2)
     spent_on_the_wrong_day = ledger.reserve("a", 0.1)
     assert spent_on_the_wrong_day is not None
-    ledger.commit(spent_on_the_wrong_day, 0.1, 1)
+    ledger.commit(spent_on_the_wrong_day, 0.1, 1, 0)
 
     today.value = date(2026, 11, 26)  # the clock is right again
     assert ledger.day == date(2026, 11, 26)
@@ -282,12 +301,12 @@ def test_restore_never_lowers_spend_booked_today() -> None:
     earlier = BudgetLedger({"a": 1.0}, None, today)
     first = earlier.reserve("a", 0.3)
     assert first is not None
-    earlier.commit(first, 0.3, 30)
+    earlier.commit(first, 0.3, 30, 0)
     state = earlier.export()
     ledger = BudgetLedger({"a": 1.0}, None, today)
     booked = ledger.reserve("a", 0.6)
     assert booked is not None
-    ledger.commit(booked, 0.6, 60)
+    ledger.commit(booked, 0.6, 60, 0)
     assert ledger.restore(state)
     assert ledger.entry("a").cost == pytest.approx(0.6)
     assert ledger.entry("a").tokens == 60
@@ -296,7 +315,7 @@ def test_restore_never_lowers_spend_booked_today() -> None:
 
 def test_restoring_the_same_state_twice_counts_it_once() -> None:
     today = Today()
-    data = {"day": "2026-11-26", "providers": {"a": {"cost": 0.4, "tokens": 7}}}
+    data = {"day": "2026-11-26", "providers": {"a": {"cost": 0.4, "input_tokens": 7}}}
     ledger = BudgetLedger({"a": 1.0}, 2.0, today)
     assert ledger.restore(data)
     assert ledger.restore(data)
@@ -310,7 +329,7 @@ def test_only_the_last_few_days_are_kept_for_a_returning_clock() -> None:
     first_day = today.value
     reservation = ledger.reserve("a", 0.5)
     assert reservation is not None
-    ledger.commit(reservation, 0.5, 5)
+    ledger.commit(reservation, 0.5, 5, 0)
     for offset in range(1, 6):
         today.value = date.fromordinal(first_day.toordinal() + offset)
         assert ledger.day == today.value

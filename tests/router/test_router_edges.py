@@ -5,6 +5,7 @@ a wrong wall clock at startup."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 import random
@@ -443,22 +444,22 @@ async def test_a_router_started_with_its_clock_behind_never_grants_the_saved_day
 # --- a renamed provider keeps what it spent ------------------------------------------------
 
 
-async def test_a_renamed_provider_keeps_its_spend_stats_and_breaker(
-    make_router: RouterFactory,
+async def test_a_relabelled_provider_keeps_its_spend_and_stats(
+    make_router: RouterFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    provider = FakeProvider("kitchen")
-    settings = {"kitchen": replace(UNLIMITED, daily_budget=1.0)}
+    # The router keys providers by a stable name; the label is what people call it.
+    provider = FakeProvider("id-1", label="Kitchen")
+    settings = {"id-1": replace(UNLIMITED, daily_budget=1.0)}
     router = make_router([provider], PRIORITY, settings)
     await router.process(AIRequest(prompt="p"))
-    spent = router.provider_stats("kitchen").cost_today
-    renamed = FakeProvider("garage")
-    router.update_providers(
-        [renamed], {"garage": settings["kitchen"]}, renamed={"kitchen": "garage"}
-    )
-    assert router.provider_names == ("garage",)
-    stats = router.provider_stats("garage")
+    spent = router.provider_stats("id-1").cost_today
+    router.update_providers([FakeProvider("id-1", label="Garage")], settings)
+    stats = router.provider_stats("id-1")
+    assert stats.label == "Garage"
     assert stats.cost_today == spent
     assert stats.budget_remaining == pytest.approx(1.0 - spent)
     assert stats.requests == 1
-    assert "kitchen" not in router.get_cost_summary()["provider_costs"]
-    assert (await router.process(AIRequest(prompt="q"))).provider == "garage"
+    caplog.set_level(logging.INFO, logger="custom_components.aicleaner.router")
+    response = await router.process(AIRequest(prompt="q"))
+    assert response.provider == "id-1"
+    assert "answered by Garage" in caplog.text

@@ -264,6 +264,7 @@ class BaseProvider(ABC):
         *,
         name: str,
         model: str,
+        label: str | None = None,
         api_key: str | None = None,
         base_url: str | None = None,
         price_override: ModelPrice | None = None,
@@ -274,6 +275,7 @@ class BaseProvider(ABC):
     ) -> None:
         """Keep the injected session and the settings of this configured provider.
 
+        `name` is the provider's stable key and `label` what people call it (default: the name).
         `vision` and `context_window` override what the built-in model tables say, for models they do
         not know (self-hosted ones, mostly). `price_override` replaces the price of the configured model.
         """
@@ -282,6 +284,7 @@ class BaseProvider(ABC):
             raise ValueError(f"{self.kind} needs a base URL")
         self._session = session
         self._name = name
+        self._label = label or name
         self._model = model
         self._api_key = api_key or None
         # A trailing slash would double up with the paths we append; a path prefix is kept.
@@ -304,8 +307,13 @@ class BaseProvider(ABC):
 
     @property
     def name(self) -> str:
-        """Unique name of this configured provider."""
+        """Stable, unique key of this configured provider."""
         return self._name
+
+    @property
+    def label(self) -> str:
+        """What people call this provider (its name unless given)."""
+        return self._label
 
     @property
     def model(self) -> str:

@@ -40,15 +40,36 @@ BILLED_FAILURES: frozenset[ErrorCategory] = frozenset(
 )
 
 
+# The figures a ledger entry keeps per provider and day, as exported.
+LEDGER_FIELDS = ("cost", "input_tokens", "output_tokens", "requests", "failures")
+
+
 @dataclass(slots=True)
 class LedgerEntry:
-    """Spend of one provider on one day."""
+    """Spend of one provider on one day: every call made, failed ones included."""
 
     cost: float = 0.0
-    tokens: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
     requests: int = 0
+    failures: int = 0
     # Estimated cost of calls in flight.
     reserved: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        """Input and output tokens together."""
+        return self.input_tokens + self.output_tokens
+
+    def settled(self) -> LedgerEntry:
+        """Return a copy without what is in flight."""
+        return LedgerEntry(
+            self.cost,
+            self.input_tokens,
+            self.output_tokens,
+            self.requests,
+            self.failures,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +84,6 @@ class BudgetLedger:
     """Today's spend per provider against optional per-provider and global daily limits."""
 
     __slots__ = (
-        "_aliases",
         "_day",
         "_entries",
         "_global_limit",
@@ -89,8 +109,6 @@ class BudgetLedger:
         self._total_cost = 0.0
         self._total_reserved = 0.0
         self._history: dict[date, tuple[dict[str, LedgerEntry], float]] = {}
-        # Old provider names of renamed providers, so calls in flight settle under the new one.
-        self._aliases: dict[str, str] = {}
 
     @property
     def day(self) -> date:
@@ -159,37 +177,31 @@ class BudgetLedger:
         self._total_reserved += amount
         return Reservation(provider, amount)
 
-    def commit(self, reservation: Reservation, cost: float, tokens: int) -> None:
-        """Replace a reservation by the actual cost of the call it covered."""
-        entry = self.entry(
-            self._aliases.get(reservation.provider, reservation.provider)
-        )
+    def commit(
+        self,
+        reservation: Reservation,
+        cost: float,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        failed: bool = False,
+    ) -> None:
+        """Replace a reservation by the cost of the call it covered (a billed failure too)."""
+        entry = self.entry(reservation.provider)
         self._unreserve(entry, reservation.amount)
         entry.cost += cost
-        entry.tokens += tokens
+        entry.input_tokens += input_tokens
+        entry.output_tokens += output_tokens
         entry.requests += 1
+        entry.failures += failed
         self._total_cost += cost
 
     def release(self, reservation: Reservation) -> None:
-        """Drop a reservation whose call failed or was never made."""
-        name = self._aliases.get(reservation.provider, reservation.provider)
-        self._unreserve(self.entry(name), reservation.amount)
-
-    def rename(self, old: str, new: str) -> None:
-        """Carry a renamed provider's spend (today's, the kept days', in flight) to its new name."""
-        self._roll()
-        for entries in (self._entries, *(kept for kept, _ in self._history.values())):
-            if (entry := entries.pop(old, None)) is not None:
-                merged = entries.setdefault(new, LedgerEntry())
-                merged.cost += entry.cost
-                merged.tokens += entry.tokens
-                merged.requests += entry.requests
-                merged.reserved += entry.reserved
-        for alias, target in self._aliases.items():
-            if target == old:
-                self._aliases[alias] = new
-        self._aliases.pop(new, None)
-        self._aliases[old] = new
+        """Drop the reservation of a call that failed without being billed."""
+        entry = self.entry(reservation.provider)
+        self._unreserve(entry, reservation.amount)
+        entry.requests += 1
+        entry.failures += 1
 
     def export(self) -> dict[str, Any]:
         """Export the ledger as plain data: today's and the kept past days' spend.
@@ -249,11 +261,12 @@ class BudgetLedger:
         self, entries: dict[str, LedgerEntry], providers: Mapping[str, Any]
     ) -> None:
         for name, values in dict(providers).items():
-            name = self._aliases.get(str(name), str(name))
-            entry = entries.setdefault(name, LedgerEntry())
+            entry = entries.setdefault(str(name), LedgerEntry())
             entry.cost = max(entry.cost, float(values.get("cost", 0.0)))
-            entry.tokens = max(entry.tokens, int(values.get("tokens", 0)))
-            entry.requests = max(entry.requests, int(values.get("requests", 0)))
+            for field in LEDGER_FIELDS[1:]:
+                setattr(
+                    entry, field, max(getattr(entry, field), int(values.get(field, 0)))
+                )
 
     def _unreserve(self, entry: LedgerEntry, amount: float) -> None:
         entry.reserved = max(0.0, entry.reserved - amount)
@@ -274,10 +287,7 @@ class BudgetLedger:
         if today < self._day and today not in history:
             return
         history[self._day] = (
-            {
-                name: LedgerEntry(entry.cost, entry.tokens, entry.requests)
-                for name, entry in self._entries.items()
-            },
+            {name: entry.settled() for name, entry in self._entries.items()},
             self._total_cost,
         )
         entries, total_cost = history.pop(today, ({}, 0.0))
@@ -293,6 +303,6 @@ class BudgetLedger:
 
 def _export_entries(entries: Mapping[str, LedgerEntry]) -> dict[str, dict[str, Any]]:
     return {
-        name: {"cost": entry.cost, "tokens": entry.tokens, "requests": entry.requests}
+        name: {field: getattr(entry, field) for field in LEDGER_FIELDS}
         for name, entry in entries.items()
     }

@@ -176,13 +176,18 @@ class AIResponse:
 class Provider(Protocol):
     """A provider client, as the router sees it. Implemented in `providers/`.
 
-    `name` is unique among the router's providers (the user's name for this configured provider);
-    `kind` is the wire protocol (openai, anthropic, gemini, ollama, openai_compatible).
+    `name` is the provider's stable key, unique among the router's providers (in Home Assistant, its
+    subentry id); `label` is what people call it (the subentry's title), used in logs. `kind` is the
+    wire protocol (openai, anthropic, gemini, ollama, openai_compatible).
     """
 
     @property
     def name(self) -> str:
-        """Unique name of this configured provider."""
+        """Stable, unique key of this configured provider."""
+
+    @property
+    def label(self) -> str:
+        """What people call this provider; it may change while `name` stays."""
 
     @property
     def kind(self) -> str:

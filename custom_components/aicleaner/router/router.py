@@ -188,24 +188,17 @@ class Router:
         self,
         providers: Sequence[Provider],
         provider_settings: Mapping[str, ProviderSettings] | None = None,
-        *,
-        renamed: Mapping[str, str] | None = None,
     ) -> None:
         """Replace the provider set; stats of providers that stay are kept.
 
-        A provider whose settings did not change also keeps its breaker and rate limiter.
-        `renamed` maps old names to new ones: a renamed provider keeps its stats, breaker, limiter
-        and today's spend, so a rename never grants its budget again.
-        Call `reset_credentials` when only its key changed.
+        A provider is the same one when its `name` (its stable key) is: a new `label` or client
+        keeps its stats and spend. One whose settings did not change also keeps its breaker and
+        rate limiter. Call `reset_credentials` when only its key changed.
         """
         settings_by_name = provider_settings or {}
         names = [provider.name for provider in providers]
         if len(set(names)) != len(names):
             raise ValueError("provider names must be unique")
-        for old_name, new_name in (renamed or {}).items():
-            if old_name in self._slots and new_name not in self._slots:
-                self._slots[new_name] = self._slots.pop(old_name)
-                self._budget.rename(old_name, new_name)
         known_passes = [slot.stats.rr_pass for slot in self._slot_list]
         start_pass = min(known_passes, default=0.0)
         slots: dict[str, _Slot] = {}
@@ -264,6 +257,11 @@ class Router:
     def reset_credentials(self, name: str) -> None:
         """Close the provider's breaker after its key changed (an auth failure keeps it open)."""
         self._slots[name].breaker.reset()
+
+    def _label(self, name: str) -> str:
+        """Return what people call the provider `name` (the name itself once it is gone)."""
+        slot = self._slots.get(name)
+        return name if slot is None else slot.provider.label
 
     def _live_slot(self, name: str) -> _Slot | None:
         """Return the provider's current slot, or None once it was removed or disabled."""
@@ -501,6 +499,8 @@ class Router:
             # Removed or disabled while this request waited for an earlier candidate.
             return None
         clock = self._clock
+        # Most input and output tokens the call can use: booked when the provider reports none.
+        bound = (candidate.input_tokens, request.max_tokens)
         tokens = candidate.input_tokens + request.max_tokens
         prepared = (
             await self._prepare(slot, request, attempts, deadline)
@@ -534,13 +534,20 @@ class Router:
                 error = err
             except asyncio.CancelledError:
                 # The request may well have been sent: the provider bills it all the same.
-                self._budget.commit(reservation, reservation.amount, tokens)
+                self._budget.commit(
+                    reservation, reservation.amount, *bound, failed=True
+                )
                 slot.breaker.release(permit)
                 raise
             else:
                 elapsed = clock() - call_started
                 cost = self._settle_success(
-                    slot, completion, reservation, taken, elapsed
+                    slot,
+                    completion,
+                    reservation,
+                    taken=taken,
+                    bound=bound,
+                    elapsed=elapsed,
                 )
                 attempts.append(
                     Attempt(
@@ -565,7 +572,7 @@ class Router:
             finally:
                 stats.in_flight -= 1
             elapsed = clock() - call_started
-            self._settle_failure(slot, error, admitted, tokens, elapsed)
+            self._settle_failure(slot, error, admitted, bound, elapsed)
             attempts.append(
                 Attempt(
                     name,
@@ -666,7 +673,9 @@ class Router:
         slot: _Slot,
         completion: Completion,
         reservation: Reservation,
+        *,
         taken: int,
+        bound: tuple[int, int],
         elapsed: float,
     ) -> float:
         """Book a successful call: its cost and tokens, breaker, throttling, stats.
@@ -675,13 +684,17 @@ class Router:
         upper bound of what it can have cost, and counted. `_call` has checked the completion, so
         nothing here can fail between the reservation and its commit.
         """
+        usage = completion.usage
         if completion.usage_reported:
-            cost, used = completion.cost, completion.usage.total_tokens
+            cost, (used_in, used_out) = (
+                completion.cost,
+                (usage.input_tokens, usage.output_tokens),
+            )
         else:
-            cost, used = reservation.amount, taken
+            cost, (used_in, used_out) = reservation.amount, bound
             slot.stats.usage_missing += 1
-        self._budget.commit(reservation, cost, used)
-        slot.limiter.reconcile(taken, used)
+        self._budget.commit(reservation, cost, used_in, used_out)
+        slot.limiter.reconcile(taken, used_in + used_out)
         slot.limiter.on_success()
         slot.breaker.record_success()
         slot.stats.record_success(elapsed, self._clock())
@@ -692,7 +705,7 @@ class Router:
         slot: _Slot,
         error: ProviderError,
         admitted: tuple[Reservation, int, int],
-        tokens: int,
+        bound: tuple[int, int],
         elapsed: float,
     ) -> None:
         """Book a failed call: settle its reservations, tell the breaker and the limiter.
@@ -704,7 +717,7 @@ class Router:
         reservation, taken, permit = admitted
         category = error.category
         if category in BILLED_FAILURES or isinstance(error, _UnexpectedError):
-            self._budget.commit(reservation, reservation.amount, tokens)
+            self._budget.commit(reservation, reservation.amount, *bound, failed=True)
         else:
             self._budget.release(reservation)
             slot.limiter.reconcile(taken, 0)
@@ -764,7 +777,7 @@ class Router:
         _LOGGER.info(
             "Request %s answered by %s (%s) in %.3f s, cost %.6f USD, cached %s, %d attempts",
             response.request_id,
-            response.provider,
+            self._label(response.provider),
             response.model,
             seconds,
             response.cost,
@@ -797,14 +810,15 @@ class Router:
             event, attempts, provider = "request_failed", error.attempts, None
             summary = "all providers failed: " + (
                 ", ".join(
-                    f"{attempt.provider} ({attempt.category or attempt.outcome})"
+                    f"{self._label(attempt.provider)} "
+                    f"({attempt.category or attempt.outcome})"
                     for attempt in attempts
                 )
                 or "no provider could serve it"
             )
         elif isinstance(error, ProviderError):
             event, attempts, provider = "request_rejected", (), error.provider
-            summary = f"{error.provider}: {error.category}" + (
+            summary = f"{self._label(error.provider)}: {error.category}" + (
                 f" (HTTP {error.status})" if error.status is not None else ""
             )
         else:  # pragma: no cover - the router raises no other AICleanerError
@@ -838,6 +852,7 @@ class Router:
         p50, p95 = stats.latency_percentiles()
         return ProviderSnapshot(
             name=name,
+            label=slot.provider.label,
             kind=slot.provider.kind,
             model=slot.provider.model,
             enabled=slot.settings.enabled,
@@ -851,6 +866,9 @@ class Router:
             requests=stats.requests,
             failures=stats.failures,
             requests_today=entry.requests,
+            failures_today=entry.failures,
+            input_tokens_today=entry.input_tokens,
+            output_tokens_today=entry.output_tokens,
             tokens_today=entry.tokens,
             cost_today=entry.cost,
             daily_budget=self._budget.limit(name),
@@ -911,8 +929,12 @@ class Router:
             entry = budget.entry(name)
             remaining = budget.remaining(name)
             provider_costs[name] = {
+                "label": self._label(name),
                 "total_cost": entry.cost,
                 "requests": entry.requests,
+                "failures": entry.failures,
+                "input_tokens": entry.input_tokens,
+                "output_tokens": entry.output_tokens,
                 "tokens": entry.tokens,
                 "daily_budget": budget.limit(name),
                 "budget_remaining": remaining,

@@ -218,6 +218,7 @@ class ProviderSnapshot:
     """One provider's state for the coordinator and entities. Times in seconds, money in USD."""
 
     name: str
+    label: str
     kind: str
     model: str
     enabled: bool
@@ -231,6 +232,9 @@ class ProviderSnapshot:
     requests: int
     failures: int
     requests_today: int
+    failures_today: int
+    input_tokens_today: int
+    output_tokens_today: int
     tokens_today: int
     cost_today: float
     daily_budget: float | None
