@@ -157,6 +157,18 @@ def test_trial_of_an_earlier_half_open_period_does_not_free_a_current_trial() ->
     assert breaker.try_acquire() is None
 
 
+def test_trial_permits_number_the_half_open_periods_from_one() -> None:
+    clock = FakeClock()
+    breaker = make(
+        clock, failure_threshold=1, timeout_seconds=10, half_open_max_calls=1
+    )
+    for period in (1, 2, 3):
+        breaker.record_failure()
+        clock.advance(10)
+        # As documented: the generation of the period, never NOT_A_TRIAL.
+        assert breaker.try_acquire() == period
+
+
 events = st.lists(
     st.tuples(
         st.sampled_from(
