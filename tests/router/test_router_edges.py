@@ -5,9 +5,9 @@ a wrong wall clock at startup."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+import logging
 import random
 
 import pytest

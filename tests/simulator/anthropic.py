@@ -384,7 +384,9 @@ class AnthropicProtocol(ProviderProtocol):
                 f"prompt is too long: {input_tokens} tokens > {context_window} maximum"
             )
 
-        text = call.reply_text or default_reply("anthropic", model, chars, images)
+        text = call.reply_text or default_reply(
+            "anthropic", model, chars, images, body=body
+        )
         thinking = min(thinking, max_tokens)
         text, cut = truncate_to_tokens(text, max_tokens - thinking)
         stop_reason = "max_tokens" if cut else "end_turn"

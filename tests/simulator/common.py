@@ -7,6 +7,7 @@ import binascii
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 import io
+import json
 import math
 import random
 import string
@@ -117,11 +118,29 @@ def truncate_to_tokens(text: str, max_tokens: int | None) -> tuple[str, bool]:
     return text[: max(max_tokens, 0) * 4], True
 
 
-def default_reply(provider: str, model: str, prompt_chars: int, images: int) -> str:
-    """A deterministic reply that tells tests what the simulator received."""
-    return (
+def default_reply(
+    provider: str, model: str, prompt_chars: int, images: int, *, body: Any = None
+) -> str:
+    """A deterministic reply that tells tests what the simulator received.
+
+    A request that asks for JSON (natively, or by instruction as a model would read it) gets the
+    same facts as a JSON object.
+    """
+    text = (
         f"Simulated {provider} reply from {model}: "
         f"received {prompt_chars} characters of text and {images} image(s)."
+    )
+    if body is not None and wants_json(body):
+        return json.dumps({"reply": text, "characters": prompt_chars, "images": images})
+    return text
+
+
+def wants_json(body: Any) -> bool:
+    """Whether a request body asks for a JSON answer, in any protocol's way or in its instructions."""
+    sent = json.dumps(body)
+    return any(
+        marker in sent
+        for marker in ("JSON", "json_object", "application/json", '"format": "json"')
     )
 
 

@@ -445,7 +445,9 @@ class GeminiProtocol(ProviderProtocol):
             return {"totalTokens": prompt_tokens}
 
         thinking = _thinking_tokens(model, config.get("thinking_config"))
-        text = call.reply_text or default_reply("gemini", model, text_chars, images)
+        text = call.reply_text or default_reply(
+            "gemini", model, text_chars, images, body=body
+        )
         budget = None if max_output is None else max(max_output - thinking, 0)
         if max_output is not None:
             thinking = min(thinking, max_output)

@@ -289,7 +289,9 @@ class OllamaProtocol(ProviderProtocol):
             num_predict if isinstance(num_predict, int) and num_predict > 0 else None
         )
 
-        text = call.reply_text or default_reply("ollama", model, chars, images)
+        text = call.reply_text or default_reply(
+            "ollama", model, chars, images, body=body
+        )
         if call.content_filter is not None:
             text = REFUSAL_TEXT
         thinking_tokens = (

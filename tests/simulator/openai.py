@@ -455,7 +455,7 @@ class OpenAIProtocol(ProviderProtocol):
 
         reasoning_tokens = 0 if effort in (None, "none") else REASONING_TOKENS
         text = call.reply_text or default_reply(
-            self.name, model, prompt_chars, image_count
+            self.name, model, prompt_chars, image_count, body=body
         )
         budget = None if max_tokens is None else max(max_tokens - reasoning_tokens, 0)
         if max_tokens is not None:

@@ -84,8 +84,9 @@ class AnthropicProvider(BaseProvider):
             "max_tokens": request.max_tokens,
             "messages": [{"role": "user", "content": content}],
         }
-        if request.system_prompt:
-            payload["system"] = request.system_prompt
+        # JSON is asked by instruction only: the Messages API has no JSON mode of its own.
+        if system := request.effective_system_prompt:
+            payload["system"] = system
         return f"{self._base_url}/v1/messages", payload
 
     def _parse_completion(

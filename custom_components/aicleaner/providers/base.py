@@ -70,6 +70,8 @@ _ERROR_MESSAGE_LIMIT: Final = 500
 # A provider's error code or type ("invalid_request_error", "RESOURCE_EXHAUSTED") is kept in
 # exceptions: a short identifier, never free text that could quote the request.
 _ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,63}")
+# A JSON answer wrapped in a Markdown code fence, as models asked by instruction sometimes send it.
+_FENCED_JSON = re.compile(r"```(?:json)?\s*(.*?)\s*```", re.DOTALL)
 # Room left in a request size limit for everything but the images: JSON envelope, headers, prompts.
 _REQUEST_OVERHEAD: Final = 64 * 1024
 # Words in a 400/422 message that put the blame on the caller's image rather than our configuration...
@@ -396,6 +398,7 @@ class BaseProvider(ABC):
                 f"the answer has no text (finish reason {enum_text(finish_reason)})",
                 provider=self._name,
             )
+        data = self._parse_json_answer(text) if request.json_output else None
         if usage is None:
             return Completion(
                 text=text,
@@ -404,6 +407,7 @@ class BaseProvider(ABC):
                 finish_reason=finish_reason,
                 cost=0.0,
                 usage_reported=False,
+                data=data,
             )
         return Completion(
             text=text,
@@ -411,7 +415,21 @@ class BaseProvider(ABC):
             usage=usage,
             finish_reason=finish_reason,
             cost=self.price(model).cost(usage.input_tokens, usage.output_tokens),
+            data=data,
         )
+
+    def _parse_json_answer(self, text: str) -> Any:
+        """Parse an answer asked for as JSON; a model that wrapped it in a code fence is forgiven.
+
+        An answer that is not JSON is a malformed answer: billed, and another attempt may do better.
+        """
+        stripped = text.strip()
+        if fenced := _FENCED_JSON.fullmatch(stripped):
+            stripped = fenced.group(1)
+        try:
+            return orjson.loads(stripped)
+        except orjson.JSONDecodeError as err:
+            raise self._malformed("the answer is not valid JSON") from err
 
     def _image_budget(self, request: AIRequest) -> int | None:
         """Bytes the base64 images of `request` may take in the provider's request size limit."""
@@ -419,7 +437,7 @@ class BaseProvider(ABC):
         if limit is None:
             return None
         texts = len(request.prompt.encode()) + len(
-            (request.system_prompt or "").encode()
+            (request.effective_system_prompt or "").encode()
         )
         return max(limit - _REQUEST_OVERHEAD - texts, 0)
 

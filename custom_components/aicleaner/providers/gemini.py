@@ -93,8 +93,10 @@ class GeminiProvider(BaseProvider):
             "contents": [{"role": "user", "parts": parts}],
             "generationConfig": config,
         }
-        if request.system_prompt:
-            payload["systemInstruction"] = {"parts": [{"text": request.system_prompt}]}
+        if request.json_output:
+            config["responseMimeType"] = "application/json"
+        if system := request.effective_system_prompt:
+            payload["systemInstruction"] = {"parts": [{"text": system}]}
         path = model if model.startswith("models/") else f"models/{model}"
         return f"{self._api_root}/{path}:generateContent", payload
 

@@ -54,8 +54,8 @@ class OllamaProvider(BaseProvider):
         self, request: AIRequest, model: str, images: tuple[ImageInput, ...]
     ) -> tuple[str, JSONObject]:
         messages: list[JSONObject] = []
-        if request.system_prompt:
-            messages.append({"role": "system", "content": request.system_prompt})
+        if system := request.effective_system_prompt:
+            messages.append({"role": "system", "content": system})
         user: JSONObject = {"role": "user", "content": request.prompt}
         if images:
             user["images"] = [
@@ -71,6 +71,8 @@ class OllamaProvider(BaseProvider):
             "stream": False,
             "options": options,
         }
+        if request.json_output:
+            payload["format"] = "json"
         return f"{self._base_url}/api/chat", payload
 
     def _parse_completion(

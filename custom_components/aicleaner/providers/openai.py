@@ -105,6 +105,8 @@ class OpenAIProvider(BaseProvider):
 
     kind: ClassVar[str] = "openai"
     default_base_url: ClassVar[str | None] = "https://api.openai.com/v1"
+    # Whether to send `response_format: json_object` for a JSON request (else: instruction only).
+    native_json: ClassVar[bool] = True
     max_request_bytes: ClassVar[int | None] = OPENAI_REQUEST_BYTES
 
     def _build_headers(self, api_key: str | None) -> dict[str, str]:
@@ -121,10 +123,8 @@ class OpenAIProvider(BaseProvider):
     ) -> tuple[str, JSONObject]:
         rules = self._rules(model)
         messages: list[JSONObject] = []
-        if request.system_prompt:
-            messages.append(
-                {"role": rules.system_role, "content": request.system_prompt}
-            )
+        if system := request.effective_system_prompt:
+            messages.append({"role": rules.system_role, "content": system})
         if images:
             content: list[JSONObject] = [{"type": "text", "text": request.prompt}]
             content.extend(
@@ -147,6 +147,8 @@ class OpenAIProvider(BaseProvider):
         }
         if request.temperature is not None and rules.temperature:
             payload["temperature"] = request.temperature
+        if request.json_output and self.native_json:
+            payload["response_format"] = {"type": "json_object"}
         return f"{self._base_url}/chat/completions", payload
 
     def _parse_completion(

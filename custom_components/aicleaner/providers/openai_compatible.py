@@ -34,6 +34,8 @@ class OpenAICompatibleProvider(LocalityMixin, OpenAIProvider):
     default_base_url: ClassVar[str | None] = None
     # Self-hosted servers and gateways document no request size limit of their own.
     max_request_bytes: ClassVar[int | None] = None
+    # Not every server takes `response_format` (some answer 400): JSON is asked by instruction.
+    native_json: ClassVar[bool] = False
 
     def _rules(self, model: str) -> ParameterRules:
         # `parameter_rules` matches the bare name after the last "/" against OpenAI's families.

@@ -32,6 +32,7 @@ def request_key(request: AIRequest) -> str:
         tuple(image.sha256 for image in request.images),
         request.max_tokens,
         request.temperature,
+        request.json_output,
         request.provider,
         request.model,
         request.local_only,

@@ -10,9 +10,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 import hashlib
 from itertools import count
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 _request_ids = count(1)
+
+# Added to the system prompt of a request for JSON. Even the providers with a native JSON mode get
+# it: OpenAI's refuses a request whose messages never mention JSON, and Ollama's docs ask for both.
+JSON_INSTRUCTION = "Answer with one valid JSON value and nothing else: no prose, no Markdown code fences."
 
 
 def _next_request_id() -> str:
@@ -36,9 +40,10 @@ class ImageInput:
 class AIRequest:
     """One request for an answer, as the caller states it.
 
-    The provider-facing fields (prompt, system_prompt, images, max_tokens, temperature, model) are what a
-    provider client sends. The routing fields (provider, tags, local_only, allowed_providers, use_cache,
-    timeout) steer the router and are never sent anywhere.
+    The provider-facing fields (prompt, system_prompt, images, max_tokens, temperature, model,
+    json_output) are what a provider client sends. The routing fields (provider, provider_order,
+    strategy, tags, local_only, allowed_providers, use_cache, timeout) steer the router and are never
+    sent anywhere.
     """
 
     prompt: str
@@ -48,8 +53,14 @@ class AIRequest:
     temperature: float | None = None
     # Use this model instead of the provider's configured one.
     model: str | None = None
+    # Ask for one JSON value, in the provider's own way; an answer that does not parse fails over.
+    json_output: bool = False
     # Routing: pin one provider by name; a tag selects routing rules; local_only keeps data at home.
     provider: str | None = None
+    # Try these providers first, in this order (with `allowed_providers`, only these).
+    provider_order: tuple[str, ...] = ()
+    # This request's strategy instead of the router's (a `SelectionStrategy` value).
+    strategy: str | None = None
     tags: frozenset[str] = frozenset()
     local_only: bool = False
     allowed_providers: frozenset[str] | None = None
@@ -62,6 +73,15 @@ class AIRequest:
     def has_images(self) -> bool:
         """Whether the request needs a vision-capable model."""
         return bool(self.images)
+
+    @property
+    def effective_system_prompt(self) -> str | None:
+        """The system prompt as sent: the caller's, plus the JSON instruction when JSON is asked."""
+        if not self.json_output:
+            return self.system_prompt
+        if self.system_prompt:
+            return f"{self.system_prompt}\n\n{JSON_INSTRUCTION}"
+        return JSON_INSTRUCTION
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +144,8 @@ class Completion:
     finish_reason: str
     cost: float
     usage_reported: bool = True
+    # The parsed answer, for a request with `json_output`.
+    data: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +192,8 @@ class AIResponse:
     attempts: tuple[Attempt, ...] = ()
     # True when the provider reported no token usage and `cost` is the reservation (an upper bound).
     cost_estimated: bool = False
+    # The parsed answer, for a request with `json_output`.
+    data: Any = None
 
 
 @runtime_checkable

@@ -49,6 +49,7 @@ from .strategies import (
     StrategyContext,
     apply_rule,
     matching_rule,
+    put_first,
 )
 
 _LOGGER = logging.getLogger("custom_components.aicleaner.router")
@@ -170,6 +171,7 @@ class Router:
         self._rules = tuple(
             sorted(self._config.routing_rules, key=lambda rule: rule.priority)
         )
+        self._listeners: list[Callable[[AIResponse | AICleanerError], None]] = []
         self.update_providers(providers, provider_settings)
 
     # ----------------------------------------------------------------- configuration
@@ -258,6 +260,24 @@ class Router:
         """Close the provider's breaker after its key changed (an auth failure keeps it open)."""
         self._slots[name].breaker.reset()
 
+    def add_listener(
+        self, listener: Callable[[AIResponse | AICleanerError], None]
+    ) -> Callable[[], None]:
+        """Call `listener` with every request's outcome, its answer or its error; return a remover.
+
+        Listeners run synchronously as each request ends, so they must be cheap (schedule a save,
+        mark data stale). One that raises is logged and does not change the request's outcome.
+        """
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _tell(self, outcome: AIResponse | AICleanerError) -> None:
+        for listener in self._listeners:
+            try:
+                listener(outcome)
+            except Exception:
+                _LOGGER.exception("A router listener failed")
+
     def _label(self, name: str) -> str:
         """Return what people call the provider `name` (the name itself once it is gone)."""
         slot = self._slots.get(name)
@@ -294,6 +314,8 @@ class Router:
         except AICleanerError as err:
             overall.failed_requests += 1
             self._log_failure(request, err, started)
+            if self._listeners:
+                self._tell(err)
             raise
         overall.successful_requests += 1
         overall.total_response_time += response.latency_ms / 1000
@@ -303,6 +325,8 @@ class Router:
             overall.total_cost += response.cost
         if _LOGGER.isEnabledFor(logging.INFO):
             self._log_success(response)
+        if self._listeners:
+            self._tell(response)
         return response
 
     async def process_batch(
@@ -391,7 +415,11 @@ class Router:
     ) -> AIResponse:
         """Order the candidates and try each until one answers."""
         config = self._config
-        strategy = config.selection_strategy
+        strategy = (
+            config.selection_strategy
+            if request.strategy is None
+            else SelectionStrategy(request.strategy)
+        )
         candidates = self._candidates(
             request,
             need_headroom=strategy
@@ -410,6 +438,8 @@ class Router:
             rule = matching_rule(self._rules, request)
             if rule is not None:
                 candidates = apply_rule(candidates, rule)
+        if request.provider_order:
+            candidates = put_first(candidates, request.provider_order)
         attempts: list[Attempt] = []
         last = len(candidates) - 1
         for index, candidate in enumerate(candidates):
@@ -425,7 +455,7 @@ class Router:
     ) -> list[Candidate]:
         """List the providers that may serve the request, with their estimates for it."""
         # Upper bounds, not guesses: the budget reservation must cover the actual cost.
-        text_tokens = text_token_bound(request.prompt, request.system_prompt)
+        text_tokens = text_token_bound(request.prompt, request.effective_system_prompt)
         images = len(request.images)
         model = request.model
         pinned = request.provider
@@ -522,7 +552,8 @@ class Router:
             reservation, taken, permit = admitted
             if (
                 retry == 0
-                and self._config.selection_strategy is SelectionStrategy.ROUND_ROBIN
+                and (request.strategy or self._config.selection_strategy)
+                == SelectionStrategy.ROUND_ROBIN
             ):
                 stats.rr_pass += 1 / max(slot.settings.weight, 1e-6)
             attempt_timeout = min(slot.settings.timeout_seconds, deadline - clock())
@@ -568,6 +599,7 @@ class Router:
                     finish_reason=completion.finish_reason,
                     attempts=tuple(attempts),
                     cost_estimated=not completion.usage_reported,
+                    data=completion.data,
                 )
             finally:
                 stats.in_flight -= 1

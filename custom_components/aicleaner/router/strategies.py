@@ -206,7 +206,12 @@ def matching_rule(
 
 def apply_rule(ordered: list[Candidate], rule: RoutingRule) -> list[Candidate]:
     """Put the rule's providers first, in its order; the others keep the strategy's order after them."""
-    position = {name: index for index, name in enumerate(rule.providers)}
+    return put_first(ordered, rule.providers)
+
+
+def put_first(ordered: list[Candidate], names: Sequence[str]) -> list[Candidate]:
+    """Put the named providers first, in that order; the others keep their order after them."""
+    position = {name: index for index, name in enumerate(names)}
     first = sorted(
         (c for c in ordered if c.name in position), key=lambda c: position[c.name]
     )
