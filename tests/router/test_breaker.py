@@ -157,6 +157,30 @@ def test_trial_of_an_earlier_half_open_period_does_not_free_a_current_trial() ->
     assert breaker.try_acquire() is None
 
 
+def test_auth_failure_counts_as_a_consecutive_failure() -> None:
+    breaker = make(FakeClock())
+    breaker.record_failure()
+    breaker.record_auth_failure()
+    assert breaker.consecutive_failures == 2
+    breaker.reset()
+    assert breaker.consecutive_failures == 0
+
+
+def test_a_permit_given_back_twice_frees_only_its_own_trial_slot() -> None:
+    clock = FakeClock()
+    breaker = make(
+        clock, failure_threshold=1, timeout_seconds=10, half_open_max_calls=1
+    )
+    breaker.record_failure()
+    clock.advance(10)
+    permit = breaker.try_acquire()
+    assert permit is not None
+    breaker.release(permit)
+    breaker.release(permit)  # a second give-back must not open a second slot
+    assert breaker.try_acquire() is not None
+    assert breaker.try_acquire() is None
+
+
 def test_trial_permits_number_the_half_open_periods_from_one() -> None:
     clock = FakeClock()
     breaker = make(
