@@ -23,7 +23,12 @@ from custom_components.aicleaner.router.errors import (
     ProviderTimeoutError,
     RateLimitError,
 )
-from custom_components.aicleaner.router.models import FREE, AIRequest, ImageInput
+from custom_components.aicleaner.router.models import (
+    FREE,
+    AIRequest,
+    ImageInput,
+    ModelPrice,
+)
 from tests.simulator import Fault, SimulatorServer
 from tests.simulator.validate import validate_request_body
 
@@ -89,7 +94,8 @@ async def test_round_trip_with_system_prompt_and_image(
         completion.usage.input_tokens, completion.usage.output_tokens
     )
     assert completion.cost == pytest.approx(expected_cost)
-    assert (completion.cost > 0) is (kind not in ("ollama", "openai_compatible"))
+    # An OpenAI-compatible server not declared to run its models is taken as a priced gateway.
+    assert (completion.cost > 0) is (kind != "ollama")
     [body] = sent_bodies(simulator, kind)
     validate_request_body(SIM_PROVIDER[kind], body)
 
@@ -332,15 +338,23 @@ async def test_fault_that_hits_once_is_followed_by_a_normal_answer(
     assert simulator.sim.request_count(SIM_PROVIDER[kind]) == 2
 
 
-def test_local_openai_compatible_server_is_free_and_local(
+def test_openai_compatible_server_is_free_and_local_only_when_declared(
     session: aiohttp.ClientSession,
 ) -> None:
-    client = create_provider(
-        "openai_compatible",
-        session,
-        name="c",
-        model="gpt-4o-mini",
-        base_url="http://127.0.0.1:1/v1",
-    )
-    assert client.is_local
-    assert client.price() == FREE
+    def client(**settings: Any) -> BaseProvider:
+        return create_provider(
+            "openai_compatible",
+            session,
+            name="c",
+            model="gpt-4o-mini",
+            base_url="http://127.0.0.1:1/v1",
+            **settings,
+        )
+
+    declared = client(runs_models=True)
+    assert declared.is_local
+    assert declared.price() == FREE
+    # Loopback proves nothing: a LiteLLM proxy there forwards to paid cloud models.
+    for gateway in (client(runs_models=False), client()):
+        assert not gateway.is_local
+        assert gateway.price() == ModelPrice(0.15, 0.60)

@@ -260,7 +260,8 @@ def test_locality_rule(url: str, local: bool) -> None:
         ("ollama", "https://gpu-box.example.com", True),
         ("ollama", "https://ollama.com", False),
         ("ollama", "https://api.ollama.com", False),
-        ("openai_compatible", "http://192.168.1.5:8000/v1", True),
+        # Unstated, even a private host is taken as a gateway (see test_pricing).
+        ("openai_compatible", "http://192.168.1.5:8000/v1", False),
         ("openai_compatible", "https://openrouter.ai/api/v1", False),
     ],
 )

@@ -133,7 +133,11 @@ async def test_openai_request_for_a_classic_model(
                     {"type": "text", "text": "What is on the table?"},
                     {
                         "type": "image_url",
-                        "image_url": {"url": f"data:image/png;base64,{PNG_B64}"},
+                        # Explicit: "auto" could pick a detail the image bound does not cover.
+                        "image_url": {
+                            "url": f"data:image/png;base64,{PNG_B64}",
+                            "detail": "high",
+                        },
                     },
                 ],
             },

@@ -10,13 +10,14 @@ leaves the request's temperature out rather than send a field the API no longer 
 from __future__ import annotations
 
 import base64
+from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from ..router.errors import ContentFilterError
-from ..router.models import ModelCapabilities, ModelPrice, Usage
+from ..router.models import ModelCapabilities, Usage
 from .base import BaseProvider, JSONObject, usage_from
 from .catalog import ANTHROPIC_REQUEST_BYTES, anthropic_capabilities
-from .pricing import anthropic_price
+from .pricing import PriceQuote, anthropic_quote
 
 if TYPE_CHECKING:
     import aiohttp
@@ -124,5 +125,5 @@ class AnthropicProvider(BaseProvider):
     def _model_capabilities(self, model: str) -> ModelCapabilities:
         return anthropic_capabilities(model)
 
-    def _model_price(self, model: str) -> ModelPrice:
-        return anthropic_price(model)
+    def _model_quote(self, model: str, day: date) -> PriceQuote:
+        return anthropic_quote(model, day)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 import logging
 import math
@@ -28,6 +28,7 @@ from ..router.errors import (
     BadRequestError,
     EmptyResponseError,
     MalformedResponseError,
+    ModelNotFoundError,
     NetworkError,
     OverloadedError,
     ProviderError,
@@ -45,7 +46,7 @@ from ..router.models import (
     Usage,
 )
 from .images import fit_images
-from .locality import is_private_host
+from .pricing import PriceQuote
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -347,12 +348,18 @@ class BaseProvider(ABC):
             tokens_per_image=caps.tokens_per_image,
         )
 
-    def price(self, model: str | None = None) -> ModelPrice:
-        """USD per 1M tokens of `model`; the user's override applies to the configured model."""
+    def price(self, model: str | None = None, *, on: date | None = None) -> ModelPrice:
+        """USD per 1M tokens of `model` on day `on` (default today); the override applies to the configured model."""
+        return self.price_quote(model, on=on).price
+
+    def price_quote(
+        self, model: str | None = None, *, on: date | None = None
+    ) -> PriceQuote:
+        """Return the price of `model` on day `on`, and whether it is listed (overrides are)."""
         model = model or self._model
         if self._price_override is not None and model == self._model:
-            return self._price_override
-        return self._model_price(model)
+            return PriceQuote(self._price_override, listed=True)
+        return self._model_quote(model, on or date.today())
 
     async def prepare(self, request: AIRequest) -> AIRequest:
         """Return `request` with its images fitted to the model's limits (Pillow, in the executor)."""
@@ -495,8 +502,8 @@ class BaseProvider(ABC):
         """Built-in capabilities of `model`."""
 
     @abstractmethod
-    def _model_price(self, model: str) -> ModelPrice:
-        """Built-in price of `model`."""
+    def _model_quote(self, model: str, day: date) -> PriceQuote:
+        """Built-in price of `model` on `day` (`pricing`), and whether the table lists it."""
 
     def _is_auth_failure(self, status: int, body: Any) -> bool:
         """Whether a non-401/403 error is really a rejected key (Gemini answers 400 for one)."""
@@ -680,6 +687,12 @@ class BaseProvider(ABC):
             and any(word in lowered for word in _IMAGE_WORDS)
             and not any(word in lowered for word in _NO_VISION_WORDS)
         )
+        if _names_unknown_model(status, code, lowered):
+            return ModelNotFoundError(
+                f"the model was not found (retired or unknown){suffix}",
+                provider=provider,
+                status=status,
+            )
         if status == 404:
             message = f"not found (unknown model or endpoint){suffix}"
         elif caller_input:
@@ -697,6 +710,18 @@ class BaseProvider(ABC):
         if len(text) > _ERROR_MESSAGE_LIMIT:
             text = text[: _ERROR_MESSAGE_LIMIT - 1] + "…"
         return text
+
+
+def _names_unknown_model(status: int, code: str | None, lowered_text: str) -> bool:
+    """Whether an error answer says the model is unknown, rather than the path or the request.
+
+    OpenAI and gateways send the code `model_not_found`; Anthropic (`model: ...`), Gemini
+    (`models/... is not found`) and Ollama (`model '...' not found`) a 404 that names the model.
+    A 404 that does not (a wrong base URL path) stays a plain bad request.
+    """
+    if code == "model_not_found":
+        return status in (400, 404)
+    return status == 404 and "model" in lowered_text
 
 
 def enum_text(value: str) -> str:
@@ -721,14 +746,3 @@ def _public_url(url: str) -> str:
     except ValueError:
         return "<unparseable URL>"
     return str(parsed.with_user(None).with_query(None).with_fragment(None))
-
-
-class LocalityMixin:
-    """`is_local` from the base URL's host (see `locality.is_private_host`)."""
-
-    _base_url: str
-
-    @property
-    def is_local(self) -> bool:
-        """True when the base URL's host is on this machine or the home network."""
-        return is_private_host(self._base_url)

@@ -10,13 +10,14 @@ and `generationConfig {maxOutputTokens, temperature}`.
 from __future__ import annotations
 
 import base64
+from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from ..router.errors import ContentFilterError
-from ..router.models import ModelCapabilities, ModelPrice, Usage
+from ..router.models import ModelCapabilities, Usage
 from .base import BaseProvider, JSONObject, enum_text, token_count, usage_from
 from .catalog import GEMINI_REQUEST_BYTES, gemini_capabilities
-from .pricing import gemini_price
+from .pricing import PriceQuote, gemini_quote
 
 if TYPE_CHECKING:
     import aiohttp
@@ -179,5 +180,5 @@ class GeminiProvider(BaseProvider):
     def _model_capabilities(self, model: str) -> ModelCapabilities:
         return gemini_capabilities(model)
 
-    def _model_price(self, model: str) -> ModelPrice:
-        return gemini_price(model)
+    def _model_quote(self, model: str, day: date) -> PriceQuote:
+        return gemini_quote(model, day)

@@ -9,14 +9,15 @@ strings in the user message's `images`, and `max_tokens` / `temperature` go in `
 from __future__ import annotations
 
 import base64
+from datetime import date
 from typing import TYPE_CHECKING, ClassVar, Final
 from urllib.parse import urlsplit
 
 from ..router.errors import BadRequestError, ProviderError
-from ..router.models import ModelCapabilities, ModelPrice, Usage
+from ..router.models import ModelCapabilities, Usage
 from .base import BaseProvider, JSONObject, usage_from
 from .catalog import ollama_capabilities
-from .pricing import ollama_price
+from .pricing import PriceQuote, is_ollama_cloud_model, ollama_quote
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -40,9 +41,17 @@ class OllamaProvider(BaseProvider):
 
     @property
     def is_local(self) -> bool:
-        """An Ollama server runs at home, except Ollama's own cloud (`ollama.com`)."""
+        """An Ollama server runs at home, except Ollama's own cloud and its cloud-run models.
+
+        Ollama's cloud (`ollama.com`) and a model whose name marks it as cloud-run
+        (`gpt-oss:120b-cloud`, which a home server forwards to Ollama's cloud) are not local.
+        """
         host = (urlsplit(self._base_url).hostname or "").lower()
-        return not (host == OLLAMA_CLOUD_HOST or host.endswith("." + OLLAMA_CLOUD_HOST))
+        return not (
+            host == OLLAMA_CLOUD_HOST
+            or host.endswith("." + OLLAMA_CLOUD_HOST)
+            or is_ollama_cloud_model(self._model)
+        )
 
     def _build_headers(self, api_key: str | None) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -120,5 +129,5 @@ class OllamaProvider(BaseProvider):
     def _model_capabilities(self, model: str) -> ModelCapabilities:
         return ollama_capabilities(model)
 
-    def _model_price(self, model: str) -> ModelPrice:
-        return ollama_price(model)
+    def _model_quote(self, model: str, day: date) -> PriceQuote:
+        return ollama_quote(model, day)

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from ..router.errors import ContentFilterError, ProviderError, RateLimitError
-from ..router.models import ModelCapabilities, ModelPrice, Usage
+from ..router.models import ModelCapabilities, Usage
 from .base import BaseProvider, JSONObject, usage_from
 from .catalog import OPENAI_REQUEST_BYTES, openai_capabilities
-from .pricing import openai_price
+from .pricing import PriceQuote, openai_quote
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -108,6 +109,9 @@ class OpenAIProvider(BaseProvider):
     # Whether to send `response_format: json_object` for a JSON request (else: instruction only).
     native_json: ClassVar[bool] = True
     max_request_bytes: ClassVar[int | None] = OPENAI_REQUEST_BYTES
+    # Sent with every image: "high" is what `catalog.openai_image_tokens` bounds; left to "auto",
+    # gpt-5.4 and later may pick "original", whose 10,000-patch budget is far above that bound.
+    image_detail: ClassVar[str | None] = "high"
 
     def _build_headers(self, api_key: str | None) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -132,7 +136,8 @@ class OpenAIProvider(BaseProvider):
                     "type": "image_url",
                     "image_url": {
                         "url": f"data:{image.mime_type};base64,"
-                        + base64.b64encode(image.data).decode("ascii")
+                        + base64.b64encode(image.data).decode("ascii"),
+                        **({"detail": self.image_detail} if self.image_detail else {}),
                     },
                 }
                 for image in images
@@ -212,5 +217,5 @@ class OpenAIProvider(BaseProvider):
     def _model_capabilities(self, model: str) -> ModelCapabilities:
         return openai_capabilities(model)
 
-    def _model_price(self, model: str) -> ModelPrice:
-        return openai_price(model)
+    def _model_quote(self, model: str, day: date) -> PriceQuote:
+        return openai_quote(model, day)

@@ -9,13 +9,16 @@ gateway): they reject it wherever they are served from.
 
 from __future__ import annotations
 
-from typing import ClassVar, Final
+from datetime import date
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-from ..router.models import FREE, ModelCapabilities, ModelPrice
-from .base import LocalityMixin
+from ..router.models import FREE, ModelCapabilities
 from .catalog import compatible_capabilities
 from .openai import CLASSIC_RULES, OpenAIProvider, ParameterRules, parameter_rules
-from .pricing import compatible_price
+from .pricing import PriceQuote, compatible_quote
+
+if TYPE_CHECKING:
+    import aiohttp
 
 # Classic spelling, minus the temperature that reasoning models refuse.
 COMPATIBLE_REASONING_RULES: Final = ParameterRules(
@@ -23,19 +26,39 @@ COMPATIBLE_REASONING_RULES: Final = ParameterRules(
 )
 
 
-class OpenAICompatibleProvider(LocalityMixin, OpenAIProvider):
+class OpenAICompatibleProvider(OpenAIProvider):
     """Any server that speaks OpenAI's Chat Completions.
 
-    `is_local` follows the base URL's host (`locality.is_private_host`): a loopback, private-range or
-    LAN name is local and its models cost 0 unless a price is set; anything else is a cloud gateway.
+    Whether the server runs the models itself (LocalAI, vLLM, LM Studio, llama.cpp: free, and the
+    data stays home) or forwards them to a cloud (a LiteLLM proxy, OpenRouter: priced, and not local)
+    is the user's statement, `runs_models`. A private host proves neither: a LiteLLM proxy on
+    loopback forwards to paid cloud models. Unstated (None), the server is taken as forwarding.
     """
 
     kind: ClassVar[str] = "openai_compatible"
     default_base_url: ClassVar[str | None] = None
     # Self-hosted servers and gateways document no request size limit of their own.
     max_request_bytes: ClassVar[int | None] = None
+    # Servers implement `detail` unevenly; OpenAI's own client sends it.
+    image_detail: ClassVar[str | None] = None
     # Not every server takes `response_format` (some answer 400): JSON is asked by instruction.
     native_json: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        runs_models: bool | None = None,
+        **settings: Any,
+    ) -> None:
+        """Accept the common settings plus `runs_models`: True when the server runs them itself."""
+        self._runs_models = runs_models is True
+        super().__init__(session, **settings)
+
+    @property
+    def is_local(self) -> bool:
+        """True only when the user said the server runs the models itself."""
+        return self._runs_models
 
     def _rules(self, model: str) -> ParameterRules:
         # `parameter_rules` matches the bare name after the last "/" against OpenAI's families.
@@ -46,5 +69,7 @@ class OpenAICompatibleProvider(LocalityMixin, OpenAIProvider):
     def _model_capabilities(self, model: str) -> ModelCapabilities:
         return compatible_capabilities(model)
 
-    def _model_price(self, model: str) -> ModelPrice:
-        return FREE if self.is_local else compatible_price(model)
+    def _model_quote(self, model: str, day: date) -> PriceQuote:
+        if self._runs_models:
+            return PriceQuote(FREE, listed=True)
+        return compatible_quote(model, day)

@@ -27,6 +27,8 @@ class ErrorCategory(StrEnum):
     NETWORK = "network"
     BAD_REQUEST = "bad_request"
     CONTENT_FILTER = "content_filter"
+    # The provider does not know (or no longer serves) the model: the configuration must change.
+    MODEL_NOT_FOUND = "model_not_found"
     MALFORMED = "malformed"
     EMPTY_RESPONSE = "empty_response"
     # Decided by the router before any call is made.
@@ -135,6 +137,17 @@ class BadRequestError(ProviderError):
             message, provider=provider, status=status, retry_after=retry_after
         )
         self.caller_input = caller_input
+
+
+class ModelNotFoundError(BadRequestError):
+    """The provider refused the model as unknown (404): retired, misspelt, or not on this account.
+
+    A configuration error, like `BadRequestError(caller_input=False)`: the router fails over, and
+    the provider's status shows `model_not_found` until its model is changed.
+    """
+
+    category = ErrorCategory.MODEL_NOT_FOUND
+    retryable = False
 
 
 class ContentFilterError(ProviderError):

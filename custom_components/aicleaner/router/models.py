@@ -98,17 +98,46 @@ class Usage:
 
 
 @dataclass(frozen=True, slots=True)
-class ModelPrice:
-    """USD per one million input and output tokens."""
+class PriceTier:
+    """The rates a whole request is billed at when its input passes `above_input_tokens`."""
 
+    above_input_tokens: int
     input_per_mtok: float
     output_per_mtok: float
 
+
+@dataclass(frozen=True, slots=True)
+class ModelPrice:
+    """USD per one million input and output tokens, with any long-context tiers.
+
+    Providers bill a request whose input passes a tier's threshold at that tier's rates, for
+    every token of it (OpenAI above 272k input tokens, Gemini Pro above 200k). `tiers` are
+    ordered by threshold; the last one the input passes applies. `cost` of a reservation's input
+    bound picks the tier that bound can reach; `cost` of the reported usage, the tier it did.
+    """
+
+    input_per_mtok: float
+    output_per_mtok: float
+    tiers: tuple[PriceTier, ...] = ()
+
+    def rates(self, input_tokens: int) -> tuple[float, float]:
+        """USD per million (input, output) tokens for a request of `input_tokens` input tokens."""
+        rates = (self.input_per_mtok, self.output_per_mtok)
+        for tier in self.tiers:
+            if input_tokens <= tier.above_input_tokens:
+                break
+            rates = (tier.input_per_mtok, tier.output_per_mtok)
+        return rates
+
     def cost(self, input_tokens: int, output_tokens: int) -> float:
         """Cost in USD of the given token counts."""
-        return (
-            input_tokens * self.input_per_mtok + output_tokens * self.output_per_mtok
-        ) / 1_000_000
+        if not self.tiers:
+            return (
+                input_tokens * self.input_per_mtok
+                + output_tokens * self.output_per_mtok
+            ) / 1_000_000
+        rate_in, rate_out = self.rates(input_tokens)
+        return (input_tokens * rate_in + output_tokens * rate_out) / 1_000_000
 
 
 FREE = ModelPrice(0.0, 0.0)

@@ -74,6 +74,7 @@ class _Slot:
     __slots__ = (
         "_capabilities",
         "_prices",
+        "_prices_day",
         "breaker",
         "limiter",
         "name",
@@ -98,6 +99,7 @@ class _Slot:
         # Per-model lookups are cached: the provider answers from static tables.
         self._capabilities: dict[str | None, ModelCapabilities] = {}
         self._prices: dict[str | None, ModelPrice] = {}
+        self._prices_day: date | None = None
 
     def capabilities(self, model: str | None) -> ModelCapabilities:
         caps = self._capabilities.get(model)
@@ -105,7 +107,11 @@ class _Slot:
             caps = self._capabilities[model] = self.provider.capabilities(model)
         return caps
 
-    def price(self, model: str | None) -> ModelPrice:
+    def price(self, model: str | None, day: date) -> ModelPrice:
+        # A price may change on a given day (`pricing.Dated`): each day's are cached for that day.
+        if day != self._prices_day:
+            self._prices.clear()
+            self._prices_day = day
         price = self._prices.get(model)
         if price is None:
             price = self._prices[model] = self.provider.price(model)
@@ -460,6 +466,8 @@ class Router:
         model = request.model
         pinned = request.provider
         allowed = request.allowed_providers
+        # The price of the day: a reservation's cost bound is taken at the request's date.
+        day = self._today()
         candidates: list[Candidate] = []
         for slot in self._slot_list:
             if not slot.settings.enabled:
@@ -480,7 +488,7 @@ class Router:
                     name,
                     slot.settings,
                     slot.stats,
-                    slot.price(model).cost(input_tokens, request.max_tokens),
+                    slot.price(model, day).cost(input_tokens, request.max_tokens),
                     slot.limiter.headroom() if need_headroom else 1.0,
                     input_tokens,
                     slot.breaker.state is BreakerState.HALF_OPEN,
