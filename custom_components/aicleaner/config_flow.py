@@ -7,6 +7,7 @@ key is rotated.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -39,16 +40,20 @@ import probatio
 from yarl import URL
 
 from .const import (
+    CONF_ADMIN_ONLY,
     CONF_BASE_URL,
     CONF_BATCH_SIZE,
     CONF_CACHE_TTL,
     CONF_DAILY_BUDGET,
     CONF_ENABLED,
     CONF_MODEL,
+    CONF_PRICE_INPUT,
+    CONF_PRICE_OUTPUT,
     CONF_PRIORITY,
     CONF_RATE_LIMIT_RPM,
     CONF_RATE_LIMIT_TPM,
     CONF_SELECTION_STRATEGY,
+    CONF_SERVER_ROLE,
     CONF_WEIGHT,
     DEFAULT_BATCH_SIZE,
     DEFAULT_CACHE_TTL,
@@ -60,12 +65,18 @@ from .const import (
     KINDS_WITHOUT_KEY,
     LOGGER,
     SELECTION_STRATEGIES,
+    SERVER_FORWARDS,
+    SERVER_ROLES,
+    SERVER_RUNS_MODELS,
     UNIT_REQUESTS_PER_MINUTE,
     UNIT_TOKENS_PER_MINUTE,
+    UNIT_USD_PER_MTOK,
 )
 from .credentials import CredentialError, async_get_vault
+from .provider_options import client_options
 from .providers import PROVIDER_CLASSES, PROVIDER_KINDS, create_provider
-from .providers.catalog import model_choices, recommended_model
+from .providers.catalog import is_retired, model_choices, recommended_model
+from .providers.locality import is_private_host
 from .router import ProviderSettings
 from .router.errors import (
     AuthError,
@@ -180,6 +191,8 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
         self._connection: dict[str, Any] = {}
         self._name = ""
         self._models: tuple[str, ...] = ()
+        # What the settings step gathered, kept while the price step asks for an override.
+        self._settings: dict[str, Any] = {}
 
     @property
     def _kind(self) -> str:
@@ -352,61 +365,109 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
     async def async_step_settings(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
-        """Model, routing weight and limits."""
+        """Model, routing weight, limits, access, price override (and what a compatible server does)."""
+        errors: dict[str, str] = {}
         if user_input is not None:
-            # An empty optional limit means "no limit", not the default limit.
-            data = {
-                CONF_DAILY_BUDGET: None,
-                CONF_RATE_LIMIT_RPM: None,
-                CONF_RATE_LIMIT_TPM: None,
-                **self._connection,
-                **user_input,
-            }
-            if self._is_new:
-                return self.async_create_entry(title=self._name, data=data)
-            entry = self._get_entry()
-            # The integration's own message: HA's default one does not say what was changed.
-            update_and_abort = (
-                # The entry's update listener applies the change to the running router.
-                self.async_update_and_abort
-                if entry.state is ConfigEntryState.LOADED
-                # Not loaded (e.g. setup failed on an unreadable key): the fix needs a reload.
-                else self.async_update_reload_and_abort
-            )
-            return update_and_abort(
-                entry,
-                self._get_reconfigure_subentry(),
-                title=self._name,
-                data=data,
-                reason="reconfigure_successful",
-            )
-        defaults = ProviderSettings()
-        current = self._current()
-        suggested = {
-            CONF_MODEL: current.get(CONF_MODEL)
-            or recommended_model(self._kind, self._models),
-            CONF_ENABLED: current.get(CONF_ENABLED, defaults.enabled),
-            CONF_PRIORITY: current.get(CONF_PRIORITY, defaults.priority),
-            CONF_WEIGHT: current.get(CONF_WEIGHT, defaults.weight),
-            CONF_DAILY_BUDGET: current.get(CONF_DAILY_BUDGET, defaults.daily_budget),
-            CONF_RATE_LIMIT_RPM: current.get(
-                CONF_RATE_LIMIT_RPM, defaults.rate_limit_rpm
-            ),
-            CONF_RATE_LIMIT_TPM: current.get(
-                CONF_RATE_LIMIT_TPM, defaults.rate_limit_tpm
-            ),
-        }
+            if (CONF_PRICE_INPUT in user_input) != (CONF_PRICE_OUTPUT in user_input):
+                errors["base"] = "price_incomplete"
+            else:
+                # An empty optional field means "none": no limit, no override.
+                self._settings = {
+                    CONF_DAILY_BUDGET: None,
+                    CONF_RATE_LIMIT_RPM: None,
+                    CONF_RATE_LIMIT_TPM: None,
+                    CONF_PRICE_INPUT: None,
+                    CONF_PRICE_OUTPUT: None,
+                    **self._connection,
+                    **user_input,
+                }
+                if not self._price_listed(self._settings):
+                    return await self.async_step_price()
+                return self._async_save(self._settings)
         schema = probatio.Schema(
             {
-                # Custom values too: a model the list does not name (an alias, a new release).
-                probatio.Required(CONF_MODEL): SelectSelector(
-                    SelectSelectorConfig(
-                        options=await self._async_model_options(),
-                        custom_value=True,
-                        sort=False,
-                        mode=SelectSelectorMode.DROPDOWN,
-                    )
-                ),
+                **self._settings_fields(await self._async_model_options()),
+                **_price_fields(),
+            }
+        )
+        return self.async_show_form(
+            step_id="settings",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, user_input or self._suggested_settings()
+            ),
+            errors=errors,
+            description_placeholders=self._settings_placeholders(),
+        )
+
+    def _settings_placeholders(self) -> dict[str, str]:
+        placeholders = {"name": self._name}
+        if self._kind == "openai_compatible":
+            base_url = self._connection.get(CONF_BASE_URL) or ""
+            placeholders["host"] = URL(base_url).host or base_url
+        return placeholders
+
+    async def async_step_price(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Say what an unlisted model is reserved at, and offer a price override."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if (CONF_PRICE_INPUT in user_input) != (CONF_PRICE_OUTPUT in user_input):
+                errors["base"] = "price_incomplete"
+            else:
+                return self._async_save({**self._settings, **user_input})
+        price = self._client(self._settings).price()
+        return self.async_show_form(
+            step_id="price",
+            data_schema=self.add_suggested_values_to_schema(
+                probatio.Schema(_price_fields()), user_input or {}
+            ),
+            errors=errors,
+            description_placeholders={
+                "name": self._name,
+                "model": str(self._settings.get(CONF_MODEL, "")),
+                "input": _usd(price.input_per_mtok),
+                "output": _usd(price.output_per_mtok),
+            },
+        )
+
+    def _client(self, data: dict[str, Any]) -> Any:
+        """Build a client for `data`, only to ask it prices (no call is made)."""
+        return create_provider(
+            self._kind,
+            async_get_clientsession(self.hass),
+            name=self._name or "setup",
+            model=str(data.get(CONF_MODEL) or ""),
+            base_url=data.get(CONF_BASE_URL) or None,
+            **client_options(data),
+        )
+
+    def _price_listed(self, data: dict[str, Any]) -> bool:
+        """Whether the chosen model's price is known (listed, free, or overridden)."""
+        return bool(self._client(data).price_quote().listed)
+
+    def _settings_fields(self, model_options: list[SelectOptionDict]) -> dict[Any, Any]:
+        fields: dict[Any, Any] = {
+            # Custom values too: a model the list does not name (an alias, a new release).
+            probatio.Required(CONF_MODEL): SelectSelector(
+                SelectSelectorConfig(
+                    options=model_options,
+                    custom_value=True,
+                    sort=False,
+                    mode=SelectSelectorMode.DROPDOWN,
+                )
+            ),
+        }
+        if self._kind == "openai_compatible":
+            fields[probatio.Required(CONF_SERVER_ROLE)] = SelectSelector(
+                SelectSelectorConfig(
+                    options=list(SERVER_ROLES),
+                    mode=SelectSelectorMode.LIST,
+                    translation_key=CONF_SERVER_ROLE,
+                )
+            )
+        fields.update(
+            {
                 probatio.Required(CONF_ENABLED): BooleanSelector(),
                 probatio.Required(CONF_PRIORITY): probatio.All(
                     _box(1, 100), probatio.Coerce(int)
@@ -434,13 +495,89 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
                     ),
                     probatio.Coerce(int),
                 ),
+                probatio.Optional(CONF_ADMIN_ONLY, default=False): BooleanSelector(),
             }
         )
-        return self.async_show_form(
-            step_id="settings",
-            data_schema=self.add_suggested_values_to_schema(schema, suggested),
-            description_placeholders={"name": self._name},
+        return fields
+
+    def _suggested_settings(self) -> dict[str, Any]:
+        defaults = ProviderSettings()
+        current = self._current()
+        today = date.today()
+        model = current.get(CONF_MODEL)
+        if not model or is_retired(model, today):
+            # A shut-down model is never pre-selected, not even the one being replaced.
+            model = recommended_model(self._kind, self._models, today=today)
+        suggested = {
+            CONF_MODEL: model,
+            CONF_ENABLED: current.get(CONF_ENABLED, defaults.enabled),
+            CONF_PRIORITY: current.get(CONF_PRIORITY, defaults.priority),
+            CONF_WEIGHT: current.get(CONF_WEIGHT, defaults.weight),
+            CONF_DAILY_BUDGET: current.get(CONF_DAILY_BUDGET, defaults.daily_budget),
+            CONF_RATE_LIMIT_RPM: current.get(
+                CONF_RATE_LIMIT_RPM, defaults.rate_limit_rpm
+            ),
+            CONF_RATE_LIMIT_TPM: current.get(
+                CONF_RATE_LIMIT_TPM, defaults.rate_limit_tpm
+            ),
+            CONF_ADMIN_ONLY: current.get(CONF_ADMIN_ONLY, False),
+        }
+        # An empty override stays empty (a None suggestion would not validate as a number).
+        suggested.update(
+            {
+                key: current[key]
+                for key in (CONF_PRICE_INPUT, CONF_PRICE_OUTPUT)
+                if current.get(key) is not None
+            }
         )
+        if self._kind == "openai_compatible":
+            # Only a suggestion: a private host may well be a gateway to the cloud (see strings).
+            suggested[CONF_SERVER_ROLE] = current.get(CONF_SERVER_ROLE) or (
+                SERVER_RUNS_MODELS
+                if is_private_host(self._connection.get(CONF_BASE_URL) or "")
+                else SERVER_FORWARDS
+            )
+        return suggested
+
+    def _async_save(self, data: dict[str, Any]) -> SubentryFlowResult:
+        """Create the subentry, or update the one being reconfigured."""
+        if self._is_new:
+            return self.async_create_entry(title=self._name, data=data)
+        entry = self._get_entry()
+        # The integration's own message: HA's default one does not say what was changed.
+        update_and_abort = (
+            # The entry's update listener applies the change to the running router.
+            self.async_update_and_abort
+            if entry.state is ConfigEntryState.LOADED
+            # Not loaded (e.g. setup failed on an unreadable key): the fix needs a reload.
+            else self.async_update_reload_and_abort
+        )
+        return update_and_abort(
+            entry,
+            self._get_reconfigure_subentry(),
+            title=self._name,
+            data=data,
+            reason="reconfigure_successful",
+        )
+
+
+def _price_fields() -> dict[Any, Any]:
+    """Return the optional price override fields: USD per million input and output tokens."""
+    return {
+        probatio.Optional(key): _box(
+            0,
+            100000,
+            step=0.001,
+            unit=UNIT_USD_PER_MTOK,
+            translation_key="price",
+        )
+        for key in (CONF_PRICE_INPUT, CONF_PRICE_OUTPUT)
+    }
+
+
+def _usd(rate: float) -> str:
+    """Format a rate as the price step shows it: up to three decimals, no trailing zeros."""
+    return f"{rate:.3f}".rstrip("0").rstrip(".")
 
 
 def _connection_error(err: ProviderError) -> str:

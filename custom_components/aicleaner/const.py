@@ -46,3 +46,16 @@ KINDS_REQUIRING_BASE_URL: Final = frozenset({"openai_compatible"})
 # Units of the rate-limit fields, translated under selector.<field>.unit_of_measurement.
 UNIT_REQUESTS_PER_MINUTE: Final = "requests_per_minute"
 UNIT_TOKENS_PER_MINUTE: Final = "tokens_per_minute"
+
+# Who may use a provider: actions called by a non-admin user skip an admin-only provider.
+CONF_ADMIN_ONLY: Final = "admin_only"
+# A price override for the provider's model, USD per million input / output tokens.
+CONF_PRICE_INPUT: Final = "price_input"
+CONF_PRICE_OUTPUT: Final = "price_output"
+UNIT_USD_PER_MTOK: Final = "usd_per_mtok"
+# What an OpenAI-compatible server does with a request: runs the model itself (free, local) or
+# forwards it to a cloud (priced, not local). The user says which; the host only suggests it.
+CONF_SERVER_ROLE: Final = "server_role"
+SERVER_RUNS_MODELS: Final = "runs_models"
+SERVER_FORWARDS: Final = "forwards"
+SERVER_ROLES: Final = (SERVER_RUNS_MODELS, SERVER_FORWARDS)
