@@ -97,11 +97,14 @@ def _translation_keys_in_code() -> list[tuple[str, str, str]]:
             if not isinstance(node, ast.Call):
                 continue
             kwargs = {kw.arg: kw.value for kw in node.keywords if kw.arg}
-            value = kwargs.get("translation_key")
-            if not isinstance(value, ast.Constant) or not isinstance(value.value, str):
-                continue
             func = node.func
             name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            value = kwargs.get("translation_key")
+            # `_invalid(key, ...)`: the modules' shorthand for a translated ServiceValidationError.
+            if name == "_invalid" and node.args:
+                value, kwargs["translation_domain"] = node.args[0], node.args[0]
+            if not isinstance(value, ast.Constant) or not isinstance(value.value, str):
+                continue
             # `_box` is the config flow's number-box helper; it passes the key to a selector.
             if name.endswith("SelectorConfig") or name == "_box":
                 section = "selector"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
@@ -10,31 +11,48 @@ from homeassistant.helpers.typing import ConfigType
 from .const import DOMAIN
 from .credentials import CredentialError
 from .runtime import AICleanerConfigEntry, async_apply_entry_update, async_build_runtime
+from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up the integration; nothing to do until the entry loads."""
+    """Register the actions; they answer once the entry is loaded."""
+    async_setup_services(hass)
     return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: AICleanerConfigEntry) -> bool:
     """Set up AICleaner from its config entry."""
     try:
-        entry.runtime_data = await async_build_runtime(hass, entry)
+        runtime = await async_build_runtime(hass, entry)
     except CredentialError as err:
         # The data key is gone or was replaced: the stored API keys cannot be read. Retrying will
         # not help; the user reconfigures the providers with their keys.
         raise ConfigEntryError(
             translation_domain=DOMAIN, translation_key="credential_unreadable"
         ) from err
+    # Before any request: a restart must never grant a day's budget again.
+    ledger = runtime.ledger
+    await ledger.async_load()
+    entry.runtime_data = runtime
+    entry.async_on_unload(
+        runtime.router.add_listener(lambda _outcome: ledger.async_schedule_save())
+    )
+
+    async def _async_final_write(_event: Event) -> None:
+        await ledger.async_save()
+
+    entry.async_on_unload(
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_FINAL_WRITE, _async_final_write)
+    )
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: AICleanerConfigEntry) -> bool:
-    """Unload the entry."""
+    """Unload the entry; the ledger is written before the router goes."""
+    await entry.runtime_data.ledger.async_save()
     return True
 
 

@@ -17,6 +17,7 @@ from .credentials import CredentialVault, async_get_vault
 from .provider_options import client_options
 from .providers import BaseProvider, create_provider
 from .router import ProviderSettings, Router, RouterConfig
+from .storage import CostLedger
 
 
 @dataclass(kw_only=True)
@@ -25,6 +26,7 @@ class AICleanerRuntimeData:
 
     router: Router
     vault: CredentialVault
+    ledger: CostLedger
     # Subentry data the providers were last built from, to see what a change touched.
     provider_data: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
@@ -78,6 +80,7 @@ async def async_build_runtime(
     return AICleanerRuntimeData(
         router=router,
         vault=vault,
+        ledger=CostLedger(hass, router),
         provider_data={s.subentry_id: s.data for s in entry.subentries.values()},
     )
 

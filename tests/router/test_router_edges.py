@@ -463,3 +463,29 @@ async def test_a_relabelled_provider_keeps_its_spend_and_stats(
     response = await router.process(AIRequest(prompt="q"))
     assert response.provider == "id-1"
     assert "answered by Garage" in caplog.text
+
+
+async def test_listeners_hear_every_outcome_and_a_failing_one_changes_nothing(
+    make_router: RouterFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    heard: list[object] = []
+    router = make_router(
+        [FakeProvider("a", script=[ProviderServerError("x", provider="a")])],
+        PRIORITY,
+        {"a": replace(UNLIMITED, max_retries=0)},
+    )
+
+    def broken(outcome: object) -> None:
+        raise RuntimeError("listener bug")
+
+    router.add_listener(broken)
+    remove = router.add_listener(heard.append)
+    with pytest.raises(AllProvidersFailed):
+        await router.process(AIRequest(prompt="one"))
+    response = await router.process(AIRequest(prompt="two"))
+    assert isinstance(heard[0], AllProvidersFailed)
+    assert heard[1] is response
+    assert "A router listener failed" in caplog.text
+    remove()
+    await router.process(AIRequest(prompt="three"))
+    assert len(heard) == 2

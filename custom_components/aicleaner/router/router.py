@@ -188,6 +188,11 @@ class Router:
         return self._config
 
     @property
+    def day(self) -> date:
+        """The local day the budgets count."""
+        return self._budget.day
+
+    @property
     def provider_names(self) -> tuple[str, ...]:
         """Names of the configured providers."""
         return tuple(self._slots)
@@ -883,6 +888,12 @@ class Router:
         _LOGGER.debug("Request %s failed: %s", request.request_id, error)
 
     # ----------------------------------------------------------------- stats and state
+
+    def provider_capabilities(
+        self, name: str, model: str | None = None
+    ) -> ModelCapabilities:
+        """Return what provider `name` can take with `model` (default: its configured model)."""
+        return self._slots[name].capabilities(model)
 
     def provider_stats(self, name: str) -> ProviderSnapshot:
         """Return the live state of one provider."""
