@@ -216,3 +216,39 @@ async def test_renaming_a_provider_keeps_todays_spend(
     assert router.provider_stats(key).budget_remaining == pytest.approx(1.0 - spent)
     response = await router.process(AIRequest(prompt="again", use_cache=False))
     assert response.provider == key
+
+
+async def test_a_provider_on_a_retired_model_gets_a_repair_until_its_model_changes(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    from homeassistant.helpers import issue_registry as ir
+
+    from custom_components.aicleaner.model_repairs import issue_id
+
+    vault = await async_get_vault(hass)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="AICleaner",
+        subentries_data=[
+            {
+                "subentry_type": "openai",
+                "title": "Old",
+                "unique_id": None,
+                "data": {
+                    CONF_API_KEY: vault.encrypt("sk-1"),
+                    CONF_BASE_URL: f"{simulator.url}/openai/v1",
+                    CONF_MODEL: "gpt-4-turbo",
+                },
+            }
+        ],
+    )
+    await _setup(hass, entry)
+    [subentry] = entry.subentries.values()
+    registry = ir.async_get(hass)
+    assert registry.async_get_issue(DOMAIN, issue_id(subentry.subentry_id)) is not None
+
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data={**subentry.data, CONF_MODEL: "gpt-4o-mini"}
+    )
+    await hass.async_block_till_done()
+    assert registry.async_get_issue(DOMAIN, issue_id(subentry.subentry_id)) is None

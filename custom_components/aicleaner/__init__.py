@@ -10,6 +10,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
 from .credentials import CredentialError
+from .model_repairs import async_check_models
 from .runtime import AICleanerConfigEntry, async_apply_entry_update, async_build_runtime
 from .services import async_setup_services
 
@@ -47,6 +48,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: AICleanerConfigEntry) ->
         hass.bus.async_listen_once(EVENT_HOMEASSISTANT_FINAL_WRITE, _async_final_write)
     )
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
+    await async_check_models(hass, entry)
     return True
 
 
@@ -61,3 +63,4 @@ async def _async_update_listener(
 ) -> None:
     """Apply new router settings or provider subentries without a reload."""
     async_apply_entry_update(hass, entry)
+    await async_check_models(hass, entry)
