@@ -112,17 +112,17 @@ def start_simulator(port: int) -> subprocess.Popen[bytes] | None:
 # The simulator speaks each provider's wire protocol under a path prefix; any key not starting with
 # "bad" is accepted, so the demo needs no real API key.
 DEMO_PROVIDERS = (
-    # (subentry type, name, path, model, key, priority)
-    ("openai", "OpenAI (simulated)", "/openai/v1", "gpt-4o-mini", "sk-demo", 1),
+    # (subentry type, name, path, model, key, priority): current models, so no retired-model repair.
+    ("openai", "OpenAI (simulated)", "/openai/v1", "gpt-5.4-mini", "sk-demo", 1),
     (
         "anthropic",
         "Anthropic (simulated)",
         "/anthropic",
-        "claude-haiku-4-5",
+        "claude-haiku-5-5",
         "sk-ant-demo",
         2,
     ),
-    ("gemini", "Gemini (simulated)", "/gemini", "gemini-2.5-flash", "demo-key", 3),
+    ("gemini", "Gemini (simulated)", "/gemini", "gemini-3.5-flash", "demo-key", 3),
     ("ollama", "Ollama (simulated)", "/ollama", "llava", None, 4),
 )
 

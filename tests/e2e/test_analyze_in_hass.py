@@ -2,54 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
-import pytest_socket
 
 from scripts import develop
 
-from .hass_process import REPO_ROOT, HassProcess, free_port
-
-
-@pytest.fixture
-def simulator_port() -> Iterator[int]:
-    """The provider simulator in its own process, as `scripts/develop` runs it."""
-    pytest_socket.enable_socket()
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.simulator",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+from .hass_process import HassProcess
 
 
 def test_analyze_answers_and_its_spend_survives_a_restart(

@@ -11,12 +11,14 @@ from scripts import develop
 from .hass_process import HassProcess
 
 
-def test_develop_setup_leaves_no_repair_of_its_own_making(tmp_path: Path) -> None:
+def test_develop_setup_leaves_no_repair_of_its_own_making(
+    tmp_path: Path, simulator_port: int
+) -> None:
     pytest_socket.enable_socket()
     hass = HassProcess(config_dir=tmp_path, configuration=develop.CONFIGURATION_YAML)
     try:
         hass.start(timeout=180)
-        develop.set_up(hass, None)
+        develop.set_up(hass, simulator_port)
         hass.wait_until_running(timeout=180)
         core = hass.websocket_command({"type": "get_config"})
         assert core["location_name"] == "AICleaner dev"
@@ -31,5 +33,13 @@ def test_develop_setup_leaves_no_repair_of_its_own_making(tmp_path: Path) -> Non
             != ("homeassistant", "deprecated_method")
         }
         assert ours == set()
+        # The demo works out of the box: every demo provider was added and answers.
+        for _kind, name, *_rest in develop.DEMO_PROVIDERS:
+            answer = hass.request(
+                "POST",
+                "/api/services/aicleaner/analyze?return_response",
+                {"prompt": "What needs cleaning?", "provider": name},
+            )["service_response"]
+            assert answer["provider"] == name
     finally:
         hass.stop()
