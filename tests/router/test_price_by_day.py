@@ -42,7 +42,8 @@ def _reservation(router: Router, request: AIRequest) -> float:
 def test_the_price_is_looked_up_once_a_day_and_again_the_next_day() -> None:
     wall = Wall()
     provider = RepricedProvider("p", price_value=ModelPrice(2.0, 10.0))
-    router = Router([provider], wall_clock=wall)
+    # The monotonic clock moves with the wall clock: the router reads the date at most once a second.
+    router = Router([provider], wall_clock=wall, clock=lambda: wall.now.timestamp())  # noqa: PLW0108 - wall.now changes
     request = AIRequest(prompt="x" * 984, max_tokens=1000)  # 1,000 input tokens bound
     assert _reservation(router, request) == pytest.approx((1000 * 2 + 1000 * 10) / 1e6)
     provider.price_value = ModelPrice(4.0, 20.0)

@@ -489,3 +489,30 @@ async def test_listeners_hear_every_outcome_and_a_failing_one_changes_nothing(
     remove()
     await router.process(AIRequest(prompt="three"))
     assert len(heard) == 2
+
+
+async def test_the_date_is_read_from_the_wall_clock_at_most_once_a_second(
+    clock: FakeClock,
+) -> None:
+    reads: list[datetime] = []
+
+    def wall() -> datetime:
+        reads.append(clock.wall())
+        return reads[-1]
+
+    router = Router(
+        [FakeProvider("a")],
+        PRIORITY,
+        provider_settings={"a": UNLIMITED},
+        clock=clock,
+        wall_clock=wall,
+        sleep=FakeSleep(clock),
+    )
+    reads.clear()
+    for _ in range(5):
+        await router.process(AIRequest(prompt="p"))
+    assert reads == []  # the reading taken when the router was built still holds
+    clock.advance(13 * 3600)  # past local midnight
+    await router.process(AIRequest(prompt="q"))
+    assert len(reads) == 1
+    assert router.day.isoformat() == "2026-11-27"

@@ -60,6 +60,8 @@ STATE_VERSION = 1
 _TIMEOUT_GRACE = 1.0
 # A limiter wait this short is cheaper than a failover (timers may wake a little early).
 _WAIT_SLACK = 0.05
+# Seconds a wall-clock reading of today's date is reused for.
+_DAY_CHECK = 1.0
 # A leader this close to its deadline when it failed ran out of its own time (timers may fire early).
 _DEADLINE_SLACK = 0.05
 # Provider name of the attempt a coalesced follower reports when its deadline passed while waiting.
@@ -161,6 +163,8 @@ class Router:
         self._wall_clock = wall_clock or (lambda: datetime.now(UTC))
         self._rng = rng or random.Random()
         self._sleep = sleep
+        self._day_checked_at = float("-inf")
+        self._day_cached = date.min
         self._slots: dict[str, _Slot] = {}
         self._slot_list: tuple[_Slot, ...] = ()
         self._budget = BudgetLedger({}, self._config.global_daily_budget, self._today)
@@ -813,7 +817,17 @@ class Router:
     # ----------------------------------------------------------------- time
 
     def _today(self) -> date:
-        return self._wall_clock().astimezone(self._tz).date()
+        """Return the local date, read from the wall clock at most once per `_DAY_CHECK` seconds.
+
+        Every request asks several times (budget, stats, prices); one read serves them all, and a
+        wall clock that jumps is still followed within a second.
+        """
+        now = self._clock()
+        if now - self._day_checked_at < _DAY_CHECK or now < self._day_checked_at:
+            return self._day_cached
+        self._day_cached = self._wall_clock().astimezone(self._tz).date()
+        self._day_checked_at = now
+        return self._day_cached
 
     # ----------------------------------------------------------------- logging
 
