@@ -370,3 +370,18 @@ async def test_slow_image_work_is_not_a_billed_provider_timeout(
     assert outcomes(response.attempts) == [("anthropic", "success", None)]
     assert not response.cost_estimated
     assert router.provider_stats("anthropic").cost_today == response.cost
+
+
+async def test_a_local_only_request_never_reaches_a_cloud_run_model_of_a_home_server(
+    simulator: SimulatorServer, session: aiohttp.ClientSession
+) -> None:
+    router = build(simulator, session, ("ollama",))
+    with pytest.raises(AllProvidersFailed) as raised:
+        await router.process(
+            AIRequest(prompt="private", model="gpt-oss:120b-cloud", local_only=True)
+        )
+    assert raised.value.attempts == ()
+    assert simulator.sim.request_count("ollama") == 0
+    # The server's own model stays local.
+    response = await router.process(AIRequest(prompt="private", local_only=True))
+    assert response.provider == "ollama"

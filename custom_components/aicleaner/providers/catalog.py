@@ -279,15 +279,25 @@ def looks_like_vision_model(model: str) -> bool:
     return any(marker in lowered for marker in _LOCAL_VISION_MARKERS)
 
 
+# Ollama names the models it forwards to its cloud `...-cloud` or `...:cloud` (`gpt-oss:120b-cloud`).
+_OLLAMA_CLOUD: Final = re.compile(r"(?:[:-]|^)cloud$")
+
+
+def is_ollama_cloud_model(model: str) -> bool:
+    """Whether an Ollama model name marks it as run on Ollama's cloud rather than the server."""
+    return bool(_OLLAMA_CLOUD.search(model.strip().lower()))
+
+
 @lru_cache(maxsize=256)
 def ollama_capabilities(model: str) -> ModelCapabilities:
-    """Ollama models: vision guessed from the name, Ollama's default context."""
+    """Ollama models: vision guessed from the name, Ollama's default context; cloud-run by name."""
     return ModelCapabilities(
         vision=looks_like_vision_model(model),
         context_window=OLLAMA_CONTEXT_WINDOW,
         max_image_bytes=LOCAL_IMAGE_BYTES,
         max_image_dimension=LOCAL_IMAGE_DIMENSION,
         tokens_per_image=LOCAL_IMAGE_TOKENS,
+        runs_in_cloud=is_ollama_cloud_model(model),
     )
 
 

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 from ..router.errors import BadRequestError, ProviderError
 from ..router.models import ModelCapabilities, Usage
 from .base import BaseProvider, JSONObject, usage_from
-from .catalog import ollama_capabilities
-from .pricing import PriceQuote, is_ollama_cloud_model, ollama_quote
+from .catalog import is_ollama_cloud_model, ollama_capabilities
+from .pricing import PriceQuote, ollama_quote
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

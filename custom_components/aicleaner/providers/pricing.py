@@ -44,7 +44,7 @@ import re
 from typing import Final
 
 from ..router.models import FREE, ModelPrice, PriceTier
-from .catalog import retirement_date
+from .catalog import is_ollama_cloud_model, retirement_date
 
 PRICES_TAKEN_ON: Final = "2026-12-01"
 _TAKEN_ON: Final = date.fromisoformat(PRICES_TAKEN_ON)
@@ -380,15 +380,6 @@ def anthropic_price(model: str, *, on: date | None = None) -> ModelPrice:
 def gemini_price(model: str, *, on: date | None = None) -> ModelPrice:
     """Price of a Gemini model (today unless `on` is given)."""
     return gemini_quote(model, _today(on)).price
-
-
-# Ollama's cloud-run models: a `-cloud` name or tag (`gpt-oss:120b-cloud`, `glm-4.6:cloud`).
-_OLLAMA_CLOUD: Final = re.compile(r"(?:[:-]|^)cloud$")
-
-
-def is_ollama_cloud_model(model: str) -> bool:
-    """Whether an Ollama model name marks it as run on Ollama's cloud rather than the server."""
-    return bool(_OLLAMA_CLOUD.search(model.strip().lower()))
 
 
 def ollama_quote(model: str, on: date) -> PriceQuote:

@@ -156,6 +156,9 @@ class ModelCapabilities:
     # sends, formatting included): an UPPER BOUND, because the router reserves budget with it
     # before the call and a call must never cost more than its reservation.
     tokens_per_image: int = 1000
+    # The model runs in a provider's cloud even when the server it is asked through is at home
+    # (Ollama's `-cloud` models): a local-only request must not use it.
+    runs_in_cloud: bool = False
 
 
 @dataclass(frozen=True, slots=True)

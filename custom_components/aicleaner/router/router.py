@@ -486,9 +486,11 @@ class Router:
                 allowed is not None and name not in allowed
             ):
                 continue
-            if request.local_only and not slot.provider.is_local:
-                continue
             caps = slot.capabilities(model)
+            if request.local_only and (
+                not slot.provider.is_local or caps.runs_in_cloud
+            ):
+                continue
             if images and not caps.vision:
                 continue
             input_tokens = text_tokens + images * caps.tokens_per_image
