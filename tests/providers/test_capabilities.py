@@ -342,3 +342,14 @@ def test_gateway_image_token_bound_covers_the_first_party_accounting(
         bills += [_openai_tile_tokens(w, h, 2833, 5667) for w, h in sizes]
     worst = max(bills)
     assert worst <= caps.tokens_per_image
+
+
+def test_a_vision_override_keeps_the_models_other_facts(
+    session: aiohttp.ClientSession,
+) -> None:
+    client = create_provider(
+        "ollama", session, name="o", model="gpt-oss:120b-cloud", vision=True
+    )
+    caps = client.capabilities()
+    assert caps.vision is True
+    assert caps.runs_in_cloud is True

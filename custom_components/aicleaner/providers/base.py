@@ -338,14 +338,12 @@ class BaseProvider(ABC):
         caps = self._model_capabilities(model or self._model)
         if self._vision_override is None and self._context_window_override is None:
             return caps
-        return ModelCapabilities(
+        return replace(
+            caps,
             vision=caps.vision
             if self._vision_override is None
             else self._vision_override,
             context_window=self._context_window_override or caps.context_window,
-            max_image_bytes=caps.max_image_bytes,
-            max_image_dimension=caps.max_image_dimension,
-            tokens_per_image=caps.tokens_per_image,
         )
 
     def price(self, model: str | None = None, *, on: date | None = None) -> ModelPrice:
