@@ -1060,6 +1060,20 @@ class Router:
                 values = {k: v for k, v in values.items() if k not in counters}
             slot.stats.restore(values, now)
 
+    # ----------------------------------------------------------------- health and manual control
+
+    def provider(self, name: str) -> Provider:
+        """Return the client of provider `name`, for its free health call.
+
+        The health call's outcome is not folded into the live stats: only real requests shape
+        routing.
+        """
+        return self._slots[name].provider
+
+    def reset_breaker(self, name: str) -> None:
+        """Close provider `name`'s breaker now: someone asked for it to be tried again."""
+        self._slots[name].breaker.reset()
+
 
 class _UnexpectedError(ProviderServerError):
     """A client raised something outside the taxonomy (a bug): fail over, do not retry."""
