@@ -343,7 +343,7 @@ def test_limiter_tokens_never_go_negative_or_above_capacity(
             clock.advance(seconds)
             window_tokens = window_start(limits)
             admitted_in_window = 0
-        for bucket in limits._buckets():
+        for bucket in limits._all:
             assert bucket.tokens >= 0
             # Within the capacity in force: a 429 takes away what the throttled bucket cannot hold.
             assert bucket.tokens <= bucket.effective_capacity + 1e-9

@@ -260,6 +260,9 @@ class BaseProvider(ABC):
     )
     # The provider's documented limit on one request's size (`catalog`), None where it documents none.
     max_request_bytes: ClassVar[int | None] = None
+    # `_request`'s HTTP timeout covers the whole call, reading the answer included: the router
+    # needs no timer of its own around `complete`.
+    enforces_timeout: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -17,31 +17,51 @@ _RECOVERY_STEP = 0.05
 
 
 class TokenBucket:
-    """Tokens refill continuously at `rate` per second up to `capacity`; never below zero."""
+    """Tokens refill continuously at `rate` per second up to `capacity`; never below zero.
 
-    __slots__ = ("_updated_at", "capacity", "rate", "scale", "tokens")
+    `scale` (the throttling factor) applies to both; the scaled figures are kept, not recomputed, since
+    every request reads them several times.
+    """
+
+    __slots__ = (
+        "_scale",
+        "_updated_at",
+        "capacity",
+        "effective_capacity",
+        "effective_rate",
+        "rate",
+        "tokens",
+    )
 
     def __init__(self, capacity: float, rate: float, now: float) -> None:
         """Start full."""
         self.capacity = capacity
         self.rate = rate
-        self.scale = 1.0
         self.tokens = capacity
         self._updated_at = now
+        self.scale = 1.0
 
     @property
-    def effective_capacity(self) -> float:
-        """Capacity under the current throttling; at least one token so anything can pass."""
-        return max(1.0, self.capacity * self.scale)
+    def scale(self) -> float:
+        """Share of the configured rate and capacity in force."""
+        return self._scale
+
+    @scale.setter
+    def scale(self, scale: float) -> None:
+        self._scale = scale
+        # Capacity under the current throttling; at least one token so anything can pass.
+        self.effective_capacity = max(1.0, self.capacity * scale)
+        self.effective_rate = self.rate * scale
 
     def refill(self, now: float) -> None:
         """Add the tokens earned since the last refill."""
         elapsed = now - self._updated_at
         self._updated_at = now
-        cap = self.effective_capacity
+        tokens = self.tokens
         if elapsed > 0:
-            self.tokens += elapsed * self.rate * self.scale
-        self.tokens = min(self.tokens, cap)
+            tokens += elapsed * self.effective_rate
+        cap = self.effective_capacity
+        self.tokens = min(cap, tokens)
 
     def needed(self, amount: float) -> float:
         """Tokens a request of `amount` takes: more than a full bucket would never fit."""
@@ -53,7 +73,7 @@ class TokenBucket:
         missing = self.needed(amount) - self.tokens
         if missing <= 0:
             return 0.0
-        return missing / (self.rate * self.scale)
+        return missing / self.effective_rate
 
     def take(self, amount: float) -> float:
         """Remove the tokens a request of `amount` takes; return how many were removed."""
@@ -71,6 +91,7 @@ class RateLimiter:
 
     __slots__ = (
         "_adaptive",
+        "_all",
         "_blocked_until",
         "_clock",
         "_factor",
@@ -100,6 +121,11 @@ class RateLimiter:
             TokenBucket(settings.rate_limit_tpm, settings.rate_limit_tpm / 60, now)
             if settings.rate_limit_tpm
             else None
+        )
+        self._all = (
+            self._request_buckets
+            if self._tpm is None
+            else (*self._request_buckets, self._tpm)
         )
 
     @property
@@ -163,23 +189,17 @@ class RateLimiter:
         now = self._clock()
         if self._blocked_until > now:
             return 0.0
-        buckets = self._buckets()
-        for bucket in buckets:
+        headroom = 1.0
+        for bucket in self._all:
             bucket.refill(now)
-        return min(
-            (bucket.tokens / bucket.effective_capacity for bucket in buckets),
-            default=1.0,
-        )
+            share = bucket.tokens / bucket.effective_capacity
+            headroom = min(headroom, share)
+        return headroom
 
     def _set_factor(self, factor: float) -> None:
         now = self._clock()
         self._factor = factor
-        for bucket in self._buckets():
+        for bucket in self._all:
             bucket.refill(now)
             bucket.scale = factor
             bucket.refill(now)
-
-    def _buckets(self) -> tuple[TokenBucket, ...]:
-        if self._tpm is None:
-            return self._request_buckets
-        return (*self._request_buckets, self._tpm)

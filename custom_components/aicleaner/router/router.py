@@ -78,6 +78,7 @@ class _Slot:
         "_prices",
         "_prices_day",
         "breaker",
+        "guarded",
         "limiter",
         "name",
         "provider",
@@ -98,6 +99,8 @@ class _Slot:
         self.stats = stats
         self.breaker = CircuitBreaker(settings.breaker, clock)
         self.limiter = RateLimiter(settings, clock)
+        # A client that does not say it enforces its own attempt timeout gets one around it.
+        self.guarded = getattr(provider, "enforces_timeout", False) is not True
         # Per-model lookups are cached: the provider answers from static tables.
         self._capabilities: dict[str | None, ModelCapabilities] = {}
         self._prices: dict[str | None, ModelPrice] = {}
@@ -579,7 +582,9 @@ class Router:
             stats.in_flight += 1
             call_started = clock()
             try:
-                completion = await _call(slot.provider, prepared, attempt_timeout)
+                completion = await _call(
+                    slot.provider, prepared, attempt_timeout, guarded=slot.guarded
+                )
             except ProviderError as err:
                 error = err
             except asyncio.CancelledError:
@@ -1081,10 +1086,19 @@ class _UnexpectedError(ProviderServerError):
     retryable = False
 
 
-async def _call(provider: Provider, request: AIRequest, timeout: float) -> Completion:
-    """Call the provider; every failure comes out as a `ProviderError`."""
+async def _call(
+    provider: Provider, request: AIRequest, timeout: float, *, guarded: bool
+) -> Completion:
+    """Call the provider; every failure comes out as a `ProviderError`.
+
+    `guarded` puts a timer around a client that does not enforce its timeout itself; the clients of
+    `providers/` do (their HTTP timeout covers the whole call), and a timer per call is not free.
+    """
     try:
-        async with asyncio.timeout(timeout + _TIMEOUT_GRACE):
+        if guarded:
+            async with asyncio.timeout(timeout + _TIMEOUT_GRACE):
+                completion = await provider.complete(request, timeout=timeout)
+        else:
             completion = await provider.complete(request, timeout=timeout)
         _check_completion(completion)
     except ProviderError:
