@@ -48,6 +48,8 @@ class InstantProvider:
 
     kind = "openai"
     is_local = False
+    # As the clients of providers/: their own HTTP timeout bounds the call.
+    enforces_timeout = True
 
     def __init__(self, name: str) -> None:
         self.name = name

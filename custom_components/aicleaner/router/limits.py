@@ -61,12 +61,12 @@ class TokenBucket:
         if elapsed > 0:
             tokens += elapsed * self.effective_rate
         cap = self.effective_capacity
-        self.tokens = min(cap, tokens)
+        self.tokens = tokens if tokens < cap else cap  # noqa: FURB136 - hot path
 
     def needed(self, amount: float) -> float:
         """Tokens a request of `amount` takes: more than a full bucket would never fit."""
         cap = self.effective_capacity
-        return min(cap, amount)
+        return amount if amount < cap else cap  # noqa: FURB136 - hot path
 
     def wait_time(self, amount: float) -> float:
         """Seconds until `amount` tokens are available (0 when they are now); call after refill."""
@@ -78,7 +78,8 @@ class TokenBucket:
     def take(self, amount: float) -> float:
         """Remove the tokens a request of `amount` takes; return how many were removed."""
         taken = self.needed(amount)
-        self.tokens = max(0.0, self.tokens - taken)
+        left = self.tokens - taken
+        self.tokens = left if left > 0.0 else 0.0  # noqa: FURB136 - hot path
         return taken
 
     def give_back(self, amount: float) -> None:
@@ -139,10 +140,14 @@ class RateLimiter:
         wait = self._blocked_until - now if self._blocked_until > now else 0.0
         for bucket in self._request_buckets:
             bucket.refill(now)
-            wait = max(wait, bucket.wait_time(1))
+            bucket_wait = bucket.wait_time(1)
+            if bucket_wait > wait:  # noqa: PLR1730 - hot path
+                wait = bucket_wait
         if self._tpm is not None:
             self._tpm.refill(now)
-            wait = max(wait, self._tpm.wait_time(tokens))
+            tpm_wait = self._tpm.wait_time(tokens)
+            if tpm_wait > wait:  # noqa: PLR1730 - hot path
+                wait = tpm_wait
         return wait
 
     def acquire(self, tokens: int) -> int:
@@ -193,7 +198,8 @@ class RateLimiter:
         for bucket in self._all:
             bucket.refill(now)
             share = bucket.tokens / bucket.effective_capacity
-            headroom = min(headroom, share)
+            if share < headroom:  # noqa: PLR1730 - hot path
+                headroom = share
         return headroom
 
     def _set_factor(self, factor: float) -> None:
