@@ -59,3 +59,12 @@ CONF_SERVER_ROLE: Final = "server_role"
 SERVER_RUNS_MODELS: Final = "runs_models"
 SERVER_FORWARDS: Final = "forwards"
 SERVER_ROLES: Final = (SERVER_RUNS_MODELS, SERVER_FORWARDS)
+
+# Health checks and alerts: options of the main entry (seconds), with their defaults.
+CONF_LATENCY_WARNING: Final = "latency_warning"
+CONF_LATENCY_CRITICAL: Final = "latency_critical"
+DEFAULT_LATENCY_WARNING: Final = 5.0
+DEFAULT_LATENCY_CRITICAL: Final = 10.0
+# Seconds one provider's health call may take before it counts as failed.
+HEALTH_CHECK_TIMEOUT: Final = 10.0
+EVENT_HEALTH_ALERT: Final = "aicleaner_health_alert"

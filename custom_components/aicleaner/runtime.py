@@ -13,6 +13,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util import dt as dt_util
 
 from .const import CONF_BASE_URL, CONF_MODEL
+from .coordinator import AICleanerCoordinator
 from .credentials import CredentialVault, async_get_vault
 from .provider_options import client_options
 from .providers import BaseProvider, create_provider
@@ -27,6 +28,7 @@ class AICleanerRuntimeData:
     router: Router
     vault: CredentialVault
     ledger: CostLedger
+    coordinator: AICleanerCoordinator
     # Subentry data the providers were last built from, to see what a change touched.
     provider_data: dict[str, Mapping[str, Any]] = field(default_factory=dict)
 
@@ -81,6 +83,7 @@ async def async_build_runtime(
         router=router,
         vault=vault,
         ledger=CostLedger(hass, router),
+        coordinator=AICleanerCoordinator(hass, entry, router),
         provider_data={s.subentry_id: s.data for s in entry.subentries.values()},
     )
 

@@ -33,6 +33,7 @@ from .runtime import AICleanerConfigEntry
 SERVICE_ANALYZE: Final = "analyze"
 SERVICE_ANALYZE_BATCH: Final = "analyze_batch"
 SERVICE_GET_METRICS: Final = "get_metrics"
+SERVICE_CHECK_HEALTH: Final = "check_health"
 EVENT_ANALYSIS_COMPLETE: Final = "aicleaner_analysis_complete"
 HISTORY_DAYS_SHOWN: Final = 30
 
@@ -104,6 +105,12 @@ def async_setup_services(hass: HomeAssistant) -> None:
         SERVICE_GET_METRICS,
         _async_get_metrics,
         supports_response=SupportsResponse.ONLY,
+    )
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_CHECK_HEALTH,
+        _async_check_health,
+        supports_response=SupportsResponse.OPTIONAL,
     )
 
 
@@ -398,3 +405,27 @@ async def _async_get_metrics(call: ServiceCall) -> ServiceResponse:
             },
         },
     )
+
+
+async def _async_check_health(call: ServiceCall) -> ServiceResponse:
+    """Make every provider's health call now; return the overall health and each provider's.
+
+    `last_error` is a category (`auth`, `timeout`...), never the provider's own words.
+    """
+    entry = _loaded_entry(call.hass)
+    data = await entry.runtime_data.coordinator.async_check_now()
+    names = provider_names(entry)
+    return {
+        "overall_health": data.overall_health.value,
+        "providers": {
+            names.get(key, health.name): {
+                "status": health.status.value,
+                "latency_ms": None
+                if health.latency_ms is None
+                else round(health.latency_ms, 1),
+                "breaker": health.stats.breaker_state,
+                "last_error": health.last_error,
+            }
+            for key, health in data.providers.items()
+        },
+    }
