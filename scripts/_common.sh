@@ -13,8 +13,12 @@ CACHE_DIR="${AICLEANER_DEV_CACHE:-${HOME}/.cache/aicleaner-dev}"
 # build-essential and python3.14-dev: HA builds pymicro-vad and pyspeex-noise (no 3.14 wheels);
 # libturbojpeg0, ffmpeg and libpcap0.8: camera, stream and dhcp, which a real hass always loads.
 SID_PACKAGES="python3.14,python3.14-venv,python3.14-dev,build-essential,ca-certificates,libturbojpeg0,ffmpeg,libpcap0.8t64,git"
-# Keyed by the package list, so that changing it builds a new root instead of reusing an old one.
-SID_ROOT="${CACHE_DIR}/sid-root-$(printf '%s' "${SID_PACKAGES}" | sha256sum | cut -c1-8)"
+# Installed with apt-get once debootstrap is done (it resolves their many dependencies, which
+# debootstrap's --include does not do reliably): the headless browser of the frontend e2e test,
+# driven by Playwright (which may not download a browser of its own here).
+SID_APT_PACKAGES="chromium fonts-dejavu-core"
+# Keyed by the package lists, so that changing them builds a new root instead of reusing an old one.
+SID_ROOT="${CACHE_DIR}/sid-root-$(printf '%s' "${SID_PACKAGES} ${SID_APT_PACKAGES}" | sha256sum | cut -c1-8)"
 REQ_HASH="$(sha256sum "${REPO_ROOT}/requirements_test.txt" | cut -c1-16)"
 
 log() { printf '[aicleaner-dev] %s\n' "$*" >&2; }
@@ -113,6 +117,16 @@ ensure_root() {
     if [[ -f /etc/pip.conf ]]; then
         cp -f /etc/pip.conf "${SID_ROOT}.tmp/etc/pip.conf"
     fi
+    log "installing ${SID_APT_PACKAGES} in the root (apt-get)"
+    # debootstrap ignores the Release file's Valid-Until and apt does not: a mirror whose Release
+    # is past it (or a clock running ahead) must not stop the install of what debootstrap took.
+    # shellcheck disable=SC2086 # the list is meant to split into package names
+    unshare --mount --propagation private -- bash -euc '
+        root="$1"; shift
+        mount --bind /proc "${root}/proc"
+        chroot "${root}" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
+            bash -euc "apt-get -o Acquire::Check-Valid-Until=false update -qq && apt-get install -y -qq --no-install-recommends $* && apt-get clean"
+    ' _ "${SID_ROOT}.tmp" ${SID_APT_PACKAGES} >&2
     touch "${SID_ROOT}.tmp/.aicleaner-root-ok"
     rm -rf "${SID_ROOT}"
     mv "${SID_ROOT}.tmp" "${SID_ROOT}"
