@@ -27,3 +27,23 @@ def test_bound_adds_formatting_per_message() -> None:
     assert text_token_bound("p", None) == 1 + TOKENS_PER_MESSAGE
     assert text_token_bound("p", "") == 1 + TOKENS_PER_MESSAGE
     assert text_token_bound("台所", "sys") == 6 + 3 + 2 * TOKENS_PER_MESSAGE
+
+
+def test_formatting_allowance_covers_openais_documented_chat_format() -> None:
+    # OpenAI's cookbook ("How to count tokens with tiktoken") counts, per message, at most 4
+    # formatting tokens (gpt-3.5-turbo-0301: <|start|>{role}\n{content}<|end|>\n) plus the role
+    # itself (1 token for "user" or "system"), and 3 more to prime the reply
+    # (<|start|>assistant<|message|>). The bound must never be below that, or a reservation
+    # could be short of what the call costs.
+    per_message, reply_priming = 4 + 1, 3
+    assert text_token_bound("", None) >= per_message + reply_priming
+    assert (
+        text_token_bound("", "s") - utf8_length("s") >= 2 * per_message + reply_priming
+    )
+
+
+def test_the_bound_grows_with_every_byte_of_prompt_and_system_prompt() -> None:
+    base = text_token_bound("p", "s")
+    assert text_token_bound("pp", "s") == base + 1
+    assert text_token_bound("p", "ss") == base + 1
+    assert text_token_bound("p", "s台") == base + 3
