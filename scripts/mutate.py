@@ -7,9 +7,10 @@
 Each mutant changes one thing in one module (a comparison, min/max, a number, and/or, a `not`,
 an arithmetic operator, a dropped state update, a returned value; `__init__`'s `self.x = ...`
 lines only get their value changed, never dropped) and runs the module's tests with
-`pytest -x`: a failing test (or a run that hangs past the timeout) kills it, a green run means no
-test noticed the change. Everything runs in a temporary copy of the repository made once per run:
-the working tree is never written to, so other people may edit it meanwhile.
+`pytest -x`, its own test file first and then the others: a failing test (or a run that hangs
+past the timeout) kills it, a green run means no test noticed the change. Everything runs in a
+temporary copy of the repository made once per run: the working tree is never written to, so
+other people may edit it meanwhile.
 
 Equivalent mutants (no test can kill them: the behaviour is the same) are listed in
 scripts/mutate_equivalent.txt with a reason, by module, function, original and mutated source text,
@@ -447,11 +448,20 @@ class Runner:
         self.min_timeout = min_timeout
         self.env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
 
-    def test_command(self, module: str, tests: str) -> list[str]:
-        """Pytest on `tests`, the module's own test file first so most mutants die early."""
+    def test_commands(self, module: str, tests: str) -> list[list[str]]:
+        """Pytest stages for `module`: its own test file alone, then the rest of `tests`.
+
+        Most mutants die in their module's own tests; running that file alone first spares
+        collecting the whole directory for each of them.
+        """
         own = Path(tests) / f"test_{Path(module).stem}.py"
-        paths = [str(own), tests] if (self.root / own).exists() else [tests]
-        return [sys.executable, "-m", "pytest", *PYTEST_ARGS, *paths]
+        pytest = [sys.executable, "-m", "pytest", *PYTEST_ARGS]
+        if not (self.root / own).exists():
+            return [[*pytest, tests]]
+        others = (self.root / tests).rglob("test_*.py")
+        if all(path == self.root / own for path in others):
+            return [[*pytest, str(own)]]
+        return [[*pytest, str(own)], [*pytest, tests, f"--ignore={own}"]]
 
     def run_tests(
         self, command: Sequence[str], timeout: float, output: list[str] | None = None
@@ -483,38 +493,57 @@ class Runner:
                 output.append(log.read())
         return passed
 
-    def baseline(self, module: str, tests: str) -> tuple[list[str], float, list[str]]:
-        """Return the command testing mutants of `module`, its timeout, and the tests left out.
+    def baseline(
+        self, module: str, tests: str
+    ) -> tuple[list[tuple[list[str], float]], list[str]]:
+        """Return the stages testing mutants of `module` with their timeouts, and the tests left out.
 
         Tests that already fail without any mutation (someone is editing the tree) are
         deselected, so that they do not kill every mutant; they are reported.
         """
-        command = self.test_command(module, tests)
-        # Without -x, to find every test that fails already.
-        full = [arg for arg in command if arg != "-x"] + ["-rfE"]
-        output: list[str] = []
-        started = time.monotonic()
-        passed = self.run_tests(full, timeout=900, output=output)
-        elapsed = time.monotonic() - started
-        broken = sorted(
-            {
-                line.split()[1]
-                for line in output[0].splitlines()
-                if line.startswith(("FAILED ", "ERROR ")) and len(line.split()) > 1
-            }
-        )
-        if passed is True:
-            return command, self.min_timeout + 3 * elapsed, []
-        if not broken:
-            tail = "\n".join(output[0].splitlines()[-30:])
-            raise SystemExit(f"{module}: its tests fail before any mutation:\n{tail}")
-        command += [
-            f"--deselect={test}" if "::" in test else f"--ignore={test}"
-            for test in broken
-        ]
-        if self.run_tests(command, timeout=900) is not True:
-            raise SystemExit(f"{module}: its tests fail before any mutation: {command}")
-        return command, self.min_timeout + 3 * elapsed, broken
+        stages: list[tuple[list[str], float]] = []
+        left_out: list[str] = []
+        for command in self.test_commands(module, tests):
+            # Without -x, to find every test that fails already.
+            full = [arg for arg in command if arg != "-x"] + ["-rfE"]
+            output: list[str] = []
+            started = time.monotonic()
+            passed = self.run_tests(full, timeout=900, output=output)
+            timeout = self.min_timeout + 3 * (time.monotonic() - started)
+            if passed is True:
+                stages.append((command, timeout))
+                continue
+            broken = sorted(
+                {
+                    line.split()[1]
+                    for line in output[0].splitlines()
+                    if line.startswith(("FAILED ", "ERROR ")) and len(line.split()) > 1
+                }
+            )
+            if not broken:
+                tail = "\n".join(output[0].splitlines()[-30:])
+                raise SystemExit(
+                    f"{module}: its tests fail before any mutation:\n{tail}"
+                )
+            command += [
+                f"--deselect={test}" if "::" in test else f"--ignore={test}"
+                for test in broken
+            ]
+            if self.run_tests(command, timeout=900) is not True:
+                raise SystemExit(
+                    f"{module}: its tests fail before any mutation: {command}"
+                )
+            stages.append((command, timeout))
+            left_out += broken
+        return stages, left_out
+
+    def run_stages(self, stages: Sequence[tuple[list[str], float]]) -> bool | None:
+        """Run the stages in order until one fails or hangs; return as `run_tests` does."""
+        for command, timeout in stages:
+            passed = self.run_tests(command, timeout)
+            if passed is not True:
+                return passed
+        return True
 
     def mutate_file(
         self,
@@ -530,8 +559,7 @@ class Runner:
         report = FileReport(module)
         target = self.root / module
         original = target.read_text(encoding="utf-8")
-        command, timeout, broken = self.baseline(module, tests)
-        report.left_out = broken
+        stages, report.left_out = self.baseline(module, tests)
         try:
             for number, mutant in enumerate(mutants, 1):
                 listed = mutant.key in equivalents
@@ -539,7 +567,7 @@ class Runner:
                     report.equivalent += 1
                     continue
                 target.write_text(mutated_source(original, mutant), encoding="utf-8")
-                passed = self.run_tests(command, timeout)
+                passed = self.run_stages(stages)
                 verdict = {True: "survived", False: "killed", None: "timeout"}[passed]
                 progress(f"[{number}/{len(mutants)}] {verdict}: {mutant.describe()}")
                 if listed:

@@ -295,3 +295,29 @@ def test_main_mutates_a_copy_and_never_writes_to_the_tree(
         if path.is_file()
     }
     assert after == before
+
+
+def test_the_modules_own_tests_run_first_and_alone_then_the_others(
+    tiny_repo: Path,
+) -> None:
+    runner = mutate.Runner(tiny_repo)
+    (only,) = runner.test_commands("pkg/tiny.py", "tests")
+    assert only[-1] == "tests/test_tiny.py"
+    (tiny_repo / "tests" / "test_other.py").write_text(
+        "from pkg.tiny import clamp\n\n\ndef test_other():\n    assert clamp(0, 5) == 5\n",
+        encoding="utf-8",
+    )
+    own, rest = runner.test_commands("pkg/tiny.py", "tests")
+    assert own[-1] == "tests/test_tiny.py"
+    assert rest[-2:] == ["tests", "--ignore=tests/test_tiny.py"]
+    # A mutant only the other file catches is still killed.
+    (tiny_repo / "tests" / "test_tiny.py").write_text(
+        "def test_nothing():\n    pass\n", encoding="utf-8"
+    )
+    (low,) = [
+        m
+        for m in mutate.generate(TINY_MODULE, "pkg/tiny.py")
+        if m.original == "return low"
+    ]
+    report = runner.mutate_file("pkg/tiny.py", "tests", [low], {})
+    assert (report.killed, report.survived) == (1, [])
