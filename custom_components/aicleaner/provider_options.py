@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from .const import (
+    CONF_LOCAL,
     CONF_PRICE_INPUT,
     CONF_PRICE_OUTPUT,
     CONF_SERVER_ROLE,
@@ -45,4 +46,7 @@ def client_options(data: Mapping[str, Any]) -> dict[str, Any]:
     if CONF_SERVER_ROLE in data:
         # Only OpenAI-compatible subentries ask; anything but "runs the models" is a forwarding one.
         options["runs_models"] = data[CONF_SERVER_ROLE] == SERVER_RUNS_MODELS
+    if data.get(CONF_LOCAL) is not None:
+        # Only Ollama subentries ask (a compatible server's `server_role` says the same).
+        options["local"] = bool(data[CONF_LOCAL])
     return options

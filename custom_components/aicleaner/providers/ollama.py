@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 from datetime import date
-from typing import TYPE_CHECKING, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 from urllib.parse import urlsplit
 
 from ..router.errors import BadRequestError, ProviderError
@@ -21,6 +21,8 @@ from .pricing import PriceQuote, ollama_quote
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    import aiohttp
 
     from ..router.models import AIRequest, ImageInput
 
@@ -39,15 +41,31 @@ class OllamaProvider(BaseProvider):
         {"image/jpeg", "image/png"}
     )
 
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        *,
+        local: bool | None = None,
+        **settings: Any,
+    ) -> None:
+        """Accept the common settings plus `local`: False when the user says the server is not at home.
+
+        The setup form suggests it from the host (`locality.is_private_host`); unstated (None), the
+        server is trusted, as before the setting existed.
+        """
+        super().__init__(session, **settings)
+        self._trusted_local = local is not False
+
     @property
     def is_local(self) -> bool:
-        """An Ollama server runs at home, except Ollama's own cloud and its cloud-run models.
+        """A trusted Ollama server runs at home, except Ollama's own cloud and its cloud-run models.
 
         Ollama's cloud (`ollama.com`) and a model whose name marks it as cloud-run
-        (`gpt-oss:120b-cloud`, which a home server forwards to Ollama's cloud) are not local.
+        (`gpt-oss:120b-cloud`, which a home server forwards to Ollama's cloud) are not local,
+        whatever the user said about the server.
         """
         host = (urlsplit(self._base_url).hostname or "").lower()
-        return not (
+        return self._trusted_local and not (
             host == OLLAMA_CLOUD_HOST
             or host.endswith("." + OLLAMA_CLOUD_HOST)
             or is_ollama_cloud_model(self._model)
