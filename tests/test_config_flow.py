@@ -380,9 +380,15 @@ async def test_options_flow_changes_router_settings_without_a_reload(
     entry = await _router_entry(hass)
     router = entry.runtime_data.router
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert result["type"] is FlowResultType.FORM
+    assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "init"
+    # No rule yet: nothing to change or delete.
+    assert result["menu_options"] == ["settings", "add_rule"]
 
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "settings"}
+    )
+    assert result["step_id"] == "settings"
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
         {
@@ -420,7 +426,7 @@ async def test_unexpected_error_while_testing_shows_unknown(
     assert "Unexpected error while testing openai" in caplog.text
 
 
-async def test_fixing_an_unreadable_key_brings_a_failed_entry_back(
+async def test_reconfiguring_a_provider_with_an_unreadable_key_brings_it_back(
     hass: HomeAssistant, simulator: SimulatorServer
 ) -> None:
     entry = MockConfigEntry(
@@ -439,8 +445,11 @@ async def test_fixing_an_unreadable_key_brings_a_failed_entry_back(
         ],
     )
     entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(entry.entry_id)
-    assert entry.state is ConfigEntryState.SETUP_ERROR
+    # The entry loads without the provider whose key it cannot read.
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.LOADED
+    router = entry.runtime_data.router
+    assert router.provider_names == ()
     subentry_id = next(iter(entry.subentries))
 
     result = await _start_subentry_flow(
@@ -465,8 +474,7 @@ async def test_fixing_an_unreadable_key_brings_a_failed_entry_back(
     )
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    router = entry.runtime_data.router
+    assert entry.runtime_data.router is router
     assert [router.provider_stats(key).label for key in router.provider_names] == [
         "OpenAI"
     ]

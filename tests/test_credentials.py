@@ -11,6 +11,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -18,8 +19,11 @@ from custom_components.aicleaner.const import CONF_MODEL, DOMAIN
 from custom_components.aicleaner.credentials import (
     STORAGE_KEY,
     CredentialError,
+    CredentialVault,
     async_get_vault,
     fingerprint,
+    key_set_at,
+    sends_key_in_clear,
 )
 
 
@@ -67,7 +71,7 @@ def test_fingerprint_is_short_stable_and_hides_the_key() -> None:
     assert len(fingerprint("sk-abc")) == 12
 
 
-async def test_entry_with_unreadable_key_fails_setup_with_a_translated_error(
+async def test_an_unreadable_key_leaves_out_its_provider_and_the_entry_loads(
     hass: HomeAssistant,
 ) -> None:
     entry = MockConfigEntry(
@@ -83,9 +87,38 @@ async def test_entry_with_unreadable_key_fails_setup_with_a_translated_error(
         ],
     )
     entry.add_to_hass(hass)
-    assert not await hass.config_entries.async_setup(entry.entry_id)
-    assert entry.state is ConfigEntryState.SETUP_ERROR
-    assert entry.error_reason_translation_key == "credential_unreadable"
-    assert entry.reason == (
-        "A stored API key cannot be decrypted. Reconfigure the provider and enter its key again"
-    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.router.provider_names == ()
+    assert entry.runtime_data.unreadable_keys == frozenset(entry.subentries)
+
+
+def test_vault_key_data_records_when_the_key_was_set() -> None:
+    vault = CredentialVault(Fernet(Fernet.generate_key()))
+    before = dt_util.utcnow()
+    data = vault.key_data("sk-new")
+    assert vault.decrypt(data[CONF_API_KEY]) == "sk-new"
+    assert "sk-new" not in str(data)
+    set_at = key_set_at(data)
+    assert set_at is not None
+    assert before <= set_at <= dt_util.utcnow()
+    assert key_set_at({}) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "in_clear"),
+    [
+        ("http://api.example.com/v1", True),
+        ("http://93.184.216.34:8080/v1", True),
+        ("https://api.example.com/v1", False),
+        ("http://192.168.1.20:8080/v1", False),
+        ("http://localai:8080/v1", False),
+        ("http://nas.local:11434", False),
+        ("http://127.0.0.1:9000/v1", False),
+        (None, False),
+    ],
+)
+def test_a_key_travels_in_clear_only_over_http_to_a_public_host(
+    url: str | None, in_clear: bool
+) -> None:
+    assert sends_key_in_clear(url) is in_clear

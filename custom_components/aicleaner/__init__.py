@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE, Platform
+from homeassistant.const import CONF_API_KEY, EVENT_HOMEASSISTANT_FINAL_WRITE, Platform
 from homeassistant.core import Event, HomeAssistant
-from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN
-from .credentials import CredentialError
+from .const import CONF_API_KEY_SET_AT, DOMAIN
 from .entity import async_update_provider_devices
+from .key_repairs import async_check_keys, async_setup_key_checks
 from .model_repairs import async_check_models
 from .runtime import AICleanerConfigEntry, async_apply_entry_update, async_build_runtime
 from .services import async_setup_services
@@ -32,14 +32,9 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 
 async def async_setup_entry(hass: HomeAssistant, entry: AICleanerConfigEntry) -> bool:
     """Set up AICleaner from its config entry."""
-    try:
-        runtime = await async_build_runtime(hass, entry)
-    except CredentialError as err:
-        # The data key is gone or was replaced: the stored API keys cannot be read. Retrying will
-        # not help; the user reconfigures the providers with their keys.
-        raise ConfigEntryError(
-            translation_domain=DOMAIN, translation_key="credential_unreadable"
-        ) from err
+    # A provider whose stored key cannot be decrypted is left out with a repair issue (key_repairs);
+    # the others keep working.
+    runtime = await async_build_runtime(hass, entry)
     # Before any request: a restart must never grant a day's budget again.
     ledger = runtime.ledger
     await ledger.async_load()
@@ -56,10 +51,31 @@ async def async_setup_entry(hass: HomeAssistant, entry: AICleanerConfigEntry) ->
     )
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     await async_check_models(hass, entry)
+    entry.async_on_unload(async_setup_key_checks(hass, entry))
     # Health calls and live stats for the entities; a provider that is down fails no setup.
     await runtime.coordinator.async_config_entry_first_refresh()
     runtime.coordinator.async_start()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: AICleanerConfigEntry) -> bool:
+    """Bring an entry up to date: 1.2 records when each stored API key was set."""
+    if entry.version > 1:
+        # A newer AICleaner wrote this entry; it cannot be read back.
+        return False
+    if entry.minor_version < 2:
+        # Keys stored before 1.2 have no date: their age counts from this upgrade.
+        now = dt_util.utcnow().isoformat()
+        for subentry in entry.subentries.values():
+            if (
+                subentry.data.get(CONF_API_KEY)
+                and CONF_API_KEY_SET_AT not in subentry.data
+            ):
+                hass.config_entries.async_update_subentry(
+                    entry, subentry, data={**subentry.data, CONF_API_KEY_SET_AT: now}
+                )
+        hass.config_entries.async_update_entry(entry, minor_version=2)
     return True
 
 
@@ -76,5 +92,6 @@ async def _async_update_listener(
     """Apply new router settings or provider subentries without a reload."""
     async_apply_entry_update(hass, entry)
     await async_check_models(hass, entry)
+    async_check_keys(hass, entry)
     async_update_provider_devices(hass, entry)
     await entry.runtime_data.coordinator.async_sync_providers()

@@ -60,6 +60,34 @@ SERVER_RUNS_MODELS: Final = "runs_models"
 SERVER_FORWARDS: Final = "forwards"
 SERVER_ROLES: Final = (SERVER_RUNS_MODELS, SERVER_FORWARDS)
 
+# Router settings added to the options flow (RouterConfig field names).
+CONF_REQUEST_TIMEOUT: Final = "request_timeout"
+CONF_GLOBAL_DAILY_BUDGET: Final = "global_daily_budget"
+CONF_ROUTING_RULES: Final = "routing_rules"
+DEFAULT_REQUEST_TIMEOUT: Final = 120
+# Routing rule conditions besides tags: the request has images, or it has none.
+RULE_CONDITIONS: Final = ("image_analysis", "text")
+# Remind to rotate a provider's API key once it is this old (repair issue; can be turned off).
+CONF_KEY_ROTATION_REMINDER: Final = "key_rotation_reminder"
+KEY_ROTATION_DAYS: Final = 90
+
+# Provider subentry settings added with issue 10 (ProviderSettings field names).
+CONF_RATE_LIMIT_RPH: Final = "rate_limit_rph"
+CONF_BURST_ALLOWANCE: Final = "burst_allowance"
+CONF_TIMEOUT_SECONDS: Final = "timeout_seconds"
+CONF_MAX_RETRIES: Final = "max_retries"
+CONF_FAILURE_THRESHOLD: Final = "failure_threshold"
+CONF_BREAKER_TIMEOUT: Final = "circuit_breaker_timeout"
+CONF_HALF_OPEN_MAX_CALLS: Final = "half_open_max_calls"
+UNIT_REQUESTS_PER_HOUR: Final = "requests_per_hour"
+UNIT_REQUESTS: Final = "requests"
+# The collapsed form section that holds the retry, timeout and breaker settings.
+SECTION_ADVANCED: Final = "advanced"
+# Whether an Ollama server may serve local-only requests (default: its host is private).
+CONF_LOCAL: Final = "local"
+# When the subentry's API key was last set (ISO 8601, UTC), for the rotation reminder.
+CONF_API_KEY_SET_AT: Final = "api_key_set_at"
+
 # Health checks and alerts: options of the main entry (seconds), with their defaults.
 CONF_LATENCY_WARNING: Final = "latency_warning"
 CONF_LATENCY_CRITICAL: Final = "latency_critical"

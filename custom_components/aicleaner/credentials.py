@@ -6,17 +6,23 @@ diagnostics without revealing it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
 import hashlib
-from typing import Final, TypedDict
+from typing import Any, Final, TypedDict
 
 from cryptography.fernet import Fernet, InvalidToken
+from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.singleton import singleton
 from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
+from yarl import URL
 
-from .const import DOMAIN
+from .const import CONF_API_KEY_SET_AT, DOMAIN
+from .providers.locality import is_private_host
 
 STORAGE_KEY: Final = f"{DOMAIN}.credentials"
 STORAGE_VERSION: Final = 1
@@ -47,6 +53,13 @@ class CredentialVault:
         """Encrypt a key for storage in config entry data."""
         return self._fernet.encrypt(secret.encode()).decode()
 
+    def key_data(self, secret: str) -> dict[str, str]:
+        """Return the subentry data of a newly set key: its token and when it was set (UTC)."""
+        return {
+            CONF_API_KEY: self.encrypt(secret),
+            CONF_API_KEY_SET_AT: dt_util.utcnow().isoformat(),
+        }
+
     def decrypt(self, token: str) -> str:
         """Decrypt a stored key."""
         try:
@@ -55,6 +68,27 @@ class CredentialVault:
             raise CredentialError(
                 translation_domain=DOMAIN, translation_key="credential_unreadable"
             ) from err
+
+
+def key_set_at(data: Mapping[str, Any]) -> datetime | None:
+    """Return when the subentry's key was set, if recorded."""
+    value = data.get(CONF_API_KEY_SET_AT)
+    return dt_util.parse_datetime(value) if isinstance(value, str) else None
+
+
+def sends_key_in_clear(base_url: str | None) -> bool:
+    """Tell whether a key sent to `base_url` would cross the internet unencrypted.
+
+    Plain http is fine on this machine or the home network (a LAN Ollama or LocalAI), never to a
+    public host: anyone on the way could read the key.
+    """
+    if not base_url:
+        return False
+    try:
+        scheme = URL(base_url).scheme
+    except ValueError:
+        return False
+    return scheme == "http" and not is_private_host(base_url)
 
 
 @singleton(DATA_CREDENTIALS, async_=True)

@@ -14,7 +14,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import CONF_BASE_URL, CONF_MODEL
 from .coordinator import AICleanerCoordinator
-from .credentials import CredentialVault, async_get_vault
+from .credentials import CredentialError, CredentialVault, async_get_vault
 from .provider_options import client_options
 from .providers import BaseProvider, create_provider
 from .router import ProviderSettings, Router, RouterConfig
@@ -31,6 +31,8 @@ class AICleanerRuntimeData:
     coordinator: AICleanerCoordinator
     # Subentry data the providers were last built from, to see what a change touched.
     provider_data: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Subentries left out of the router because their stored key cannot be decrypted.
+    unreadable_keys: frozenset[str] = frozenset()
 
 
 type AICleanerConfigEntry = ConfigEntry[AICleanerRuntimeData]
@@ -57,13 +59,22 @@ def build_provider(
 
 def _providers(
     hass: HomeAssistant, vault: CredentialVault, entry: ConfigEntry
-) -> tuple[list[BaseProvider], dict[str, ProviderSettings]]:
+) -> tuple[list[BaseProvider], dict[str, ProviderSettings], frozenset[str]]:
+    """Build the providers; one whose key cannot be decrypted is left out and named.
+
+    A lost or replaced data key (a partial backup restore) must not stop the other providers.
+    """
     providers: list[BaseProvider] = []
     settings: dict[str, ProviderSettings] = {}
+    unreadable: set[str] = set()
     for subentry in entry.subentries.values():
-        providers.append(build_provider(hass, vault, subentry))
+        try:
+            providers.append(build_provider(hass, vault, subentry))
+        except CredentialError:
+            unreadable.add(subentry.subentry_id)
+            continue
         settings[subentry.subentry_id] = ProviderSettings.from_mapping(subentry.data)
-    return providers, settings
+    return providers, settings, frozenset(unreadable)
 
 
 async def async_build_runtime(
@@ -71,7 +82,7 @@ async def async_build_runtime(
 ) -> AICleanerRuntimeData:
     """Build the router and its providers from the entry's options and subentries."""
     vault = await async_get_vault(hass)
-    providers, settings = _providers(hass, vault, entry)
+    providers, settings, unreadable = _providers(hass, vault, entry)
     router = Router(
         providers,
         RouterConfig.from_mapping(entry.options),
@@ -85,6 +96,7 @@ async def async_build_runtime(
         ledger=CostLedger(hass, router),
         coordinator=AICleanerCoordinator(hass, entry, router),
         provider_data={s.subentry_id: s.data for s in entry.subentries.values()},
+        unreadable_keys=unreadable,
     )
 
 
@@ -98,12 +110,15 @@ def async_apply_entry_update(hass: HomeAssistant, entry: AICleanerConfigEntry) -
     runtime = entry.runtime_data
     router = runtime.router
     router.update_config(RouterConfig.from_mapping(entry.options))
-    providers, settings = _providers(hass, runtime.vault, entry)
+    providers, settings, unreadable = _providers(hass, runtime.vault, entry)
     router.update_providers(providers, settings)
+    runtime.unreadable_keys = unreadable
     for subentry_id, subentry in entry.subentries.items():
         before = runtime.provider_data.get(subentry_id)
-        if before is not None and before.get(CONF_API_KEY) != subentry.data.get(
-            CONF_API_KEY
+        if (
+            before is not None
+            and subentry_id not in unreadable
+            and before.get(CONF_API_KEY) != subentry.data.get(CONF_API_KEY)
         ):
             router.reset_credentials(subentry_id)
     runtime.provider_data = {s.subentry_id: s.data for s in entry.subentries.values()}
