@@ -590,3 +590,23 @@ async def test_an_image_format_no_provider_reads_is_refused(
     with pytest.raises(ServiceValidationError) as raised:
         await analyze(hass, prompt="look", image_path=str(icon))
     assert raised.value.translation_key == "not_an_image"
+
+
+async def test_a_provider_whose_key_cannot_be_read_is_never_offered(
+    hass: HomeAssistant, setup_aicleaner: Setup, tmp_path: Path
+) -> None:
+    # A partial backup restore: the stored token no longer decrypts.
+    entry = await setup_aicleaner(
+        ("anthropic", "Lost", {CONF_API_KEY: "gAAAAAnot-a-fernet-token"}),
+        ("openai", "Kept", {}),
+    )
+    [lost, _kept] = entry.subentries
+    assert lost not in entry.runtime_data.router.provider_names
+    with pytest.raises(ServiceValidationError) as raised:
+        await analyze(hass, prompt="hi", provider="Lost")
+    assert raised.value.translation_key == "providers_disabled"
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(jpeg())
+    hass.config.allowlist_external_dirs = {str(tmp_path)}
+    result = await analyze(hass, prompt="look", image_path=str(photo))
+    assert result["provider"] == "Kept"

@@ -178,7 +178,12 @@ async def _async_build(
     }
     if not allowed:
         raise _invalid("providers_not_allowed")
-    if not any(subentries[key].data.get(CONF_ENABLED, True) for key in allowed):
+    # A provider whose key cannot be read is not in the router (it has a repair issue).
+    running = set(entry.runtime_data.router.provider_names)
+    if not any(
+        key in running and subentries[key].data.get(CONF_ENABLED, True)
+        for key in allowed
+    ):
         raise _invalid("providers_disabled")
     images = await async_read_images(
         hass,
@@ -188,7 +193,8 @@ async def _async_build(
     )
     router = entry.runtime_data.router
     if images and not any(
-        subentries[key].data.get(CONF_ENABLED, True)
+        key in running
+        and subentries[key].data.get(CONF_ENABLED, True)
         and router.provider_capabilities(key, data.get("model")).vision
         for key in allowed
     ):
