@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from hypothesis import given, strategies as st
 import pytest
 
+from custom_components.aicleaner.router import budget
 from custom_components.aicleaner.router.budget import BudgetLedger
 
 
@@ -337,3 +338,177 @@ def test_only_the_last_few_days_are_kept_for_a_returning_clock() -> None:
     # which is never started afresh.
     today.value = first_day
     assert ledger.day == date.fromordinal(first_day.toordinal() + 5)
+
+
+def test_a_limit_can_be_spent_to_the_cent_despite_float_rounding() -> None:
+    # 0.1 + 0.2 is 0.30000000000000004 in floats: a 0.30 budget must still take both calls.
+    ledger = BudgetLedger({"a": 0.3, "b": None}, 0.3, Today())
+    assert ledger.reserve("a", 0.1) is not None
+    assert ledger.reserve("a", 0.2) is not None
+    assert ledger.reserve("a", 0.01) is None
+    global_only = BudgetLedger({"a": None, "b": None}, 0.3, Today())
+    assert global_only.reserve("a", 0.1) is not None
+    assert global_only.reserve("b", 0.2) is not None
+    assert global_only.reserve("b", 0.01) is None
+
+
+def test_remaining_is_zero_not_negative_once_spend_passes_a_lowered_limit() -> None:
+    # The sensors show this figure: a negative amount left makes no sense to a user.
+    ledger = BudgetLedger({"a": 1.0, "b": 1.0}, 2.0, Today())
+    reservation = ledger.reserve("a", 0.8)
+    assert reservation is not None
+    ledger.commit(reservation, 0.8, 1, 0)
+    ledger.set_limits({"a": 0.5, "b": 1.0}, 0.6)
+    assert ledger.remaining("a") == 0.0
+    assert ledger.remaining("b") == 0.0
+
+
+def test_remaining_under_the_global_limit_counts_what_every_provider_spent() -> None:
+    ledger = BudgetLedger({"a": None, "b": None}, 1.0, Today())
+    reservation = ledger.reserve("a", 0.5)
+    assert reservation is not None
+    ledger.commit(reservation, 0.25, 10, 0)
+    assert ledger.remaining("b") == pytest.approx(0.75)
+    assert ledger.remaining("a") == pytest.approx(0.75)
+
+
+def test_a_providers_limit_is_reported_as_configured_and_follows_changes() -> None:
+    ledger = BudgetLedger({"a": 1.5, "b": None}, None, Today())
+    assert ledger.limit("a") == 1.5
+    assert ledger.limit("b") is None
+    assert ledger.limit("unknown") is None
+    ledger.set_limits({"a": 0.5}, None)
+    assert ledger.limit("a") == 0.5
+
+
+def test_total_cost_read_first_thing_after_midnight_is_the_new_days() -> None:
+    today = Today()
+    ledger = BudgetLedger({"a": 1.0}, None, today)
+    reservation = ledger.reserve("a", 0.5)
+    assert reservation is not None
+    ledger.commit(reservation, 0.5, 1, 0)
+    today.value = date(2026, 11, 27)
+    assert ledger.total_cost == 0.0
+
+
+def _spend_then_jump(days_ahead: int) -> BudgetLedger:
+    """A ledger that spent 0.5 of 1.0 today, then saw the clock jump `days_ahead` days."""
+    today = Today()
+    ledger = BudgetLedger({"a": 1.0}, None, today)
+    reservation = ledger.reserve("a", 0.5)
+    assert reservation is not None
+    ledger.commit(reservation, 0.5, 5, 0)
+    first_day = today.value
+    for offset in range(1, days_ahead + 1):
+        today.value = first_day + timedelta(days=offset)
+        assert ledger.day == today.value
+    today.value = first_day
+    return ledger
+
+
+def test_a_clock_back_within_the_kept_days_finds_the_spend_a_day_later_not() -> None:
+    # However many days the ledger keeps, the last of them is kept and the one after is not.
+    kept = budget._HISTORY_DAYS
+    within = _spend_then_jump(kept)
+    assert within.day == date(2026, 11, 26)
+    assert within.remaining("a") == pytest.approx(0.5)
+    beyond = _spend_then_jump(kept + 1)
+    assert beyond.day == date(2026, 11, 26) + timedelta(days=kept + 1)
+
+
+def test_restore_keeps_exactly_the_days_the_ledger_itself_keeps() -> None:
+    # A restart must not forget a day that the running ledger would still have found again.
+    kept = budget._HISTORY_DAYS
+    today = Today()
+    ledger = BudgetLedger({"a": 1.0}, None, today)
+    day = today.value
+    history = {
+        (day - timedelta(days=back)).isoformat(): {"a": {"cost": 0.1 * back}}
+        for back in range(1, kept + 2)
+    }
+    assert ledger.restore({"day": day.isoformat(), "providers": {}, "history": history})
+    assert sorted(ledger.export()["history"]) == sorted(
+        (day - timedelta(days=back)).isoformat() for back in range(1, kept + 1)
+    )
+    today.value = day - timedelta(days=kept)
+    assert ledger.remaining("a") == pytest.approx(1.0 - 0.1 * kept)
+
+
+def test_settling_one_call_keeps_the_global_budget_held_by_another_in_flight() -> None:
+    ledger = BudgetLedger({"a": None, "b": None}, 1.0, Today())
+    first = ledger.reserve("a", 0.5)
+    in_flight = ledger.reserve("b", 0.4)
+    assert first is not None
+    assert in_flight is not None
+    ledger.commit(first, 0.5, 1, 0)
+    # 0.5 spent and 0.4 still held: only 0.1 is left.
+    assert ledger.reserve("a", 0.2) is None
+    assert ledger.remaining("a") == pytest.approx(0.1)
+
+
+def test_a_clock_behind_a_saved_state_moves_to_its_latest_day() -> None:
+    today = Today()
+    today.value = date(2026, 1, 1)
+    ledger = BudgetLedger({"a": 1.0}, None, today)
+    saved = {
+        "day": "2026-11-26",
+        "providers": {"a": {"cost": 0.9}},
+        "history": {"2026-11-25": {"a": {"cost": 0.2}}},
+    }
+    assert ledger.restore(saved)
+    assert ledger.day == date(2026, 11, 26)
+    assert ledger.remaining("a") == pytest.approx(0.1)
+
+
+def test_a_restore_after_an_unnoticed_midnight_keeps_each_days_spend_apart() -> None:
+    today = Today()
+    ledger = BudgetLedger({"a": 1.0}, None, today)
+    reservation = ledger.reserve("a", 0.5)
+    assert reservation is not None
+    ledger.commit(reservation, 0.5, 5, 0)
+    # Midnight passes, and nothing reads the ledger before the restore.
+    today.value = date(2026, 11, 27)
+    assert ledger.restore({"day": "2026-11-27", "providers": {"a": {"cost": 0.2}}})
+    assert ledger.remaining("a") == pytest.approx(0.8)
+    assert ledger.export()["history"]["2026-11-26"]["a"]["cost"] == pytest.approx(0.5)
+
+
+def test_figures_missing_from_a_saved_state_count_as_zero() -> None:
+    # An older saved state may lack figures added since (tokens split in two, failures).
+    ledger = BudgetLedger({"a": 1.0, "b": 1.0}, None, Today())
+    assert ledger.restore(
+        {
+            "day": "2026-11-26",
+            "providers": {"a": {"cost": 0.4}, "b": {"input_tokens": 7}},
+        }
+    )
+    a, b = ledger.entry("a"), ledger.entry("b")
+    assert (a.input_tokens, a.output_tokens, a.requests, a.failures) == (0, 0, 0, 0)
+    assert b.cost == 0.0
+    assert ledger.remaining("b") == 1.0
+
+
+def test_a_new_day_holds_no_figures_for_a_provider_with_nothing_in_flight() -> None:
+    today = Today()
+    ledger = BudgetLedger({"a": 1.0, "b": 1.0}, None, today)
+    done = ledger.reserve("a", 0.5)
+    in_flight = ledger.reserve("b", 0.2)
+    assert done is not None
+    assert in_flight is not None
+    ledger.commit(done, 0.5, 5, 0)
+    today.value = date(2026, 11, 27)
+    ledger.commit(in_flight, 0.1, 1, 0)
+    # Only the call that settled today counts today: "a" made no call on the new day.
+    assert list(ledger.export()["providers"]) == ["b"]
+
+
+def test_the_saved_history_reads_in_calendar_order_after_the_clock_went_back() -> None:
+    today = Today()
+    ledger = BudgetLedger({"a": 1.0}, None, today)
+    for day in (26, 27, 28, 26, 29):  # two days on, back to the first, then on again
+        today.value = date(2026, 11, day)
+        reservation = ledger.reserve("a", 0.1)
+        assert reservation is not None
+        ledger.commit(reservation, 0.1, 1, 0)
+    history = list(ledger.export()["history"])
+    assert history == ["2026-11-26", "2026-11-27", "2026-11-28"]
