@@ -207,10 +207,11 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
         """Follow the router's requests and the local midnight; undone when the entry unloads."""
         entry = self.config_entry
         entry.async_on_unload(self._router.add_listener(self._on_request))
-        # The day's counters start afresh at midnight, not at the next request or poll.
+        # The day's counters start afresh at midnight, not at the next request or poll; two
+        # seconds past it, as the router reads the date at most once a second.
         entry.async_on_unload(
             async_track_time_change(
-                self.hass, self._on_midnight, hour=0, minute=0, second=0
+                self.hass, self._on_midnight, hour=0, minute=0, second=2
             )
         )
         entry.async_on_unload(self._push.async_shutdown)
