@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 import pytest
 
-from custom_components.aicleaner.providers import create_provider
+from custom_components.aicleaner.providers import base, create_provider
 from custom_components.aicleaner.providers.base import (
     MAX_RETRY_AFTER,
     error_message,
@@ -18,6 +19,9 @@ from custom_components.aicleaner.providers.base import (
 )
 from custom_components.aicleaner.router.errors import ErrorCategory, NetworkError
 from custom_components.aicleaner.router.models import AIRequest
+
+from .conftest import FakeServer
+from .helpers import make_client
 
 
 @pytest.mark.parametrize(
@@ -184,3 +188,18 @@ async def test_connection_that_cannot_be_made_is_an_unbilled_network_error() -> 
         with pytest.raises(NetworkError) as caught:
             await client.complete(AIRequest(prompt="hi"), timeout=0.2)
     assert caught.value.category is ErrorCategory.NETWORK
+
+
+async def test_health_reports_its_latency_in_milliseconds(
+    fake_server: FakeServer,
+    session: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake_server.reply({"data": [{"id": "gpt-4o-mini"}]})
+    client = make_client("openai", session, fake_server.url)
+    readings = iter([100.0, 100.25])
+    # Only this module's clock: the event loop keeps the real one.
+    monkeypatch.setattr(base, "time", SimpleNamespace(monotonic=lambda: next(readings)))
+    health = await client.health()
+    assert health.latency_ms == pytest.approx(250.0)
+    assert health.models == ("gpt-4o-mini",)

@@ -10,7 +10,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 import pytest
 
-from custom_components.aicleaner.providers.base import ERROR_BODY_LIMIT
+from custom_components.aicleaner.providers.base import (
+    _ERROR_MESSAGE_LIMIT,
+    ERROR_BODY_LIMIT,
+)
 from custom_components.aicleaner.router.errors import (
     AuthError,
     BadRequestError,
@@ -238,3 +241,24 @@ async def test_repr_drops_credentials_and_query_from_the_base_url(
     client = make_client("openai_compatible", session, "", base_url=base_url)
     assert "SECRET" not in repr(client)
     assert f"base_url={shown!r}" in repr(client)
+
+
+async def test_an_error_text_of_exactly_the_log_limit_is_logged_whole(
+    fake_server: FakeServer,
+    session: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="custom_components.aicleaner.providers")
+    client = make_client("openai", session, fake_server.url)
+    whole = "y" * _ERROR_MESSAGE_LIMIT
+    fake_server.reply(error_body("openai", 400, whole), status=400)
+    with pytest.raises(BadRequestError):
+        await client.complete(REQUEST, timeout=5)
+    assert f"HTTP 400: {whole}\n" in caplog.text + "\n"
+    # One character more is cut to the limit, the last one being the ellipsis.
+    caplog.clear()
+    fake_server.reply(error_body("openai", 400, whole + "z"), status=400)
+    with pytest.raises(BadRequestError):
+        await client.complete(REQUEST, timeout=5)
+    logged = caplog.records[-1].getMessage().split("HTTP 400: ", 1)[1]
+    assert logged == whole[:-1] + "…"
