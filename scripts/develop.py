@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -163,6 +164,152 @@ def add_demo_providers(hass: HassProcess, entry_id: str, sim_port: int) -> None:
         log(f"demo provider {name} -> simulator {path}")
 
 
+# The dashboard of the README's "Dashboard" section, made for the providers configured.
+DASHBOARD_URL = "ai-providers"
+ROUTER_CARD = (
+    "total_cost_today",
+    "total_requests_today",
+    "healthy_providers",
+    "cache_hit_rate",
+    "selection_strategy",
+)
+
+
+def dashboard_config(
+    router: dict[str, str], providers: list[tuple[str, dict[str, str], float | None]]
+) -> dict[str, Any]:
+    """Return the Lovelace config: router figures, cost per day, budget left, status, latency.
+
+    `router` maps an entity key (`total_cost_today`...) to its entity id; `providers` holds each
+    provider's name, its entity ids by key, and its daily budget (None: no gauge).
+    """
+    cards: list[dict[str, Any]] = [
+        {
+            "type": "entities",
+            "title": "Router",
+            "entities": [router[key] for key in ROUTER_CARD if key in router],
+        },
+        {
+            "type": "statistics-graph",
+            "title": "Cost per day",
+            "entities": [ids["cost_today"] for _, ids, _ in providers],
+            "stat_types": ["change"],
+            "period": "day",
+            "days_to_show": 30,
+            "chart_type": "bar",
+        },
+    ]
+    gauges = [
+        {
+            "type": "gauge",
+            "name": name,
+            "entity": ids["budget_remaining"],
+            "min": 0,
+            "max": budget,
+            "severity": {"green": budget / 2, "yellow": budget / 5, "red": 0},
+        }
+        for name, ids, budget in providers
+        if budget
+    ]
+    if gauges:
+        cards.append(
+            {
+                "type": "grid",
+                "title": "Budget left today",
+                "columns": 2,
+                "cards": gauges,
+            }
+        )
+    cards += [
+        {
+            "type": "entities",
+            "title": "Provider status",
+            "state_color": True,
+            "entities": [
+                ids[key] for _, ids, _ in providers for key in ("status", "problem")
+            ],
+        },
+        {
+            "type": "entities",
+            "title": "Latency and traffic",
+            "entities": [
+                ids[key]
+                for _, ids, _ in providers
+                for key in ("latency", "success_rate", "requests_today")
+            ],
+        },
+    ]
+    return {
+        "title": "AICleaner",
+        "views": [
+            {
+                "title": "AI providers",
+                "path": "providers",
+                "icon": "mdi:robot-outline",
+                "cards": cards,
+            }
+        ],
+    }
+
+
+def ensure_dashboard(hass: HassProcess) -> None:
+    """Create the AICleaner dashboard once, for the providers there are (after setting them up)."""
+    dashboards = hass.websocket_command({"type": "lovelace/dashboards/list"})
+    if any(board["url_path"] == DASHBOARD_URL for board in dashboards):
+        return
+    (entry,) = hass.request("GET", "/api/config/config_entries/entry?domain=aicleaner")
+    subentries = hass.websocket_command(
+        {"type": "config_entries/subentries/list", "entry_id": entry["entry_id"]}
+    )
+    wanted = {sub["subentry_id"] for sub in subentries}
+    # Entities of a subentry added a moment ago may still be on their way.
+    deadline = time.monotonic() + 30
+    while True:
+        registry = hass.websocket_command({"type": "config/entity_registry/list"})
+        ours = [e for e in registry if e["platform"] == "aicleaner"]
+        if {
+            e["config_subentry_id"] for e in ours
+        } >= wanted or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    by_owner: dict[str, dict[str, str]] = {}
+    for item in ours:
+        owner = item["config_subentry_id"] or entry["entry_id"]
+        key = item["unique_id"].removeprefix(f"{owner}_")
+        by_owner.setdefault(owner, {})[key] = item["entity_id"]
+    providers: list[tuple[str, dict[str, str], float | None]] = []
+    for sub in subentries:
+        ids = by_owner.get(sub["subentry_id"])
+        if not ids:
+            continue
+        budget = hass.request("GET", f"/api/states/{ids['budget_remaining']}")[
+            "attributes"
+        ].get("daily_budget")
+        providers.append((sub["title"], ids, budget))
+    if not providers:
+        log("no provider yet: the dashboard is made once one is added (next start)")
+        return
+    hass.websocket_command(
+        {
+            "type": "lovelace/dashboards/create",
+            "url_path": DASHBOARD_URL,
+            "title": "AICleaner",
+            "icon": "mdi:robot-outline",
+            "mode": "storage",
+            "show_in_sidebar": True,
+            "require_admin": False,
+        }
+    )
+    hass.websocket_command(
+        {
+            "type": "lovelace/config/save",
+            "url_path": DASHBOARD_URL,
+            "config": dashboard_config(by_owner.get(entry["entry_id"], {}), providers),
+        }
+    )
+    log(f"dashboard: {hass.url}/{DASHBOARD_URL}")
+
+
 def set_up(hass: HassProcess, sim_port: int | None) -> None:
     """Onboard once, then make sure the aicleaner entry (and its demo providers) exist."""
     if hass.onboarded():
@@ -191,6 +338,7 @@ def set_up(hass: HassProcess, sim_port: int | None) -> None:
         )
         if sim_port is not None:
             add_demo_providers(hass, result["result"]["entry_id"], sim_port)
+    ensure_dashboard(hass)
 
 
 def main() -> int:
