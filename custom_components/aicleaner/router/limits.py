@@ -19,12 +19,11 @@ _RECOVERY_STEP = 0.05
 class TokenBucket:
     """Tokens refill continuously at `rate` per second up to `capacity`; never below zero.
 
-    `scale` (the throttling factor) applies to both; the scaled figures are kept, not recomputed, since
-    every request reads them several times.
+    A throttling factor (`rescale`) applies to both; the scaled figures are kept, not recomputed,
+    since every request reads them several times.
     """
 
     __slots__ = (
-        "_scale",
         "_updated_at",
         "capacity",
         "effective_capacity",
@@ -39,16 +38,10 @@ class TokenBucket:
         self.rate = rate
         self.tokens = capacity
         self._updated_at = now
-        self.scale = 1.0
+        self.rescale(1.0)
 
-    @property
-    def scale(self) -> float:
-        """Share of the configured rate and capacity in force."""
-        return self._scale
-
-    @scale.setter
-    def scale(self, scale: float) -> None:
-        self._scale = scale
+    def rescale(self, scale: float) -> None:
+        """Apply a throttling factor to the configured rate and capacity."""
         # Capacity under the current throttling; at least one token so anything can pass.
         self.effective_capacity = max(1.0, self.capacity * scale)
         self.effective_rate = self.rate * scale
@@ -207,5 +200,5 @@ class RateLimiter:
         self._factor = factor
         for bucket in self._all:
             bucket.refill(now)
-            bucket.scale = factor
+            bucket.rescale(factor)
             bucket.refill(now)
