@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import aiohttp
+from hypothesis import given, strategies as st
 import pytest
 
-from custom_components.aicleaner.providers import create_provider
-from custom_components.aicleaner.providers.catalog import retirement_date
+from custom_components.aicleaner.providers import create_provider, pricing
+from custom_components.aicleaner.providers.catalog import is_retired, retirement_date
 from custom_components.aicleaner.providers.pricing import (
     ANTHROPIC_DEFAULT,
     ANTHROPIC_FAMILIES,
@@ -21,6 +23,7 @@ from custom_components.aicleaner.providers.pricing import (
     OPENAI_FAMILIES,
     OPENAI_PRICES,
     PRICES_TAKEN_ON,
+    Dated,
     PriceEntry,
     anthropic_price,
     compatible_price,
@@ -28,6 +31,7 @@ from custom_components.aicleaner.providers.pricing import (
     highest,
     ollama_price,
     openai_price,
+    price_on,
     upper,
 )
 from custom_components.aicleaner.router.models import FREE, ModelPrice, PriceTier
@@ -292,6 +296,9 @@ def test_a_family_is_never_priced_below_one_of_its_current_members(
         # A known model's name plus more is another model: never its cheaper relative's price.
         ("gpt-5.7", OPENAI_DEFAULT),
         ("o1-ultra", ModelPrice(15.00, 60.00)),
+        # The longest known name it starts with sets the floor: o1-pro's, not o1's (o1-pro is
+        # retired, so the default no longer covers it).
+        ("o1-pro-max", ModelPrice(150.00, 600.00)),
         ("gpt-4o-mini-search-preview", OPENAI_DEFAULT),
     ],
 )
@@ -466,6 +473,7 @@ def test_a_reservation_over_the_threshold_uses_the_long_context_tier() -> None:
     ("model", "day", "expected"),
     [
         ("gemini-4-argon", date(2026, 11, 28), ModelPrice(2.00, 10.00)),
+        ("gemini-4-argon", date(2026, 11, 29), ModelPrice(2.00, 10.00)),
         # A change counts from the day before: the provider may bill by a clock a day ahead.
         ("gemini-4-argon", date(2026, 11, 30), ModelPrice(4.00, 20.00)),
         ("gemini-4-argon", date(2026, 12, 1), ModelPrice(4.00, 20.00)),
@@ -523,3 +531,212 @@ def test_highest_covers_every_price_at_every_input_size() -> None:
         assert merged.rates(size)[1] >= max(a.rates(size)[1], b.rates(size)[1])
     assert merged.rates(150) == (3.0, 3.0)
     assert merged.rates(201) == (3.0, 9.0)
+
+
+def test_a_price_cut_counts_from_the_day_after() -> None:
+    # The provider may bill by a clock a day behind the user's: the old, higher price still
+    # holds on the day of a cut, and the cut applies from the next day.
+    high, low = ModelPrice(4.0, 20.0), ModelPrice(1.0, 5.0)
+    cut = Dated(high, ((date(2027, 3, 10), low),))
+    assert price_on(cut, date(2027, 3, 10)) == high
+    assert price_on(cut, date(2027, 3, 11)) == low
+    assert cut.on(date(2027, 3, 10)) == low
+    assert cut.on(date(2027, 3, 9)) == high
+
+
+def test_a_gateway_model_named_through_nested_vendors_is_priced_by_the_last_vendor() -> (
+    None
+):
+    # A gateway in front of OpenRouter names the model `openrouter/openai/...`: the vendor
+    # it names last sets the rules, for a model its table lists and for one it does not.
+    assert compatible_price("openrouter/openai/gpt-4o-mini") == openai_price(
+        "gpt-4o-mini"
+    )
+    assert compatible_price("router/anthropic/claude-sonnet-5") == anthropic_price(
+        "claude-sonnet-5"
+    )
+    assert compatible_price("openrouter/openai/gpt-7-mini") == openai_price(
+        "gpt-7-mini"
+    )
+
+
+_TIERED_PRICES = st.builds(
+    ModelPrice,
+    st.integers(0, 5).map(float),
+    st.integers(0, 5).map(float),
+    st.lists(
+        st.builds(
+            PriceTier,
+            st.integers(1, 12),
+            st.integers(0, 9).map(float),
+            st.integers(0, 9).map(float),
+        ),
+        max_size=3,
+        unique_by=lambda tier: tier.above_input_tokens,
+    ).map(lambda tiers: tuple(sorted(tiers, key=lambda tier: tier.above_input_tokens))),
+)
+
+
+@given(st.lists(_TIERED_PRICES, min_size=1, max_size=4))
+def test_highest_bills_each_input_size_at_the_highest_rates_any_price_has_there(
+    prices: list[ModelPrice],
+) -> None:
+    merged = highest(*prices)
+    for size in range(15):
+        assert merged.rates(size) == (
+            max(price.rates(size)[0] for price in prices),
+            max(price.rates(size)[1] for price in prices),
+        )
+    # No tier repeats the rates below it: the price is as simple as it can be.
+    thresholds = [tier.above_input_tokens for tier in merged.tiers]
+    assert thresholds == sorted(set(thresholds))
+    assert all(
+        merged.rates(tier.above_input_tokens)
+        != merged.rates(tier.above_input_tokens + 1)
+        for tier in merged.tiers
+    )
+
+
+def _table_pricer(model: str) -> Any:
+    if model.startswith("gemini"):
+        return gemini_price
+    return anthropic_price if model.startswith("claude") else openai_price
+
+
+# Every table entry's rates as published, for the check that none is above its list price:
+# LiteLLM 1.110.2's model_prices_and_context_window.json (the copy in its wheel) where it lists the
+# model, with its long-context tier where it lists one; the providers' pricing pages for the rest.
+# (Dated prices are checked by day above; gpt-6.2-astra and -sol are reported, not published.)
+LITELLM_PRICES = {
+    "gpt-6.1-sol": ModelPrice(2.00, 10.00, (PriceTier(272_000, 4.00, 15.00),)),
+    "gpt-6.1-terra": ModelPrice(1.00, 5.00, (PriceTier(272_000, 2.00, 7.50),)),
+    "gpt-6-astra": ModelPrice(10.00, 50.00, (PriceTier(272_000, 20.00, 75.00),)),
+    "gpt-6-astra-law": ModelPrice(10.00, 50.00),
+    "gpt-6-cyber": ModelPrice(20.00, 100.00),
+    "gpt-6-rosalind": ModelPrice(15.00, 75.00, (PriceTier(272_000, 30.00, 112.50),)),
+    "gpt-6-sol": ModelPrice(2.00, 10.00, (PriceTier(272_000, 4.00, 15.00),)),
+    "gpt-6-luna": ModelPrice(0.10, 0.50, (PriceTier(272_000, 0.20, 0.75),)),
+    "gpt-5.6": ModelPrice(4.00, 20.00, (PriceTier(272_000, 8.00, 30.00),)),
+    "gpt-5.6-sol": ModelPrice(4.00, 20.00, (PriceTier(272_000, 8.00, 30.00),)),
+    "gpt-5.6-terra": ModelPrice(2.00, 12.00, (PriceTier(272_000, 4.00, 18.00),)),
+    "gpt-5.6-luna": ModelPrice(0.20, 1.20, (PriceTier(272_000, 0.40, 1.80),)),
+    "gpt-5.6-cyber": ModelPrice(12.50, 75.00, (PriceTier(272_000, 25.00, 112.50),)),
+    "gpt-5.5": ModelPrice(5.00, 30.00, (PriceTier(272_000, 10.00, 45.00),)),
+    "gpt-5.5-cyber": ModelPrice(12.50, 75.00),
+    "gpt-5.5-pro": ModelPrice(30.00, 180.00, (PriceTier(272_000, 60.00, 270.00),)),
+    "gpt-5.4": ModelPrice(2.50, 15.00, (PriceTier(272_000, 5.00, 22.50),)),
+    "gpt-5.4-mini": ModelPrice(0.75, 4.50),
+    "gpt-5.4-nano": ModelPrice(0.20, 1.25),
+    "gpt-5.4-pro": ModelPrice(30.00, 180.00, (PriceTier(272_000, 60.00, 270.00),)),
+    "gpt-5.3-chat": ModelPrice(1.75, 14.00),  # as gpt-5.3-chat-latest
+    "gpt-5.2": ModelPrice(1.75, 14.00),
+    "gpt-5.2-pro": ModelPrice(21.00, 168.00),
+    "gpt-5.1": ModelPrice(1.25, 10.00),
+    "gpt-5": ModelPrice(1.25, 10.00),
+    "gpt-5-mini": ModelPrice(0.25, 2.00),
+    "gpt-5-nano": ModelPrice(0.05, 0.40),
+    "gpt-5-pro": ModelPrice(15.00, 120.00),
+    "gpt-4.1": ModelPrice(2.00, 8.00),
+    "gpt-4.1-mini": ModelPrice(0.40, 1.60),
+    "gpt-4.1-nano": ModelPrice(0.10, 0.40),
+    "gpt-4o": ModelPrice(2.50, 10.00),
+    "gpt-4o-2024-05-13": ModelPrice(5.00, 15.00),
+    "gpt-4o-mini": ModelPrice(0.15, 0.60),
+    "o4-mini": ModelPrice(1.10, 4.40),
+    "o3": ModelPrice(2.00, 8.00),
+    "o3-mini": ModelPrice(1.10, 4.40),
+    "o3-pro": ModelPrice(20.00, 80.00),
+    "o1-pro": ModelPrice(150.00, 600.00),
+    "o1": ModelPrice(15.00, 60.00),
+    "gpt-4-turbo": ModelPrice(10.00, 30.00),
+    "gpt-4": ModelPrice(30.00, 60.00),
+    "gpt-3.5-turbo": ModelPrice(3.00, 4.00),  # as gpt-3.5-turbo-16k
+    "claude-fable-5": ModelPrice(10.00, 50.00),
+    "claude-mythos-5": ModelPrice(10.00, 50.00),
+    "claude-opus-5-5": ModelPrice(4.00, 20.00),
+    "claude-opus-5": ModelPrice(5.00, 25.00),
+    "claude-opus-4-8": ModelPrice(5.00, 25.00),
+    "claude-opus-4-7": ModelPrice(5.00, 25.00),
+    "claude-opus-4-6": ModelPrice(5.00, 25.00),
+    "claude-opus-4-5": ModelPrice(5.00, 25.00),
+    "claude-sonnet-5-5": ModelPrice(2.00, 10.00),
+    "claude-sonnet-5": ModelPrice(2.00, 10.00),
+    "claude-sonnet-4-6": ModelPrice(3.00, 15.00),
+    "claude-sonnet-4-5": ModelPrice(3.00, 15.00),
+    "claude-haiku-5-5": ModelPrice(0.10, 0.50, (PriceTier(100_000, 0.50, 2.50),)),
+    "claude-haiku-4-5": ModelPrice(1.00, 5.00),
+    "gemini-4-hydrogen": ModelPrice(1.50, 7.50),
+    "gemini-3.7-flash": ModelPrice(0.75, 3.75),
+    "gemini-3.6-flash": ModelPrice(0.75, 3.75),
+    "gemini-3.5-flash": ModelPrice(1.50, 9.00),
+    "gemini-3.5-flash-lite": ModelPrice(0.30, 2.50),
+    "gemini-3.1-pro": ModelPrice(2.00, 12.00, (PriceTier(200_000, 4.00, 18.00),)),
+    "gemini-3.1-flash-lite": ModelPrice(0.25, 1.50),
+    "gemini-3-flash": ModelPrice(0.50, 3.00),
+    "gemini-2.5-pro": ModelPrice(1.25, 10.00, (PriceTier(200_000, 2.50, 15.00),)),
+    "gemini-2.5-flash": ModelPrice(0.30, 2.50),
+    "gemini-2.5-flash-lite": ModelPrice(0.10, 0.40),
+    "gemini-pro-latest": ModelPrice(2.00, 12.00, (PriceTier(200_000, 4.00, 18.00),)),
+    "gemini-flash-latest": ModelPrice(0.75, 3.75),
+    "gemini-flash-lite-latest": ModelPrice(0.30, 2.50),
+}
+PAGE_PRICES = {
+    # ai.google.dev/gemini-api/docs/pricing, paid tier (LiteLLM lists these under vertex_ai only).
+    "gemini-3-pro": ModelPrice(2.00, 12.00, (PriceTier(200_000, 4.00, 18.00),)),
+    "gemini-2.0-flash": ModelPrice(0.10, 0.40),
+    # The last list prices of models LiteLLM 1.110.2 no longer lists.
+    "o1-preview": ModelPrice(15.00, 60.00),
+    "o1-mini": ModelPrice(1.10, 4.40),
+    "gpt-4-vision": ModelPrice(10.00, 30.00),
+    "gpt-4-32k": ModelPrice(60.00, 120.00),
+    "claude-opus-4-1": ModelPrice(15.00, 75.00),
+    "claude-opus-4": ModelPrice(15.00, 75.00),
+    "claude-sonnet-4": ModelPrice(3.00, 15.00),
+    "claude-3-7-sonnet": ModelPrice(3.00, 15.00),
+    "claude-3-5-sonnet": ModelPrice(3.00, 15.00),
+    "claude-3-5-haiku": ModelPrice(0.80, 4.00),
+    "claude-3-haiku": ModelPrice(0.25, 1.25),
+    "claude-3-opus": ModelPrice(15.00, 75.00),
+}
+
+
+@pytest.mark.parametrize(
+    ("model", "published"), sorted({**LITELLM_PRICES, **PAGE_PRICES}.items())
+)
+def test_a_table_entry_is_priced_at_its_published_rates_never_above(
+    model: str, published: ModelPrice
+) -> None:
+    # Above the list price, a budget stops early and the cost sensors overstate every call.
+    price = _table_pricer(model)(model, on=date.fromisoformat(PRICES_TAKEN_ON))
+    assert _flat(price) == _flat(published)
+    # Where a long-context tier is published, it is the tier; OpenAI's GPT-5.4+ tier is assumed
+    # (never lower) for the few models LiteLLM lists without one.
+    if published.tiers:
+        assert price.tiers == published.tiers
+
+
+def test_every_table_entry_has_a_published_price_to_check_it_against() -> None:
+    checked = {*LITELLM_PRICES, *PAGE_PRICES, "gemini-4-argon", "gemini-3.8-flash"}
+    reported = {"gpt-6.2-astra", "gpt-6.2-sol"}
+    table = {*OPENAI_PRICES, *ANTHROPIC_PRICES, *GEMINI_PRICES}
+    assert table - checked == reported
+
+
+def test_a_reported_price_is_its_confirmed_siblings_never_below_the_report() -> None:
+    # gpt-6.2-astra was reported at 8 / 40 and gpt-6.2-sol at 2 / 10, neither confirmed: each
+    # keeps the confirmed price of the model it succeeds.
+    assert openai_price("gpt-6.2-astra") == openai_price("gpt-6-astra")
+    assert openai_price("gpt-6.2-sol") == openai_price("gpt-6.1-sol")
+    assert _costs_at_least(openai_price("gpt-6.2-astra"), LIST_PRICES["gpt-6.2-astra"])
+
+
+@pytest.mark.parametrize("table", [OPENAI_PRICES, ANTHROPIC_PRICES, GEMINI_PRICES])
+def test_a_model_retired_on_the_day_prices_were_taken_no_longer_sets_a_price(
+    table: dict[str, PriceEntry],
+) -> None:
+    # Families and the default follow the models that still answered that day, by the
+    # catalog's own rule (a model retired on a day does not answer on it).
+    taken_on = date.fromisoformat(PRICES_TAKEN_ON)
+    assert set(pricing._current(table)) == {
+        model for model in table if not is_retired(model, taken_on)
+    }
