@@ -8,6 +8,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
 
+from .budget_repairs import async_setup_budget_checks
 from .const import CONF_API_KEY_SET_AT, DOMAIN
 from .entity import async_update_provider_devices
 from .key_repairs import async_check_keys, async_setup_key_checks
@@ -17,6 +18,7 @@ from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS: list[Platform] = [
+    Platform.AI_TASK,
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
     Platform.SELECT,
@@ -55,6 +57,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: AICleanerConfigEntry) ->
     # Health calls and live stats for the entities; a provider that is down fails no setup.
     await runtime.coordinator.async_config_entry_first_refresh()
     runtime.coordinator.async_start()
+    entry.async_on_unload(async_setup_budget_checks(hass, entry))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 

@@ -1,0 +1,92 @@
+"""Diagnostics: the router settings, providers, live stats, breakers and today's ledger.
+
+Never a key: API keys (Fernet ciphertext in the subentry data) are redacted, and a base URL loses any
+user, password or query string it carries, as a gateway may take its token there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, Final
+
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
+from homeassistant.const import CONF_API_KEY
+from homeassistant.core import HomeAssistant
+from yarl import URL
+
+from .const import CONF_BASE_URL
+from .runtime import AICleanerConfigEntry
+
+TO_REDACT: Final = {CONF_API_KEY}
+
+
+def _safe_url(value: Any) -> Any:
+    """Return a base URL without its credentials or query; redact anything unparsable."""
+    if not isinstance(value, str) or not value:
+        return value
+    try:
+        url = URL(value)
+    except ValueError:
+        return REDACTED
+    if url.user or url.password or url.query_string or url.fragment:
+        url = url.with_user(None).with_query(None).with_fragment(None)
+    return str(url)
+
+
+def _subentry(subentry: dict[str, Any]) -> dict[str, Any]:
+    data = dict(subentry.get("data") or {})
+    data["has_api_key"] = bool(data.get(CONF_API_KEY))
+    if CONF_BASE_URL in data:
+        data[CONF_BASE_URL] = _safe_url(data[CONF_BASE_URL])
+    return {**subentry, "data": async_redact_data(data, TO_REDACT)}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: AICleanerConfigEntry
+) -> dict[str, Any]:
+    """Return what explains the router's behaviour, with every key left out."""
+    runtime = entry.runtime_data
+    router = runtime.router
+    entry_dict = async_redact_data(entry.as_dict(), TO_REDACT)
+    entry_dict["subentries"] = [
+        _subentry(subentry) for subentry in entry_dict.get("subentries", [])
+    ]
+    snapshot = router.snapshot()
+    coordinator_data = runtime.coordinator.data
+    return {
+        "entry": entry_dict,
+        "router_settings": dict(entry.options),
+        "providers_without_readable_key": sorted(runtime.unreadable_keys),
+        "snapshot": {
+            **{k: v for k, v in asdict(snapshot).items() if k != "providers"},
+            "providers": {
+                key: stats.as_dict() for key, stats in snapshot.providers.items()
+            },
+        },
+        "breakers": {
+            key: {
+                "state": stats.breaker_state,
+                "auth_failed": stats.breaker_auth_failed,
+            }
+            for key, stats in snapshot.providers.items()
+        },
+        "health": {
+            "overall": coordinator_data.overall_health.value,
+            "providers": {
+                key: {
+                    "status": health.status.value,
+                    "last_error": health.last_error,
+                    "latency_ms": health.latency_ms,
+                    "last_check": None
+                    if health.check is None
+                    else {
+                        "at": health.check.at.isoformat(),
+                        "latency_ms": health.check.latency_ms,
+                        "error": health.check.error,
+                    },
+                }
+                for key, health in coordinator_data.providers.items()
+            },
+        },
+        "ledger_today": router.get_cost_summary(),
+    }

@@ -1,0 +1,105 @@
+"""The budget_exhausted repair issue: raised when a budget is spent, gone next day or when raised."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import time
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.aicleaner.const import CONF_DAILY_BUDGET, DOMAIN
+from tests import test_services
+from tests.test_services import Setup, analyze
+
+# The actions' setup fixture, shared.
+setup_aicleaner = test_services.setup_aicleaner
+
+TINY = 0.000001
+
+
+def set_budget(
+    hass: HomeAssistant, entry: MockConfigEntry, key: str, budget: float
+) -> None:
+    subentry = entry.subentries[key]
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data={**subentry.data, CONF_DAILY_BUDGET: budget}
+    )
+
+
+def issue(hass: HomeAssistant, issue_id: str) -> ir.IssueEntry | None:
+    return ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+
+
+async def test_spent_provider_budget_raises_a_warning_cleared_when_raised(
+    hass: HomeAssistant, setup_aicleaner: Setup
+) -> None:
+    entry = await setup_aicleaner(("openai", "OpenAI", {}), ("anthropic", "Claude", {}))
+    key = next(iter(entry.subentries))
+    await analyze(hass, prompt="hello")
+    assert issue(hass, f"budget_exhausted_{key}") is None
+    # Today's spend is now above the budget: spent.
+    set_budget(hass, entry, key, TINY)
+    await hass.async_block_till_done()
+    found = issue(hass, f"budget_exhausted_{key}")
+    assert found is not None
+    assert found.severity is ir.IssueSeverity.WARNING
+    assert found.is_fixable is False
+    assert found.translation_key == "budget_exhausted"
+    assert found.translation_placeholders["name"] == "OpenAI"
+    # Raising the budget clears it, without a reload.
+    set_budget(hass, entry, key, 10.0)
+    await hass.async_block_till_done()
+    assert issue(hass, f"budget_exhausted_{key}") is None
+
+
+async def test_spent_budget_warning_goes_at_local_midnight(
+    hass: HomeAssistant, setup_aicleaner: Setup, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to(dt_util.start_of_local_day() + timedelta(hours=23, minutes=59))
+    entry = await setup_aicleaner(("openai", "OpenAI", {}))
+    key = next(iter(entry.subentries))
+    await analyze(hass, prompt="hello")
+    set_budget(hass, entry, key, TINY)
+    await hass.async_block_till_done()
+    assert issue(hass, f"budget_exhausted_{key}") is not None
+    # The router reads the date at most once a second of real time.
+    await hass.async_add_executor_job(time.sleep, 1.05)
+    freezer.tick(timedelta(minutes=2))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert issue(hass, f"budget_exhausted_{key}") is None
+
+
+async def test_spent_global_budget_raises_its_own_warning(
+    hass: HomeAssistant, setup_aicleaner: Setup
+) -> None:
+    entry = await setup_aicleaner(("openai", "OpenAI", {}))
+    await analyze(hass, prompt="hello")
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "global_daily_budget": TINY}
+    )
+    await hass.async_block_till_done()
+    found = issue(hass, "budget_exhausted_global")
+    assert found is not None
+    assert found.translation_key == "global_budget_exhausted"
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "global_daily_budget": None}
+    )
+    await hass.async_block_till_done()
+    assert issue(hass, "budget_exhausted_global") is None
+
+
+async def test_a_zero_budget_is_a_choice_not_a_warning(
+    hass: HomeAssistant, setup_aicleaner: Setup
+) -> None:
+    entry = await setup_aicleaner(("openai", "OpenAI", {CONF_DAILY_BUDGET: 0.0}))
+    await hass.async_block_till_done()
+    key = next(iter(entry.subentries))
+    assert issue(hass, f"budget_exhausted_{key}") is None
