@@ -461,12 +461,22 @@ class Router:
         attempts: list[Attempt] = []
         last = len(candidates) - 1
         for index, candidate in enumerate(candidates):
+            # The last candidate that can take a call is worth a rate-limit wait: one followed only
+            # by providers whose breakers are open is the last, or the request fails at once.
+            is_last = index == last or all(
+                self._shut(later.name) for later in candidates[index + 1 :]
+            )
             response = await self._try_provider(
-                request, candidate, attempts, deadline, started, is_last=index == last
+                request, candidate, attempts, deadline, started, is_last=is_last
             )
             if response is not None:
                 return response
         raise AllProvidersFailed(request.request_id, attempts)
+
+    def _shut(self, name: str) -> bool:
+        """Whether provider `name` takes no call now: gone, disabled or its breaker open."""
+        slot = self._live_slot(name)
+        return slot is None or slot.breaker.state is BreakerState.OPEN
 
     def _candidates(
         self, request: AIRequest, *, need_headroom: bool
