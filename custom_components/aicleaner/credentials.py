@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 import hashlib
+import os
 from typing import Any, Final, TypedDict
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -21,7 +22,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 from yarl import URL
 
-from .const import CONF_API_KEY_SET_AT, DOMAIN
+from .const import CONF_API_KEY_SET_AT, DOMAIN, LOGGER
 from .providers.locality import is_private_host
 
 STORAGE_KEY: Final = f"{DOMAIN}.credentials"
@@ -102,7 +103,36 @@ async def async_get_vault(hass: HomeAssistant) -> CredentialVault:
         hass, STORAGE_VERSION, STORAGE_KEY, private=True, atomic_writes=True
     )
     stored = await store.async_load()
-    if stored is None:
+    fernet = _fernet(stored)
+    if fernet is None:
+        if stored is not None:
+            await _async_set_aside(hass, store)
         stored = {"key": Fernet.generate_key().decode()}
         await store.async_save(stored)
-    return CredentialVault(Fernet(stored["key"].encode()))
+        fernet = Fernet(stored["key"].encode())
+    return CredentialVault(fernet)
+
+
+def _fernet(stored: Any) -> Fernet | None:
+    """Return the saved data key, or None when there is none or it cannot be one."""
+    try:
+        return Fernet(stored["key"].encode())
+    except AttributeError, KeyError, TypeError, ValueError:
+        return None
+
+
+async def _async_set_aside(hass: HomeAssistant, store: Store[_StoredKey]) -> None:
+    """Keep an unusable data key file for recovery and start a new one, never failing setup.
+
+    The keys it encrypted cannot be read any more: each of those providers gets the repair issue
+    that asks for its key again (`key_repairs`), the others keep working.
+    """
+    kept = f"{store.path}.unreadable.{dt_util.utcnow().strftime('%Y%m%dT%H%M%S')}"
+    try:
+        await hass.async_add_executor_job(os.replace, store.path, kept)
+    except FileNotFoundError:
+        kept = "(not on disk)"
+    LOGGER.error(
+        "The API key store could not be read; it was set aside as %s and a new one started",
+        kept,
+    )
