@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+import io
+import random
 from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
+import orjson
+from PIL import Image
 import pytest
 
 from custom_components.aicleaner.providers import base, create_provider
@@ -18,10 +23,10 @@ from custom_components.aicleaner.providers.base import (
     parse_retry_after,
 )
 from custom_components.aicleaner.router.errors import ErrorCategory, NetworkError
-from custom_components.aicleaner.router.models import AIRequest
+from custom_components.aicleaner.router.models import AIRequest, ImageInput
 
 from .conftest import FakeServer
-from .helpers import make_client
+from .helpers import make_client, success_body
 
 
 @pytest.mark.parametrize(
@@ -203,3 +208,33 @@ async def test_health_reports_its_latency_in_milliseconds(
     health = await client.health()
     assert health.latency_ms == pytest.approx(250.0)
     assert health.models == ("gpt-4o-mini",)
+
+
+async def test_images_fitted_to_a_request_size_limit_leave_room_for_the_rest_of_the_request(
+    fake_server: FakeServer,
+    session: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The provider refuses a request body over its limit: the images may not take all of it,
+    # the prompt and the JSON around them travel in the same body.
+    from custom_components.aicleaner.providers.gemini import GeminiProvider
+
+    limit = 200_000
+    monkeypatch.setattr(GeminiProvider, "max_request_bytes", limit)
+    fake_server.reply(success_body("gemini"))
+    client = make_client("gemini", session, fake_server.url)
+    request = AIRequest(prompt="What is on the table?", system_prompt="Be brief.")
+    texts = len(request.prompt) + len(request.effective_system_prompt or "")
+    # A valid JPEG (trailing bytes after its end marker are ignored by decoders) whose base64
+    # alone takes all but a few bytes of the limit left by the texts.
+    rng = random.Random(0)
+    picture = Image.frombytes("RGB", (160, 160), rng.randbytes(160 * 160 * 3))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=95)
+    raw_size = (limit - texts - 16) // 4 * 3
+    data = buffer.getvalue().ljust(raw_size, b"\0")
+    image = ImageInput(data, "image/jpeg")
+    await client.complete(
+        await client.prepare(dataclasses.replace(request, images=(image,))), timeout=5
+    )
+    assert len(orjson.dumps(fake_server.last.json)) <= limit
