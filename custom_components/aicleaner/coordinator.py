@@ -44,7 +44,7 @@ from .router.models import AIResponse, Attempt, AttemptOutcome, Provider
 
 if TYPE_CHECKING:
     from .router import Router
-    from .router.router import RouterSnapshot
+    from .router.reporting import RouterSnapshot
     from .router.stats import ProviderSnapshot
     from .runtime import AICleanerConfigEntry
 

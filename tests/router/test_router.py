@@ -19,7 +19,7 @@ from custom_components.aicleaner.router import (
     RouterConfig,
     RoutingRule,
     SelectionStrategy,
-    router as router_module,
+    attempts as attempts_module,
 )
 from custom_components.aicleaner.router.errors import (
     AllProvidersFailed,
@@ -784,7 +784,7 @@ async def test_client_that_ignores_its_timeout_is_cut_off(
     # The guard allows the attempt timeout plus a grace; a grace of minus the timeout puts the
     # guard's deadline at "now", so it cuts the client off on the next loop pass, with no real
     # waiting, through the same asyncio.timeout as in production.
-    monkeypatch.setattr(router_module, "_TIMEOUT_GRACE", -0.01)
+    monkeypatch.setattr(attempts_module, "_TIMEOUT_GRACE", -0.01)
 
     class Hangs(FakeProvider):
         async def complete(self, request: AIRequest, *, timeout: float) -> Completion:

@@ -10,7 +10,8 @@ from .config import (
     RoutingRule,
     SelectionStrategy,
 )
-from .router import Router, RouterSnapshot
+from .reporting import RouterSnapshot
+from .router import Router
 from .stats import ProviderSnapshot
 
 __all__ = [

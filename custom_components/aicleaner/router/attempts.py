@@ -1,0 +1,404 @@
+"""Calling one provider for one request: admission, the call, retries, and booking the outcome.
+
+The mixin holds the part of `Router` that runs per candidate: breaker, rate limit and budget checks
+(`_admit`), image preparation outside the attempt's clock (`_prepare`), the call under its timeout
+(`_call`), retry with backoff, and settling money, limits, breaker and stats (`_settle_*`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+import logging
+import math
+import random
+
+from .breaker import BreakerState
+from .budget import BILLED_FAILURES, BudgetLedger, Reservation
+from .config import RouterConfig, SelectionStrategy
+from .errors import (
+    BadRequestError,
+    ErrorCategory,
+    ProviderError,
+    ProviderServerError,
+    ProviderTimeoutError,
+)
+from .models import AIRequest, AIResponse, Attempt, AttemptOutcome, Completion, Provider
+from .slot import Slot
+from .stats import ProviderStats
+from .strategies import Candidate
+
+_LOGGER = logging.getLogger("custom_components.aicleaner.router")
+
+# The client enforces the attempt timeout itself and classifies it precisely; this guard only
+# catches a client that does not, shortly after.
+_TIMEOUT_GRACE = 1.0
+# A limiter wait this short is cheaper than a failover (timers may wake a little early).
+_WAIT_SLACK = 0.05
+# Errors that say nothing about the provider's health: they neither trip nor close the breaker.
+_NEUTRAL = frozenset({ErrorCategory.RATE_LIMIT, ErrorCategory.CONTENT_FILTER})
+
+
+class AttemptsMixin:
+    """The per-candidate half of `Router`; the attributes below are the router's."""
+
+    _budget: BudgetLedger
+    _clock: Callable[[], float]
+    _config: RouterConfig
+    _rng: random.Random
+    _sleep: Callable[[float], Awaitable[object]]
+    _slots: dict[str, Slot]
+    _wall_clock: Callable[[], datetime]
+
+    def _live_slot(self, name: str) -> Slot | None:
+        """Return the provider's current slot, or None once it was removed or disabled."""
+        slot = self._slots.get(name)
+        return slot if slot is not None and slot.settings.enabled else None
+
+    async def _try_provider(
+        self,
+        request: AIRequest,
+        candidate: Candidate,
+        attempts: list[Attempt],
+        deadline: float,
+        started: float,
+        *,
+        is_last: bool,
+    ) -> AIResponse | None:
+        """Call one provider, retrying retryable errors; None means fail over to the next."""
+        name = candidate.name
+        slot = self._live_slot(name)
+        if slot is None:
+            # Removed or disabled while this request waited for an earlier candidate.
+            return None
+        clock = self._clock
+        # Most input and output tokens the call can use: booked when the provider reports none.
+        bound = (candidate.input_tokens, request.max_tokens)
+        tokens = candidate.input_tokens + request.max_tokens
+        prepared = (
+            await self._prepare(slot, request, attempts, deadline)
+            if request.images
+            else request
+        )
+        if prepared is None:
+            return None
+        for retry in range(slot.settings.max_retries + 1):
+            if retry and (slot := self._live_slot(name)) is None:
+                return None
+            stats = slot.stats
+            admitted = await self._admit(
+                slot, candidate.cost, tokens, deadline, is_last=is_last
+            )
+            if isinstance(admitted, ErrorCategory):
+                self._skip(attempts, stats, name, admitted, retry)
+                return None
+            reservation, taken, permit = admitted
+            if (
+                retry == 0
+                and (request.strategy or self._config.selection_strategy)
+                == SelectionStrategy.ROUND_ROBIN
+            ):
+                stats.rr_pass += 1 / max(slot.settings.weight, 1e-6)
+            attempt_timeout = min(slot.settings.timeout_seconds, deadline - clock())
+            stats.in_flight += 1
+            call_started = clock()
+            try:
+                completion = await _call(
+                    slot.provider, prepared, attempt_timeout, guarded=slot.guarded
+                )
+            except ProviderError as err:
+                error = err
+            except asyncio.CancelledError:
+                # The request may well have been sent: the provider bills it all the same.
+                self._budget.commit(
+                    reservation, reservation.amount, *bound, failed=True
+                )
+                slot.breaker.release(permit)
+                raise
+            else:
+                elapsed = clock() - call_started
+                cost = self._settle_success(
+                    slot,
+                    completion,
+                    reservation,
+                    taken=taken,
+                    bound=bound,
+                    elapsed=elapsed,
+                )
+                attempts.append(
+                    Attempt(
+                        name,
+                        AttemptOutcome.SUCCESS,
+                        latency_ms=elapsed * 1000,
+                        retry=retry,
+                    )
+                )
+                return AIResponse(
+                    request_id=request.request_id,
+                    text=completion.text,
+                    provider=name,
+                    model=completion.model,
+                    usage=completion.usage,
+                    cost=cost,
+                    latency_ms=(clock() - started) * 1000,
+                    finish_reason=completion.finish_reason,
+                    attempts=tuple(attempts),
+                    cost_estimated=not completion.usage_reported,
+                    data=completion.data,
+                )
+            finally:
+                stats.in_flight -= 1
+            elapsed = clock() - call_started
+            self._settle_failure(slot, error, admitted, bound, elapsed)
+            attempts.append(
+                Attempt(
+                    name,
+                    AttemptOutcome.ERROR,
+                    error.category,
+                    latency_ms=elapsed * 1000,
+                    status=error.status,
+                    retry=retry,
+                )
+            )
+            if isinstance(error, BadRequestError) and error.caller_input:
+                raise error
+            if not error.retryable or retry >= slot.settings.max_retries:
+                return None
+            delay = self._retry_delay(error, retry)
+            if delay is None:
+                return None
+            if clock() + delay >= deadline:
+                # Only this request's own deadline stops the retry: a caller with more time
+                # would have waited, so the failure must not be shared with one (see `_serve`).
+                self._skip(attempts, stats, name, ErrorCategory.DEADLINE, retry + 1)
+                return None
+            if delay > 0:
+                await self._sleep(delay)
+        return None  # pragma: no cover - the loop always returns
+
+    async def _prepare(
+        self,
+        slot: Slot,
+        request: AIRequest,
+        attempts: list[Attempt],
+        deadline: float,
+    ) -> AIRequest | None:
+        """Fit the request's images to the provider, before any attempt's clock starts.
+
+        This is local work: a failure here is neither billed nor the provider's, so it touches
+        no budget and no breaker. None means: skip this provider.
+        """
+        try:
+            async with asyncio.timeout(deadline - self._clock()):
+                return await slot.provider.prepare(request)
+        except TimeoutError:
+            reason = ErrorCategory.DEADLINE
+        except BadRequestError as err:
+            if err.caller_input:
+                raise
+            reason = ErrorCategory.BAD_REQUEST
+        except Exception as err:  # noqa: BLE001 - a client bug must not lose the request
+            _LOGGER.warning(
+                "Provider %s could not prepare a request: unexpected %s",
+                slot.name,
+                type(err).__name__,
+            )
+            reason = ErrorCategory.BAD_REQUEST
+        self._skip(attempts, slot.stats, slot.name, reason, 0)
+        return None
+
+    async def _admit(
+        self, slot: Slot, cost: float, tokens: int, deadline: float, *, is_last: bool
+    ) -> tuple[Reservation, int, int] | ErrorCategory:
+        """Pass the breaker, the rate limit and the budget, or say which one refused.
+
+        Returns the budget reservation, the rate-limit tokens taken and the breaker permit.
+        """
+        now = self._clock()
+        if now >= deadline:
+            return ErrorCategory.DEADLINE
+        breaker = slot.breaker
+        # Checked before any wait (no point waiting for a provider that is shut), and the permit is
+        # taken only after it, so a breaker that opened meanwhile is honoured and a request
+        # cancelled while waiting holds no trial slot.
+        if breaker.state is BreakerState.OPEN:
+            return ErrorCategory.BREAKER_OPEN
+        wait = slot.limiter.wait_time(tokens)
+        if wait > 0 and (is_last or wait <= _WAIT_SLACK):
+            # The last candidate is worth waiting for, when the wait fits; so is a moment
+            # left over from a Retry-After sleep that woke early.
+            if now + wait >= deadline:
+                # A wait only this request's deadline forbids (see `_serve`).
+                return ErrorCategory.DEADLINE
+            await self._sleep(wait)
+            wait = slot.limiter.wait_time(tokens)
+        if wait > 0:
+            return ErrorCategory.RATE_LIMITED_LOCAL
+        if self._clock() >= deadline:
+            return ErrorCategory.DEADLINE
+        permit = breaker.try_acquire()
+        if permit is None:
+            return ErrorCategory.BREAKER_OPEN
+        reservation = self._budget.reserve(slot.name, cost)
+        if reservation is None:
+            breaker.release(permit)
+            return ErrorCategory.BUDGET
+        return reservation, slot.limiter.acquire(tokens), permit
+
+    def _settle_success(
+        self,
+        slot: Slot,
+        completion: Completion,
+        reservation: Reservation,
+        *,
+        taken: int,
+        bound: tuple[int, int],
+        elapsed: float,
+    ) -> float:
+        """Book a successful call: its cost and tokens, breaker, throttling, stats.
+
+        Returns the cost booked. An answer without token usage is booked at its reservation, an
+        upper bound of what it can have cost, and counted. `_call` has checked the completion, so
+        nothing here can fail between the reservation and its commit.
+        """
+        usage = completion.usage
+        if completion.usage_reported:
+            cost, (used_in, used_out) = (
+                completion.cost,
+                (usage.input_tokens, usage.output_tokens),
+            )
+        else:
+            cost, (used_in, used_out) = reservation.amount, bound
+            slot.stats.usage_missing += 1
+        self._budget.commit(reservation, cost, used_in, used_out)
+        slot.limiter.reconcile(taken, used_in + used_out)
+        slot.limiter.on_success()
+        slot.breaker.record_success()
+        slot.stats.record_success(elapsed, self._clock())
+        return cost
+
+    def _settle_failure(
+        self,
+        slot: Slot,
+        error: ProviderError,
+        admitted: tuple[Reservation, int, int],
+        bound: tuple[int, int],
+        elapsed: float,
+    ) -> None:
+        """Book a failed call: settle its reservations, tell the breaker and the limiter.
+
+        A failure the provider most likely billed (see `BILLED_FAILURES`) is charged its
+        reservation, an upper bound of its cost, and keeps its rate-limit tokens; any other
+        failure gives both back.
+        """
+        reservation, taken, permit = admitted
+        category = error.category
+        if category in BILLED_FAILURES or isinstance(error, _UnexpectedError):
+            self._budget.commit(reservation, reservation.amount, *bound, failed=True)
+        else:
+            self._budget.release(reservation)
+            slot.limiter.reconcile(taken, 0)
+        if category is ErrorCategory.TIMEOUT:
+            # A timeout is a lower bound of the provider's latency; "fastest" should know.
+            slot.stats.record_latency(elapsed, self._clock())
+        slot.stats.record_failure(category, self._wall_clock().isoformat())
+        if category is ErrorCategory.AUTH:
+            slot.breaker.record_auth_failure()
+        elif category is ErrorCategory.RATE_LIMIT:
+            slot.limiter.on_rate_limited(error.retry_after)
+            slot.breaker.record_neutral(permit)
+        elif category in _NEUTRAL or (
+            isinstance(error, BadRequestError) and error.caller_input
+        ):
+            slot.breaker.record_neutral(permit)
+        else:
+            slot.breaker.record_failure()
+
+    def _retry_delay(self, error: ProviderError, retry: int) -> float | None:
+        """Seconds to wait before retrying: Retry-After, else full jitter; None to fail over.
+
+        None when the wait is longer than any caller may wait (`max_retry_wait`); whether it fits
+        this request's deadline is the caller's check.
+        """
+        config = self._config
+        delay = (
+            error.retry_after
+            if error.retry_after is not None
+            else self._rng.uniform(
+                0, min(config.backoff_max, config.backoff_base * 2**retry)
+            )
+        )
+        return None if delay > config.max_retry_wait else delay
+
+    def _skip(
+        self,
+        attempts: list[Attempt],
+        stats: ProviderStats,
+        name: str,
+        reason: ErrorCategory,
+        retry: int,
+    ) -> None:
+        """Record that a provider was not called, and why."""
+        stats.record_skip(reason)
+        attempts.append(Attempt(name, AttemptOutcome.SKIPPED, reason, retry=retry))
+
+
+class _UnexpectedError(ProviderServerError):
+    """A client raised something outside the taxonomy (a bug): fail over, do not retry."""
+
+    retryable = False
+
+
+async def _call(
+    provider: Provider, request: AIRequest, timeout: float, *, guarded: bool
+) -> Completion:
+    """Call the provider; every failure comes out as a `ProviderError`.
+
+    `guarded` puts a timer around a client that does not enforce its timeout itself; the clients of
+    `providers/` do (their HTTP timeout covers the whole call), and a timer per call is not free.
+    """
+    try:
+        if guarded:
+            async with asyncio.timeout(timeout + _TIMEOUT_GRACE):
+                completion = await provider.complete(request, timeout=timeout)
+        else:
+            completion = await provider.complete(request, timeout=timeout)
+        _check_completion(completion)
+    except ProviderError:
+        raise
+    except TimeoutError:
+        raise ProviderTimeoutError(
+            "no answer within the attempt timeout", provider=provider.name
+        ) from None
+    except Exception as err:  # noqa: BLE001 - a client bug must not lose the request
+        # Only the type: the message of a foreign exception might quote a URL with a key.
+        _LOGGER.warning(
+            "Provider %s raised an unexpected %s", provider.name, type(err).__name__
+        )
+        raise _UnexpectedError(
+            f"unexpected {type(err).__name__}", provider=provider.name
+        ) from None
+    return completion
+
+
+def _check_completion(completion: Completion) -> None:
+    """Refuse a completion the router could not book, before anything is booked.
+
+    A client bug found here is settled as a failed call (its reservation charged, the breaker
+    told), never half way through booking a success.
+    """
+    if not isinstance(completion, Completion):
+        raise TypeError("not a Completion")
+    usage = completion.usage
+    counts = (usage.input_tokens, usage.output_tokens)
+    if not (
+        isinstance(completion.text, str)
+        and isinstance(completion.model, str)
+        and isinstance(completion.finish_reason, str)
+        and all(isinstance(n, int) and n >= 0 for n in counts)
+        and isinstance(completion.cost, int | float)
+        and math.isfinite(completion.cost)
+        and completion.cost >= 0
+    ):
+        raise ValueError("malformed Completion")
