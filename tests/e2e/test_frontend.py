@@ -187,23 +187,28 @@ class Browser:
         self.page.goto(self._hass.url + "/", wait_until="load")
         self.page.wait_for_selector("home-assistant", state="attached")
 
-    def open(self, path: str, waits_for: str) -> str:
-        """Go to `path` inside the app; return the text shown once `waits_for` is on the page."""
+    def open(self, path: str, waits_for: str | tuple[str, ...]) -> str:
+        """Go to `path` inside the app; return the text shown once `waits_for` is all on the page.
+
+        Cards render one by one: waiting for every text a test checks, not only the first, keeps a
+        busy machine from failing a test on a card not drawn yet.
+        """
         return self.run(lambda: self._open(path, waits_for))
 
-    def _open(self, path: str, waits_for: str) -> str:
+    def _open(self, path: str, waits_for: str | tuple[str, ...]) -> str:
         self.page.evaluate(NAVIGATE, path)
         return self._text_with(waits_for)
 
-    def _text_with(self, waits_for: str) -> str:
+    def _text_with(self, waits_for: str | tuple[str, ...]) -> str:
+        wanted = (waits_for,) if isinstance(waits_for, str) else waits_for
         deadline = time.monotonic() + 60
         while True:
             text: str = self.page.evaluate(SHOWN_TEXT)
-            if waits_for in text or time.monotonic() > deadline:
+            if all(item in text for item in wanted) or time.monotonic() > deadline:
                 return text
             self.page.wait_for_timeout(500)
 
-    def click_text(self, label: str, waits_for: str) -> str:
+    def click_text(self, label: str, waits_for: str | tuple[str, ...]) -> str:
         """Click the first element showing `label`; return the text once `waits_for` shows."""
 
         def _click() -> str:
@@ -249,10 +254,7 @@ def _no_raw_keys(text: str) -> None:
 def test_the_dashboard_shows_translated_entities_and_their_values(
     browser: Browser,
 ) -> None:
-    text = browser.open(f"/{develop.DASHBOARD_URL}/providers", "Provider status")
-    browser.shot("dashboard.png")
-
-    for shown in (
+    expected = (
         "Router",
         "Total cost today",
         "Total requests today",
@@ -269,11 +271,14 @@ def test_the_dashboard_shows_translated_entities_and_their_values(
         # Translated states: an enum sensor and the strategy select.
         "Healthy",
         "Priority",
-    ):
+        *(name for _kind, name, *_ in develop.DEMO_PROVIDERS),
+    )
+    text = browser.open(f"/{develop.DASHBOARD_URL}/providers", expected)
+    browser.shot("dashboard.png")
+
+    for shown in expected:
         assert shown in text, f"{shown!r} is not on the dashboard:\n{text}"
     _no_raw_keys(text)
-    for _kind, name, *_ in develop.DEMO_PROVIDERS:
-        assert name in text
 
 
 @pytest.mark.usefixtures("socket_enabled")
@@ -284,10 +289,7 @@ def test_a_provider_device_page_lists_its_entities_by_their_names(
     name = develop.DEMO_PROVIDERS[0][1]
     (device,) = [d for d in registry if d["name"] == name]
 
-    text = browser.open(f"/config/devices/device/{device['id']}", "Cost today")
-    browser.shot("device.png")
-
-    for shown in (
+    expected = (
         "Cost today",
         "Budget remaining today",
         "Requests today",
@@ -297,7 +299,11 @@ def test_a_provider_device_page_lists_its_entities_by_their_names(
         "Reset circuit breaker",
         "gpt-5.4-mini",
         "OpenAI",
-    ):
+    )
+    text = browser.open(f"/config/devices/device/{device['id']}", expected)
+    browser.shot("device.png")
+
+    for shown in expected:
         assert shown in text, f"{shown!r} is not on the device page:\n{text}"
     _no_raw_keys(text)
 
@@ -311,7 +317,7 @@ def test_the_provider_subentry_form_renders_translated(browser: Browser) -> None
     assert "AICleaner" in text
     _no_raw_keys(text)
 
-    text = browser.click_text("Add OpenAI provider", "API key")
+    text = browser.click_text("Add OpenAI provider", ("Name", "API key", "Base URL"))
     browser.shot("subentry-form.png")
 
     for shown in ("Name", "API key", "Base URL"):
