@@ -159,6 +159,9 @@ def test_huge_retry_after_is_capped_at_a_day(headers: dict[str, str]) -> None:
             {"detail": {"msg": "bad", "type": "value_error", "input": "x"}},
             "bad (value_error)",
         ),
+        # A type that is empty or not text adds nothing: only a plain identifier is shown.
+        ({"detail": [{"msg": "bad", "type": ""}]}, "bad"),
+        ({"detail": [{"msg": "bad", "type": {"input": "x"}}]}, "bad"),
         ({"detail": "Not Found"}, "Not Found"),
         ({"detail": 42}, ""),
         ({"error": {"code": 1}}, ""),
@@ -238,3 +241,25 @@ async def test_images_fitted_to_a_request_size_limit_leave_room_for_the_rest_of_
         await client.prepare(dataclasses.replace(request, images=(image,))), timeout=5
     )
     assert len(orjson.dumps(fake_server.last.json)) <= limit
+
+
+def test_a_provider_is_called_by_its_label_or_else_by_its_name(
+    session: aiohttp.ClientSession,
+) -> None:
+    named = make_client("openai", session, "http://127.0.0.1:9", name="key-1")
+    labelled = make_client(
+        "openai", session, "http://127.0.0.1:9", name="key-2", label="Kitchen"
+    )
+    assert (named.name, named.label) == ("key-1", "key-1")
+    assert (labelled.name, labelled.label) == ("key-2", "Kitchen")
+
+
+def test_a_context_window_override_alone_applies_and_keeps_the_models_vision(
+    session: aiohttp.ClientSession,
+) -> None:
+    plain = make_client("openai", session, "http://127.0.0.1:9", model="gpt-4o")
+    wider = make_client(
+        "openai", session, "http://127.0.0.1:9", model="gpt-4o", context_window=12_345
+    )
+    assert wider.capabilities().context_window == 12_345
+    assert wider.capabilities().vision == plain.capabilities().vision
