@@ -263,3 +263,40 @@ def test_a_context_window_override_alone_applies_and_keeps_the_models_vision(
     )
     assert wider.capabilities().context_window == 12_345
     assert wider.capabilities().vision == plain.capabilities().vision
+
+
+async def test_an_answer_without_usage_still_names_the_model_that_answered(
+    fake_server: FakeServer, session: aiohttp.ClientSession
+) -> None:
+    body = success_body("openai", text="ok", model="gpt-4o-mini-2024-07-18")
+    del body["usage"]
+    fake_server.reply(body)
+    client = make_client("openai", session, fake_server.url, model="gpt-4o-mini")
+    completion = await client.complete(AIRequest(prompt="hi"), timeout=5)
+    assert not completion.usage_reported
+    assert completion.model == "gpt-4o-mini-2024-07-18"
+
+
+async def test_images_are_fitted_to_the_limits_of_the_model_the_request_names(
+    session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = make_client("openai", session, "http://127.0.0.1:9", model="gpt-4o")
+    configured = client.capabilities()
+    limits = {
+        "gpt-4o": configured,
+        "small-eyes": dataclasses.replace(configured, max_image_dimension=64),
+    }
+    monkeypatch.setattr(
+        client, "capabilities", lambda model=None: limits[model or "gpt-4o"]
+    )
+    rng = random.Random(0)
+    picture = Image.frombytes("RGB", (256, 256), rng.randbytes(256 * 256 * 3))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG")
+    request = AIRequest(
+        prompt="hi",
+        model="small-eyes",
+        images=(ImageInput(buffer.getvalue(), "image/jpeg"),),
+    )
+    (fitted,) = (await client.prepare(request)).images
+    assert max(Image.open(io.BytesIO(fitted.data)).size) <= 64
