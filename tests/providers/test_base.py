@@ -213,10 +213,21 @@ async def test_health_reports_its_latency_in_milliseconds(
     assert health.models == ("gpt-4o-mini",)
 
 
+@pytest.mark.parametrize(
+    ("prompt", "system_prompt"),
+    [
+        ("What is on the table?", "Be brief."),
+        ("x" * 100_000, "Be brief."),
+        ("What is on the table?", "y" * 100_000),
+    ],
+    ids=["short texts", "long prompt", "long system prompt"],
+)
 async def test_images_fitted_to_a_request_size_limit_leave_room_for_the_rest_of_the_request(
     fake_server: FakeServer,
     session: aiohttp.ClientSession,
     monkeypatch: pytest.MonkeyPatch,
+    prompt: str,
+    system_prompt: str,
 ) -> None:
     # The provider refuses a request body over its limit: the images may not take all of it,
     # the prompt and the JSON around them travel in the same body.
@@ -226,7 +237,7 @@ async def test_images_fitted_to_a_request_size_limit_leave_room_for_the_rest_of_
     monkeypatch.setattr(GeminiProvider, "max_request_bytes", limit)
     fake_server.reply(success_body("gemini"))
     client = make_client("gemini", session, fake_server.url)
-    request = AIRequest(prompt="What is on the table?", system_prompt="Be brief.")
+    request = AIRequest(prompt=prompt, system_prompt=system_prompt)
     texts = len(request.prompt) + len(request.effective_system_prompt or "")
     # A valid JPEG (trailing bytes after its end marker are ignored by decoders) whose base64
     # alone takes all but a few bytes of the limit left by the texts.
