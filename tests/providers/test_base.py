@@ -311,3 +311,13 @@ async def test_images_are_fitted_to_the_limits_of_the_model_the_request_names(
     )
     (fitted,) = (await client.prepare(request)).images
     assert max(Image.open(io.BytesIO(fitted.data)).size) <= 64
+
+
+async def test_a_model_list_keeps_its_well_formed_entries_and_skips_the_rest(
+    fake_server: FakeServer, session: aiohttp.ClientSession
+) -> None:
+    fake_server.reply(
+        {"data": [{"id": "gpt-4o"}, "stray-id", ["id"], {"name": "x"}, {"id": "o3"}]}
+    )
+    client = make_client("openai", session, fake_server.url)
+    assert (await client.health()).models == ("gpt-4o", "o3")

@@ -24,7 +24,7 @@ from custom_components.aicleaner.router.errors import (
 from custom_components.aicleaner.router.models import AIRequest
 
 from .conftest import KEY, FakeServer
-from .helpers import KINDS, error_body, make_client
+from .helpers import KINDS, error_body, make_client, success_body
 
 REQUEST = AIRequest(prompt="What is on the table?", system_prompt="Be brief.")
 SECRET_PROMPT = "alarm code 4921"
@@ -262,3 +262,15 @@ async def test_an_error_text_of_exactly_the_log_limit_is_logged_whole(
         await client.complete(REQUEST, timeout=5)
     logged = caplog.records[-1].getMessage().split("HTTP 400: ", 1)[1]
     assert logged == whole[:-1] + "…"
+
+
+async def test_a_300_multiple_choices_answer_is_refused_like_any_redirect(
+    fake_server: FakeServer, session: aiohttp.ClientSession
+) -> None:
+    # Even with a body that reads like an answer: it is not the provider's answer.
+    fake_server.reply(success_body("openai"), status=300)
+    client = make_client("openai", session, fake_server.url)
+    with pytest.raises(BadRequestError) as caught:
+        await client.complete(REQUEST, timeout=5)
+    assert caught.value.status == 300
+    assert "set the base URL to the final address" in str(caught.value)
