@@ -274,3 +274,17 @@ async def test_a_300_multiple_choices_answer_is_refused_like_any_redirect(
         await client.complete(REQUEST, timeout=5)
     assert caught.value.status == 300
     assert "set the base URL to the final address" in str(caught.value)
+
+
+async def test_an_oversize_400_error_body_is_still_a_rejected_request(
+    fake_server: FakeServer, session: aiohttp.ClientSession
+) -> None:
+    # 400 is the first error status: its body is read as an error's, a capped prefix.
+    huge = error_body("openai", 400, "bad input " + "x" * (ERROR_BODY_LIMIT * 2))
+    fake_server.reply(huge, status=400)
+    client = make_client(
+        "openai", session, fake_server.url, max_response_bytes=16 * 1024
+    )
+    with pytest.raises(BadRequestError) as caught:
+        await client.complete(REQUEST, timeout=5)
+    assert caught.value.status == 400
