@@ -22,7 +22,11 @@ from custom_components.aicleaner.providers.base import (
     error_message,
     parse_retry_after,
 )
-from custom_components.aicleaner.router.errors import ErrorCategory, NetworkError
+from custom_components.aicleaner.router.errors import (
+    ErrorCategory,
+    MalformedResponseError,
+    NetworkError,
+)
 from custom_components.aicleaner.router.models import AIRequest, ImageInput
 
 from .conftest import FakeServer
@@ -321,3 +325,75 @@ async def test_a_model_list_keeps_its_well_formed_entries_and_skips_the_rest(
     )
     client = make_client("openai", session, fake_server.url)
     assert (await client.health()).models == ("gpt-4o", "o3")
+
+
+class _Body:
+    """A response body served in chunks of whatever size is asked for."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    async def read(self, size: int = -1) -> bytes:
+        chunk, self._data = self._data[:size], self._data[size:]
+        return chunk
+
+
+class _Response:
+    """Just what `_read_capped` reads of an aiohttp response."""
+
+    def __init__(self, status: int, data: bytes, *, with_length: bool) -> None:
+        self.status = status
+        self.headers: dict[str, str] = {}
+        self.content = _Body(data)
+        self.content_length = len(data) if with_length else None
+        self._data = data
+
+    async def read(self) -> bytes:
+        return self._data
+
+
+@pytest.mark.parametrize("with_length", [True, False], ids=["length", "chunked"])
+async def test_a_body_of_exactly_the_response_cap_is_read_whole(
+    session: aiohttp.ClientSession, with_length: bool
+) -> None:
+    client = make_client(
+        "openai", session, "http://127.0.0.1:9", max_response_bytes=1000
+    )
+    body = b"x" * 1000
+    read = await client._read_capped(_Response(200, body, with_length=with_length))  # type: ignore[arg-type]
+    assert read == body
+
+
+@pytest.mark.parametrize(
+    ("cap", "expected"), [(1000, 1000), (1024 * 1024, base.ERROR_BODY_LIMIT)]
+)
+async def test_an_error_body_is_read_no_further_than_the_cap_or_the_error_prefix(
+    session: aiohttp.ClientSession, cap: int, expected: int
+) -> None:
+    client = make_client(
+        "openai", session, "http://127.0.0.1:9", max_response_bytes=cap
+    )
+    huge = b"e" * (base.ERROR_BODY_LIMIT * 3)
+    read = await client._read_capped(_Response(429, huge, with_length=False))  # type: ignore[arg-type]
+    assert len(read) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "content_type"),
+    [
+        ("<!doctype html><title>Login</title>", "application/json"),
+        ("\n\n  <html>captive portal</html>", "application/octet-stream"),
+    ],
+    ids=["html as json", "html after blank lines"],
+)
+async def test_an_html_page_is_reported_as_one_whatever_its_content_type(
+    fake_server: FakeServer,
+    session: aiohttp.ClientSession,
+    text: str,
+    content_type: str,
+) -> None:
+    # A proxy's login or error page: saying so tells the user where to look.
+    fake_server.reply(text=text, content_type=content_type)
+    client = make_client("openai", session, fake_server.url)
+    with pytest.raises(MalformedResponseError, match="HTML page"):
+        await client.complete(AIRequest(prompt="hi"), timeout=5)
