@@ -642,3 +642,18 @@ def test_every_gemini_finish_reason_of_the_sdk_is_classified() -> None:
     # A reason the SDK gains must be sorted into one side or the other.
     assert sdk_reasons == BLOCKED_FINISH_REASONS | GEMINI_NON_BLOCKING_FINISH_REASONS
     assert not BLOCKED_FINISH_REASONS & GEMINI_NON_BLOCKING_FINISH_REASONS
+
+
+async def test_a_422_validation_error_about_the_image_is_the_callers_fault(
+    fake_server: FakeServer, session: aiohttp.ClientSession
+) -> None:
+    # FastAPI-style gateways (vLLM, LiteLLM, LocalAI) answer 422 where others answer 400.
+    fake_server.reply(
+        {"detail": [{"loc": ["body", "image_url"], "msg": "invalid base64 image"}]},
+        status=422,
+    )
+    client = make_client("openai_compatible", session, fake_server.url)
+    with pytest.raises(BadRequestError) as caught:
+        await client.complete(REQUEST, timeout=5)
+    assert caught.value.caller_input is True
+    assert caught.value.status == 422
