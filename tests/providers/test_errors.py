@@ -657,3 +657,14 @@ async def test_a_422_validation_error_about_the_image_is_the_callers_fault(
         await client.complete(REQUEST, timeout=5)
     assert caught.value.caller_input is True
     assert caught.value.status == 422
+
+
+async def test_a_404_for_a_wrong_path_says_not_found_so_the_base_url_gets_checked(
+    fake_server: FakeServer, session: aiohttp.ClientSession
+) -> None:
+    fake_server.reply({"detail": "Not Found"}, status=404)
+    client = make_client("openai_compatible", session, fake_server.url)
+    with pytest.raises(BadRequestError) as caught:
+        await client.complete(REQUEST, timeout=5)
+    assert "not found (unknown model or endpoint)" in str(caught.value)
+    assert caught.value.caller_input is False
