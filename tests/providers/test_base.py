@@ -23,6 +23,7 @@ from custom_components.aicleaner.providers.base import (
     parse_retry_after,
 )
 from custom_components.aicleaner.router.errors import (
+    EmptyResponseError,
     ErrorCategory,
     MalformedResponseError,
     NetworkError,
@@ -396,4 +397,15 @@ async def test_an_html_page_is_reported_as_one_whatever_its_content_type(
     fake_server.reply(text=text, content_type=content_type)
     client = make_client("openai", session, fake_server.url)
     with pytest.raises(MalformedResponseError, match="HTML page"):
+        await client.complete(AIRequest(prompt="hi"), timeout=5)
+
+
+async def test_an_answer_with_no_text_names_why_the_model_stopped(
+    fake_server: FakeServer, session: aiohttp.ClientSession
+) -> None:
+    body = success_body("openai", text="")
+    body["choices"][0]["finish_reason"] = "length"
+    fake_server.reply(body)
+    client = make_client("openai", session, fake_server.url)
+    with pytest.raises(EmptyResponseError, match=r"finish reason length\)"):
         await client.complete(AIRequest(prompt="hi"), timeout=5)
