@@ -20,29 +20,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUs
 
 from custom_components.aicleaner.const import (
     CONF_ADMIN_ONLY,
-    CONF_BASE_URL,
     CONF_DAILY_BUDGET,
     CONF_ENABLED,
     CONF_MODEL,
-    CONF_PRIORITY,
-    CONF_SELECTION_STRATEGY,
     DOMAIN,
 )
-from custom_components.aicleaner.credentials import async_get_vault
+from tests.entity_setup import async_setup_providers
 from tests.simulator import Fault, SimulatorServer
-
-PATHS = {
-    "openai": "/openai/v1",
-    "anthropic": "/anthropic",
-    "gemini": "/gemini",
-    "ollama": "/ollama",
-}
-MODELS = {
-    "openai": "gpt-4o-mini",
-    "anthropic": "claude-haiku-4-5",
-    "gemini": "gemini-2.5-flash",
-    "ollama": "llava",
-}
 
 
 def jpeg(size: tuple[int, int] = (64, 48)) -> bytes:
@@ -62,36 +46,7 @@ def setup_aicleaner(hass: HomeAssistant, simulator: SimulatorServer) -> Setup:
         *providers: tuple[str, str, dict[str, Any]],
         options: dict[str, Any] | None = None,
     ) -> MockConfigEntry:
-        vault = await async_get_vault(hass)
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title="AICleaner",
-            options={CONF_SELECTION_STRATEGY: "priority", **(options or {})},
-            subentries_data=[
-                {
-                    "subentry_type": kind,
-                    "title": title,
-                    "unique_id": None,
-                    "data": {
-                        **(
-                            {}
-                            if kind == "ollama"
-                            else {CONF_API_KEY: vault.encrypt("sk-1")}
-                        ),
-                        CONF_BASE_URL: f"{simulator.url}{PATHS[kind]}",
-                        CONF_MODEL: MODELS[kind],
-                        CONF_PRIORITY: index + 1,
-                        CONF_DAILY_BUDGET: None,
-                        **extra,
-                    },
-                }
-                for index, (kind, title, extra) in enumerate(providers)
-            ],
-        )
-        entry.add_to_hass(hass)
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
-        return entry
+        return await async_setup_providers(hass, simulator, *providers, options=options)
 
     return _setup
 
