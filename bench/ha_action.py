@@ -123,6 +123,7 @@ class Report:
 @asynccontextmanager
 async def home_assistant(config_dir: Path) -> AsyncIterator[HomeAssistant]:
     """A running Home Assistant core with AICleaner's component set up, as bootstrap starts it."""
+    time_zone = dt_util.get_default_time_zone()
     hass = HomeAssistant(str(config_dir))
     hass.config.skip_pip = True
     hass.config.units = METRIC_SYSTEM
@@ -142,6 +143,8 @@ async def home_assistant(config_dir: Path) -> AsyncIterator[HomeAssistant]:
         yield hass
     finally:
         await hass.async_stop()
+        # Setting HA's time zone sets the process's default; put it back for whoever runs next.
+        dt_util.set_default_time_zone(time_zone)
 
 
 async def add_entry(
