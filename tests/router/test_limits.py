@@ -285,7 +285,7 @@ def test_bucket_give_back_stays_within_bounds() -> None:
 
 def window_start(limits: RateLimiter) -> float:
     """Tokens the tightest request bucket holds now, checked against its effective capacity."""
-    limits.headroom()  # refills every bucket
+    limits.wait_time(0)  # refills every bucket
     tightest = min(limits._request_buckets, key=lambda b: b.tokens)
     assert tightest.tokens <= tightest.effective_capacity + 1e-9
     return tightest.tokens

@@ -2,13 +2,14 @@
 
 The mixin holds the part of `Router` that runs per candidate: breaker, rate limit and budget checks
 (`_admit`), image preparation outside the attempt's clock (`_prepare`), the call under its timeout
-(`_call`), retry with backoff, and settling money, limits, breaker and stats (`_settle_*`).
+(failures outside the taxonomy classified by `_classified`), retry with backoff, and settling
+money, limits, breaker and stats (`_settle_*`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 import logging
 import math
@@ -64,9 +65,12 @@ class AttemptsMixin:
         deadline: float,
         started: float,
         *,
-        is_last: bool,
+        later: Sequence[Candidate],
     ) -> AIResponse | None:
-        """Call one provider, retrying retryable errors; None means fail over to the next."""
+        """Call one provider, retrying retryable errors; None means fail over to the next.
+
+        `later` are the candidates after this one, for `_admit` to tell whether it is the last.
+        """
         name = candidate.name
         slot = self._live_slot(name)
         if slot is None:
@@ -87,9 +91,7 @@ class AttemptsMixin:
             if retry and (slot := self._live_slot(name)) is None:
                 return None
             stats = slot.stats
-            admitted = await self._admit(
-                slot, candidate.cost, tokens, deadline, is_last=is_last
-            )
+            admitted = await self._admit(slot, candidate.cost, tokens, deadline, later)
             if isinstance(admitted, ErrorCategory):
                 self._skip(attempts, stats, name, admitted, retry)
                 return None
@@ -103,10 +105,22 @@ class AttemptsMixin:
             attempt_timeout = min(slot.settings.timeout_seconds, deadline - clock())
             stats.in_flight += 1
             call_started = clock()
+            provider = slot.provider
+            # The call is inline, not in a helper coroutine: every frame between the caller and
+            # the HTTP client is resumed at each of the call's suspensions.
             try:
-                completion = await _call(
-                    slot.provider, prepared, attempt_timeout, guarded=slot.guarded
-                )
+                if slot.guarded:
+                    # The clients of `providers/` enforce their timeout themselves (their HTTP
+                    # timeout covers the whole call), and a timer per call is not free.
+                    async with asyncio.timeout(attempt_timeout + _TIMEOUT_GRACE):
+                        completion = await provider.complete(
+                            prepared, timeout=attempt_timeout
+                        )
+                else:
+                    completion = await provider.complete(
+                        prepared, timeout=attempt_timeout
+                    )
+                _check_completion(completion)
             except ProviderError as err:
                 error = err
             except asyncio.CancelledError:
@@ -116,6 +130,8 @@ class AttemptsMixin:
                 )
                 slot.breaker.release(permit)
                 raise
+            except Exception as err:  # noqa: BLE001 - a client bug must not lose the request
+                error = _classified(provider, err)
             else:
                 elapsed = clock() - call_started
                 cost = self._settle_success(
@@ -209,7 +225,12 @@ class AttemptsMixin:
         return None
 
     async def _admit(
-        self, slot: Slot, cost: float, tokens: int, deadline: float, *, is_last: bool
+        self,
+        slot: Slot,
+        cost: float,
+        tokens: int,
+        deadline: float,
+        later: Sequence[Candidate],
     ) -> tuple[Reservation, int, int] | ErrorCategory:
         """Pass the breaker, the rate limit and the budget, or say which one refused.
 
@@ -225,7 +246,7 @@ class AttemptsMixin:
         if breaker.state is BreakerState.OPEN:
             return ErrorCategory.BREAKER_OPEN
         wait = slot.limiter.wait_time(tokens)
-        if wait > 0 and (is_last or wait <= _WAIT_SLACK):
+        if wait > 0 and (wait <= _WAIT_SLACK or self._is_last(later)):
             # The last candidate is worth waiting for, when the wait fits; so is a moment
             # left over from a Retry-After sleep that woke early.
             if now + wait >= deadline:
@@ -246,6 +267,19 @@ class AttemptsMixin:
             return ErrorCategory.BUDGET
         return reservation, slot.limiter.acquire(tokens), permit
 
+    def _is_last(self, later: Sequence[Candidate]) -> bool:
+        """Whether no candidate after this one can take a call now.
+
+        The last candidate that can take a call is worth a rate-limit wait: one followed only by
+        providers that are gone, disabled or whose breakers are open is the last, or the request
+        would fail at once. Asked only when a wait is due, so the common path pays nothing for it.
+        """
+        for candidate in later:
+            slot = self._live_slot(candidate.name)
+            if slot is not None and slot.breaker.state is not BreakerState.OPEN:
+                return False
+        return True
+
     def _settle_success(
         self,
         slot: Slot,
@@ -259,7 +293,7 @@ class AttemptsMixin:
         """Book a successful call: its cost and tokens, breaker, throttling, stats.
 
         Returns the cost booked. An answer without token usage is booked at its reservation, an
-        upper bound of what it can have cost, and counted. `_call` has checked the completion, so
+        upper bound of what it can have cost, and counted. `_check_completion` has checked the completion, so
         nothing here can fail between the reservation and its commit.
         """
         usage = completion.usage
@@ -350,36 +384,21 @@ class _UnexpectedError(ProviderServerError):
     retryable = False
 
 
-async def _call(
-    provider: Provider, request: AIRequest, timeout: float, *, guarded: bool
-) -> Completion:
-    """Call the provider; every failure comes out as a `ProviderError`.
+def _classified(provider: Provider, err: Exception) -> ProviderError:
+    """Return the `ProviderError` of an exception a client raised outside the taxonomy.
 
-    `guarded` puts a timer around a client that does not enforce its timeout itself; the clients of
-    `providers/` do (their HTTP timeout covers the whole call), and a timer per call is not free.
+    A `TimeoutError` is the router's own guard firing (see `_TIMEOUT_GRACE`); anything else is a
+    client bug, which must not lose the request.
     """
-    try:
-        if guarded:
-            async with asyncio.timeout(timeout + _TIMEOUT_GRACE):
-                completion = await provider.complete(request, timeout=timeout)
-        else:
-            completion = await provider.complete(request, timeout=timeout)
-        _check_completion(completion)
-    except ProviderError:
-        raise
-    except TimeoutError:
-        raise ProviderTimeoutError(
+    if isinstance(err, TimeoutError):
+        return ProviderTimeoutError(
             "no answer within the attempt timeout", provider=provider.name
-        ) from None
-    except Exception as err:  # noqa: BLE001 - a client bug must not lose the request
-        # Only the type: the message of a foreign exception might quote a URL with a key.
-        _LOGGER.warning(
-            "Provider %s raised an unexpected %s", provider.name, type(err).__name__
         )
-        raise _UnexpectedError(
-            f"unexpected {type(err).__name__}", provider=provider.name
-        ) from None
-    return completion
+    # Only the type: the message of a foreign exception might quote a URL with a key.
+    _LOGGER.warning(
+        "Provider %s raised an unexpected %s", provider.name, type(err).__name__
+    )
+    return _UnexpectedError(f"unexpected {type(err).__name__}", provider=provider.name)
 
 
 def _check_completion(completion: Completion) -> None:
@@ -391,14 +410,16 @@ def _check_completion(completion: Completion) -> None:
     if not isinstance(completion, Completion):
         raise TypeError("not a Completion")
     usage = completion.usage
-    counts = (usage.input_tokens, usage.output_tokens)
+    used_in, used_out, cost = usage.input_tokens, usage.output_tokens, completion.cost
     if not (
         isinstance(completion.text, str)
         and isinstance(completion.model, str)
         and isinstance(completion.finish_reason, str)
-        and all(isinstance(n, int) and n >= 0 for n in counts)
-        and isinstance(completion.cost, int | float)
-        and math.isfinite(completion.cost)
-        and completion.cost >= 0
+        and isinstance(used_in, int)
+        and used_in >= 0
+        and isinstance(used_out, int)
+        and used_out >= 0
+        and isinstance(cost, int | float)
+        and 0 <= cost < math.inf
     ):
         raise ValueError("malformed Completion")

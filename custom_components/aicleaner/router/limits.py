@@ -24,7 +24,7 @@ class TokenBucket:
     """
 
     __slots__ = (
-        "_updated_at",
+        "updated_at",
         "capacity",
         "effective_capacity",
         "effective_rate",
@@ -37,7 +37,7 @@ class TokenBucket:
         self.capacity = capacity
         self.rate = rate
         self.tokens = capacity
-        self._updated_at = now
+        self.updated_at = now
         self.rescale(1.0)
 
     def rescale(self, scale: float) -> None:
@@ -48,8 +48,8 @@ class TokenBucket:
 
     def refill(self, now: float) -> None:
         """Add the tokens earned since the last refill."""
-        elapsed = now - self._updated_at
-        self._updated_at = now
+        elapsed = now - self.updated_at
+        self.updated_at = now
         tokens = self.tokens
         if elapsed > 0:
             tokens += elapsed * self.effective_rate
@@ -189,8 +189,13 @@ class RateLimiter:
             return 0.0
         headroom = 1.0
         for bucket in self._all:
-            bucket.refill(now)
-            share = bucket.tokens / bucket.effective_capacity
+            # `refill` inlined, without storing (hot path: every candidate of every request).
+            cap = bucket.effective_capacity
+            elapsed = now - bucket.updated_at
+            tokens = bucket.tokens
+            if elapsed > 0:
+                tokens += elapsed * bucket.effective_rate
+            share = tokens / cap
             if share < headroom:  # noqa: PLR1730 - hot path
                 headroom = share
         return headroom
