@@ -1,9 +1,10 @@
 """Images an action names (files, cameras, media) read into router images, refused clearly when bad.
 
 Files are read in the executor: the path is resolved (symlinks followed) and checked against HA's
-allowlist, then opened without following links and without blocking, and only a regular file of a
-sane size is read. Every image, whatever its source, must open in Pillow: an image by its bytes, not
-by its name.
+allowlist; only a regular, non-empty file of a sane size is opened at all (a FIFO, a device, a
+directory or a /proc file is refused from its metadata), without following links and without
+blocking, and checked again on the open descriptor before it is read. Every image, whatever its
+source, must open in Pillow: an image by its bytes, not by its name.
 """
 
 from __future__ import annotations
@@ -69,26 +70,38 @@ def read_image_file(
     """Read one image file the way the actions allow; blocking, run it in the executor."""
     try:
         resolved = Path(path).resolve(strict=True)
-    except (OSError, RuntimeError) as err:
+        # A path that cannot exist (a NUL byte in it) is a ValueError, not an OSError.
+        info = os.stat(resolved)
+    except (OSError, RuntimeError, ValueError) as err:
         raise _invalid("path_missing", path=path) from err
     if check_allowlist and not hass.config.is_allowed_path(str(resolved)):
         raise _invalid("path_not_allowed", path=path)
+    # Refused before any open: opening a device can act (a tape rewinds, a watchdog arms), and a
+    # /proc file says it is empty however much it holds.
+    _check_file(info, path)
     try:
         # No following a link swapped in since the check; a FIFO must not block the open.
         descriptor = os.open(resolved, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as err:
         raise _invalid("path_missing", path=path) from err
     try:
-        info = os.fstat(descriptor)
-        if not stat.S_ISREG(info.st_mode):
-            raise _invalid("path_not_file", path=path)
-        if info.st_size > MAX_IMAGE_BYTES:
-            raise _invalid("image_too_large", source=path, limit="20")
+        # Again on what was opened: the path may name another file by now.
+        _check_file(os.fstat(descriptor), path)
         with os.fdopen(descriptor, "rb", closefd=False) as handle:
             data = handle.read(MAX_IMAGE_BYTES + 1)
     finally:
         os.close(descriptor)
     return as_image(data, path)
+
+
+def _check_file(info: os.stat_result, path: str) -> None:
+    """Refuse anything but a regular, non-empty file within the size limit."""
+    if not stat.S_ISREG(info.st_mode):
+        raise _invalid("path_not_file", path=path)
+    if info.st_size == 0:
+        raise _invalid("image_empty", source=path)
+    if info.st_size > MAX_IMAGE_BYTES:
+        raise _invalid("image_too_large", source=path, limit="20")
 
 
 async def async_read_images(
