@@ -44,19 +44,30 @@ _RANGES: Final[Mapping[str, tuple[float, float]]] = {
     "timeout": (1.0, 600.0),
 }
 _LIST = probatio.All(cv.ensure_list, [cv.string])
+# cv.entity_ids raises TypeError (not Invalid) for a value it cannot iterate, such as a number.
+_ENTITY_IDS = probatio.All(probatio.Any(str, list), cv.entity_ids)
+
+
+def _float(value: Any) -> float:
+    """Coerce to a float; probatio's compiled Coerce(float) lets a huge int's OverflowError out."""
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise probatio.Invalid("expected float") from err
+
 
 ANALYZE_FIELDS: Final = {
     probatio.Required("prompt"): cv.string,
     probatio.Optional("image_path"): _LIST,
-    probatio.Optional("camera_entity_id"): cv.entity_ids,
+    probatio.Optional("camera_entity_id"): _ENTITY_IDS,
     probatio.Optional("media_content_id"): _LIST,
     probatio.Optional("provider"): _LIST,
     probatio.Optional("strategy"): probatio.In(SELECTION_STRATEGIES),
     probatio.Optional("model"): cv.string,
     probatio.Optional("system_prompt"): cv.string,
     probatio.Optional("max_tokens"): probatio.Coerce(int),
-    probatio.Optional("temperature"): probatio.Coerce(float),
-    probatio.Optional("timeout"): probatio.Coerce(float),
+    probatio.Optional("temperature"): _float,
+    probatio.Optional("timeout"): _float,
     probatio.Optional("use_cache", default=True): cv.boolean,
     probatio.Optional("local_only", default=False): cv.boolean,
     probatio.Optional("tags"): _LIST,

@@ -398,6 +398,17 @@ class BaseProvider(ABC):
         counts against the provider's time.
         """
         model = request.model or self._model
+        # Text no request can carry (a lone surrogate has no UTF-8 form) is the caller's fault:
+        # sent, it would fail the JSON encoding, at every provider alike.
+        if not all(
+            _encodable(text)
+            for text in (request.prompt, request.effective_system_prompt or "", model)
+        ):
+            raise BadRequestError(
+                "the request holds text that is not valid Unicode",
+                provider=self._name,
+                caller_input=True,
+            )
         url, payload = self._completion_request(request, model, request.images)
         body = await self._request("POST", url, payload=payload, timeout=timeout)
         try:
@@ -737,6 +748,17 @@ def _names_unknown_model(status: int, code: str | None, lowered_text: str) -> bo
     if code == "model_not_found":
         return status in (400, 404)
     return status == 404 and "model" in lowered_text
+
+
+def _encodable(text: str) -> bool:
+    """Whether `text` has a UTF-8 form (a lone surrogate has none)."""
+    if text.isascii():  # CPython knows this without a scan
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def enum_text(value: str) -> str:
