@@ -3,8 +3,10 @@
     scripts/run python -m bench.ha_action [--requests 2000] [--rounds 5] [--setups 20]
 
 A Home Assistant core runs in this process, started as HA's own bootstrap does it (config dir in a
-temporary folder, real storage, registries, auth and config entries; no HTTP server, no frontend,
-no other integration). AICleaner is set up from a config entry with 3 OpenAI provider subentries
+temporary folder, real storage, registries, auth and config entries, the core integrations and
+`network`; AICleaner's dependencies as it pulls them in: ai_task, conversation, http...; no frontend,
+no recorder). The core is marked running without the start event, so the HTTP server, which starts
+on that event, never listens (its store names loopback in any case). AICleaner is set up from a config entry with 3 OpenAI provider subentries
 (adaptive strategy, cache off, limits too high to bind) against `bench.openai_server`, which runs in
 its own process. Two contenders, interleaved in rounds (router, action, router, action, ...), each
 sending N requests at concurrency 1 and 32:
@@ -136,7 +138,8 @@ async def home_assistant(config_dir: Path) -> AsyncIterator[HomeAssistant]:
     write_http_store(config_dir, free_port())
     try:
         # As HA's bootstrap: the core integrations, then `network` (HA's shared HTTP client asks
-        # it for the adapters); the HTTP server (a dependency of ai_task) listens on loopback.
+        # it for the adapters). The HTTP server (ai_task needs `http`) would listen only after the
+        # start event, which is never fired; its store names loopback all the same.
         for domain in ("homeassistant", "persistent_notification", "network"):
             assert await async_setup_component(hass, domain, {})
         assert await async_setup_component(hass, DOMAIN, {})
