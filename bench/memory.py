@@ -17,7 +17,7 @@ its resident set size (RSS), resets the kernel's peak RSS mark when it may, and 
   reports the growth at that moment, and the peak through the release and the answers.
 `--profile` adds, per scenario, the allocation sites that grew most (tracemalloc, which slows the
 run and adds its own memory, so the RSS figures of a profiled run are not the ones to quote). The
-output ends with one JSON line; nothing here asserts a figure.
+output ends with one JSON line (`*_mb` figures in MiB, 2**20 bytes); nothing here asserts a figure.
 """
 
 from __future__ import annotations
@@ -314,13 +314,13 @@ def report(results: dict[str, dict[str, Any]]) -> None:
     inflight = results["inflight"]
     print(
         f"cache: {cache['entries']} entries ({cache['answer_bytes_total'] // max(cache['entries'], 1)}"
-        f" B answers), peak RSS +{cache['growth_bytes'] / MB:.2f} MB"
-        f" (the cache's own estimate {cache['cache_bytes_estimate'] / MB:.2f} MB)"
+        f" B answers), peak RSS +{cache['growth_bytes'] / MB:.2f} MiB"
+        f" (the cache's own estimate {cache['cache_bytes_estimate'] / MB:.2f} MiB)"
     )
     print(
         f"inflight: {inflight['held']} held by the server, {inflight['router_in_flight']} in flight"
-        f" in the router: RSS +{inflight['growth_bytes'] / MB:.2f} MB;"
-        f" peak through the answers +{inflight['peak_growth_bytes'] / MB:.2f} MB"
+        f" in the router: RSS +{inflight['growth_bytes'] / MB:.2f} MiB;"
+        f" peak through the answers +{inflight['peak_growth_bytes'] / MB:.2f} MiB"
     )
     for name, result in results.items():
         if result["top"]:
