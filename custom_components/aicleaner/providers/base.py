@@ -201,14 +201,19 @@ def error_code(body: Any) -> str | None:
     return None
 
 
+# Past 2**53 a token count is no count (no float holds it exactly), and its cost could be infinite
+# (a float usage like 1e308) or not even convertible to a float (an integer of 400 digits).
+MAX_TOKEN_COUNT: Final = 2**53
+
+
 def token_count(value: Any) -> int | None:
     """Read a token count from a usage field; None when it is missing or not a count.
 
     Gateways are not always strict: a float with no fraction or a numeric string is read; a bool,
-    a negative, a fraction or text is not a count.
+    a negative, a fraction, text or a number past `MAX_TOKEN_COUNT` is not a count.
     """
     if type(value) is int:  # the usual case, first
-        return value if value >= 0 else None
+        return value if 0 <= value <= MAX_TOKEN_COUNT else None
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
@@ -218,7 +223,7 @@ def token_count(value: Any) -> int | None:
             return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, int) and value >= 0:
+    if isinstance(value, int) and 0 <= value <= MAX_TOKEN_COUNT:
         return value
     return None
 
