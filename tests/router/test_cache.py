@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 import gc
 import random
+import sys
 from typing import Any
 
 import pytest
@@ -19,6 +21,8 @@ from custom_components.aicleaner.router.cache import (
 from custom_components.aicleaner.router.models import (
     AIRequest,
     AIResponse,
+    Attempt,
+    AttemptOutcome,
     ImageInput,
     Usage,
 )
@@ -146,6 +150,33 @@ def test_storing_an_existing_key_replaces_it() -> None:
     cache.clear()
     assert len(cache) == 0
     assert cache.size_bytes == 0
+
+
+def test_an_entry_keeps_the_answer_and_nothing_of_the_request_that_fetched_it() -> None:
+    """Stored slim (bench/memory.py: 10,000 answers of 1 KB stay under 20 MB).
+
+    A hit gets its own request id and no attempts anyway; model names and finish reasons that
+    thousands of answers repeat are stored once.
+    """
+    cache = ResponseCache(ttl=10, max_entries=10, max_bytes=100_000, clock=FakeClock())
+    original = replace(
+        response("the answer", model=b"gpt-4o".decode()),
+        attempts=(Attempt("p", AttemptOutcome.SUCCESS, latency_ms=1.0),),
+        finish_reason=b"stop".decode(),
+    )
+    cache.put("a", original)
+    hit = cache.get("a")
+    assert hit is not None
+    assert (hit.text, hit.provider, hit.model, hit.usage, hit.cost) == (
+        "the answer",
+        "p",
+        "gpt-4o",
+        Usage(1, 1),
+        0.1,
+    )
+    assert (hit.request_id, hit.attempts) == ("", ())
+    assert hit.model is sys.intern("gpt-4o")
+    assert hit.finish_reason is sys.intern("stop")
 
 
 def test_a_key_never_stored_counts_as_a_miss() -> None:

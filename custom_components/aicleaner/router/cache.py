@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 import hashlib
+import sys
 
 from .models import AIRequest, AIResponse
 
@@ -108,7 +110,16 @@ class ResponseCache:
             return
         if key in self._entries:
             self._drop(key)
-        self._entries[key] = (self._clock() + self.ttl, size, response)
+        # Kept slim: a hit gets its own request id and no attempts (`Router._from_cache`), and
+        # thousands of answers share a few model names and finish reasons.
+        stored = replace(
+            response,
+            request_id="",
+            attempts=(),
+            model=sys.intern(response.model),
+            finish_reason=sys.intern(response.finish_reason),
+        )
+        self._entries[key] = (self._clock() + self.ttl, size, stored)
         self._bytes += size
         while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
             self._drop(next(iter(self._entries)))
