@@ -512,6 +512,15 @@ async def test_the_date_is_read_from_the_wall_clock_at_most_once_a_second(
     for _ in range(5):
         await router.process(AIRequest(prompt="p"))
     assert reads == []  # the reading taken when the router was built still holds
+    clock.advance(0.999)
+    await router.process(AIRequest(prompt="p"))
+    assert reads == []
+    clock.advance(
+        0.001
+    )  # a second after the last reading: the wall clock is read again
+    await router.process(AIRequest(prompt="p"))
+    assert len(reads) == 1
+    reads.clear()
     clock.advance(13 * 3600)  # past local midnight
     await router.process(AIRequest(prompt="q"))
     assert len(reads) == 1
