@@ -17,4 +17,4 @@ def _enable_custom_integrations(request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("enable_custom_integrations")
 
 
-pytest_plugins = ["tests.simulator.fixtures"]
+pytest_plugins = ["tests.simulator.fixtures", "tests.secrets_collector"]
