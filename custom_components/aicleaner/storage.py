@@ -1,19 +1,20 @@
 """The cost ledger: the router's spend per provider and local day, kept across restarts.
 
 The router stays the single owner of the numbers; the ledger copies them in (before the first request
-is admitted) and out (at most `SAVE_DELAY` seconds after a request ends, on unload and on HA's final
-write). Days the router no longer keeps stay here, for `HISTORY_DAYS`, for the cost history.
+is admitted) and out (at most `SAVE_DELAY` seconds after a request ends, however busy, on unload and on
+HA's final write). Days the router no longer keeps stay here, for `HISTORY_DAYS`, for the cost history.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 import os
 from typing import Any, Final
 
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
@@ -23,7 +24,9 @@ from .router.budget import LEDGER_FIELDS
 
 STORAGE_KEY: Final = f"{DOMAIN}.ledger"
 STORAGE_VERSION: Final = 1
-SAVE_DELAY: Final = 2.0
+# A kill (power cut, OOM) loses at most this long of spend, plus the time of one write. 1 s, not more:
+# the promise is "at most the last 2 s", and a write goes through an executor thread and an fsync.
+SAVE_DELAY: Final = 1.0
 HISTORY_DAYS: Final = 90
 ISSUE_LEDGER_UNREADABLE: Final = "ledger_unreadable"
 
@@ -42,6 +45,7 @@ class CostLedger:
             hass, STORAGE_VERSION, STORAGE_KEY, private=True, atomic_writes=True
         )
         self._days: dict[str, DayFigures] = {}
+        self._cancel_save: CALLBACK_TYPE | None = None
 
     async def async_load(self) -> None:
         """Load the saved ledger into the router; call before the router takes traffic.
@@ -87,11 +91,26 @@ class CostLedger:
 
     @callback
     def async_schedule_save(self) -> None:
-        """Save within `SAVE_DELAY` seconds; many requests in that time make one write."""
-        self._store.async_delay_save(self._data_to_save, SAVE_DELAY)
+        """Save within `SAVE_DELAY` seconds; many requests in that time make one write.
+
+        The first change after a write starts the timer and later ones ride along: a throttle. HA's
+        `Store.async_delay_save` alone would debounce, moving the write on at every call, so under
+        steady traffic nothing reached the disk until the traffic paused, and a kill lost it all.
+        """
+        if self._cancel_save is None:
+            self._cancel_save = async_call_later(
+                self._hass, SAVE_DELAY, self._async_save_due
+            )
+
+    async def _async_save_due(self, _now: datetime) -> None:
+        self._cancel_save = None
+        await self._store.async_save(self._data_to_save())
 
     async def async_save(self) -> None:
         """Save now (on unload, or when HA writes its last data)."""
+        if self._cancel_save is not None:
+            self._cancel_save()
+            self._cancel_save = None
         await self._store.async_save(self._data_to_save())
 
     def days(self, last: int) -> dict[str, DayFigures]:
