@@ -1029,9 +1029,17 @@ async def test_follower_routes_itself_when_the_leader_ran_out_of_its_own_time(
     assert len(provider.calls) == 2
 
 
+@pytest.mark.parametrize(
+    ("batch_size", "configured", "expected_peak"),
+    [(3, 5, 3), (1, 5, 1), (None, 2, 2), (None, 0, 1)],
+)
 async def test_batch_keeps_input_order_limits_concurrency_and_isolates_failures(
     make_router: RouterFactory,
+    batch_size: int | None,
+    configured: int,
+    expected_peak: int,
 ) -> None:
+    # A configured batch size of 0 still runs the batch, one at a time.
     running = 0
     peak = 0
 
@@ -1046,11 +1054,11 @@ async def test_batch_keeps_input_order_limits_concurrency_and_isolates_failures(
                 raise BadRequestError("bad image", provider="a", caller_input=True)
             return self.completion(request)
 
-    router = make_router([Counting("a")], PRIORITY)
+    router = make_router([Counting("a")], replace(PRIORITY, batch_size=configured))
     results = await router.process_batch(
-        [AIRequest(prompt=str(i)) for i in range(10)], batch_size=3
+        [AIRequest(prompt=str(i)) for i in range(10)], batch_size=batch_size
     )
-    assert peak == 3
+    assert peak == expected_peak
     assert isinstance(results[3], BadRequestError)
     assert [r.text for i, r in enumerate(results) if i != 3] == [  # type: ignore[union-attr]
         f"a: {i}" for i in range(10) if i != 3
