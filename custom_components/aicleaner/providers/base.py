@@ -405,9 +405,10 @@ class BaseProvider(ABC):
         model = request.model or self._model
         # Text no request can carry (a lone surrogate has no UTF-8 form) is the caller's fault:
         # sent, it would fail the JSON encoding, at every provider alike.
-        if not all(
-            _encodable(text)
-            for text in (request.prompt, request.effective_system_prompt or "", model)
+        if not (
+            _encodable(request.prompt)
+            and _encodable(request.effective_system_prompt or "")
+            and _encodable(model)
         ):
             raise BadRequestError(
                 "the request holds text that is not valid Unicode",
