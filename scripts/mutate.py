@@ -42,7 +42,12 @@ TARGETS: dict[str, str] = {
     "custom_components/aicleaner/router/breaker.py": "tests/router",
     "custom_components/aicleaner/router/limits.py": "tests/router",
     "custom_components/aicleaner/router/cache.py": "tests/router",
+    # The router, split in three modules: the serving loop, the attempts, and reporting (its
+    # export and restore carry the spend across a restart), and the slot that guards a provider.
     "custom_components/aicleaner/router/router.py": "tests/router",
+    "custom_components/aicleaner/router/attempts.py": "tests/router",
+    "custom_components/aicleaner/router/reporting.py": "tests/router",
+    "custom_components/aicleaner/router/slot.py": "tests/router",
     "custom_components/aicleaner/router/estimate.py": "tests/router",
     "custom_components/aicleaner/providers/pricing.py": "tests/providers",
     "custom_components/aicleaner/providers/base.py": "tests/providers",

@@ -20,7 +20,7 @@ from custom_components.aicleaner.router.errors import (
     AllProvidersFailed,
     ProviderServerError,
 )
-from custom_components.aicleaner.router.models import AIRequest
+from custom_components.aicleaner.router.models import AIRequest, Completion, ImageInput
 
 from .conftest import UNLIMITED, RouterFactory
 from .fakes import FakeClock, FakeProvider, FakeSleep
@@ -176,3 +176,131 @@ async def test_a_leader_that_failed_with_time_left_shares_its_failure(
     results = await asyncio.gather(leader, follower, return_exceptions=True)
     assert all(isinstance(result, AllProvidersFailed) for result in results)
     assert len(provider.calls) == 1
+
+
+async def test_a_leader_out_of_its_own_time_lets_followers_route_themselves(
+    make_router: RouterFactory, clock: FakeClock
+) -> None:
+    # Failing exactly `_DEADLINE_SLACK` (0.05 s) before its deadline counts as out of time.
+    def fail_at_the_slack(request: AIRequest) -> Completion:
+        clock.now = 1005.0 - 0.05
+        raise ProviderServerError("broken", provider="a", status=500)
+
+    gate = asyncio.Event()
+    provider = FakeProvider("a", gate=gate, script=[fail_at_the_slack])
+    router = make_router(
+        [provider], RouterConfig(cache_ttl=60), {"a": replace(UNLIMITED, max_retries=0)}
+    )
+    assert clock.now == 1000.0
+    leader = asyncio.create_task(router.process(AIRequest(prompt="same", timeout=5)))
+    await asyncio.sleep(0)
+    follower = asyncio.create_task(
+        router.process(AIRequest(prompt="same", timeout=120))
+    )
+    await asyncio.sleep(0)
+    gate.set()
+    with pytest.raises(AllProvidersFailed):
+        await leader
+    assert (await follower).provider == "a"
+    assert len(provider.calls) == 2
+
+
+async def test_a_follower_reports_its_own_wait_as_latency(
+    make_router: RouterFactory, clock: FakeClock
+) -> None:
+    gate = asyncio.Event()
+    provider = FakeProvider("a", gate=gate, clock=clock, latency=2.0)
+    router = make_router([provider], RouterConfig(cache_ttl=60))
+    leader = asyncio.create_task(router.process(AIRequest(prompt="same")))
+    await asyncio.sleep(0)
+    clock.advance(0.5)  # the follower arrives half a second later
+    follower = asyncio.create_task(router.process(AIRequest(prompt="same")))
+    await asyncio.sleep(0)
+    gate.set()
+    first, second = await asyncio.gather(leader, follower)
+    assert first.latency_ms == pytest.approx(2500.0)
+    assert second.cached
+    assert second.latency_ms == pytest.approx(2000.0)
+
+
+# --- what the strategies are given -------------------------------------------------------------
+
+
+async def test_adaptive_prefers_the_provider_with_more_rate_limit_left(
+    make_router: RouterFactory,
+) -> None:
+    a, b = FakeProvider("a"), FakeProvider("b")
+    settings = {
+        "a": replace(UNLIMITED, rate_limit_rpm=10, burst_allowance=0),
+        "b": replace(UNLIMITED, rate_limit_rpm=10, burst_allowance=0),
+    }
+    router = make_router(
+        [a, b],
+        RouterConfig(selection_strategy=SelectionStrategy.ADAPTIVE, cache_ttl=0),
+        settings,
+    )
+    for i in range(8):
+        await router.process(AIRequest(prompt=f"p{i}", provider="a"))
+        await router.process(AIRequest(prompt=f"q{i}", provider="b"))
+    await router.process(AIRequest(prompt="one more", provider="a"))
+    # Equal in every other respect, a has 1 request of 10 left and b 2: b goes first.
+    assert (await router.process(AIRequest(prompt="open"))).provider == "b"
+
+
+async def test_adaptive_ranks_a_half_open_provider_below_a_closed_one(
+    make_router: RouterFactory, clock: FakeClock
+) -> None:
+    a = FakeProvider("a", script=[ProviderServerError("down", provider="a")])
+    b = FakeProvider("b", script=[ProviderServerError("down", provider="b")])
+    settings = {
+        "a": replace(
+            UNLIMITED,
+            max_retries=0,
+            breaker=BreakerSettings(failure_threshold=1, timeout_seconds=10.0),
+        ),
+        "b": replace(
+            UNLIMITED,
+            max_retries=0,
+            breaker=BreakerSettings(failure_threshold=5, timeout_seconds=10.0),
+        ),
+    }
+    router = make_router(
+        [a, b],
+        RouterConfig(selection_strategy=SelectionStrategy.ADAPTIVE, cache_ttl=0),
+        settings,
+    )
+    # One failure each: a's breaker opens (threshold 1), b's stays closed (threshold 5).
+    with pytest.raises(AllProvidersFailed):
+        await router.process(AIRequest(prompt="both fail"))
+    clock.advance(10.0)  # a is half-open now; otherwise the two look the same
+    assert router.snapshot().providers["a"].breaker_state == "half_open"
+    assert (await router.process(AIRequest(prompt="next"))).provider == "b"
+
+
+async def test_no_provider_with_vision_says_so_not_that_it_is_not_local(
+    make_router: RouterFactory,
+) -> None:
+    router = make_router([FakeProvider("a", vision=False)], PRIORITY)
+    with pytest.raises(AllProvidersFailed) as raised:
+        await router.process(
+            AIRequest(prompt="look", images=(ImageInput(b"\xff\xd8", "image/jpeg"),))
+        )
+    assert "a (no vision)" in str(raised.value)
+
+
+# --- manual control ----------------------------------------------------------------------------
+
+
+async def test_provider_returns_the_client_and_reset_breaker_closes_it(
+    make_router: RouterFactory,
+) -> None:
+    breaker = BreakerSettings(failure_threshold=1, timeout_seconds=600)
+    a = FakeProvider("a", script=[ProviderServerError("down", provider="a")])
+    router = make_router(
+        [a, FakeProvider("b")], PRIORITY, ranked("a", "b", breaker=breaker)
+    )
+    assert router.provider("a") is a
+    await router.process(AIRequest(prompt="one"))
+    assert (await router.process(AIRequest(prompt="two"))).provider == "b"
+    router.reset_breaker("a")
+    assert (await router.process(AIRequest(prompt="three"))).provider == "a"
