@@ -16,9 +16,9 @@ from enum import StrEnum
 import time
 from typing import TYPE_CHECKING, Any, Final
 
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.debounce import Debouncer
-from homeassistant.helpers.event import async_track_time_change
+from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
@@ -194,6 +194,7 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
         self._statuses: dict[str, ProviderStatus] = {}
         self._levels: dict[str, LatencyLevel] = {}
         self._started = False
+        self._cancel_midnight: CALLBACK_TYPE | None = None
         self._push = Debouncer(
             hass,
             LOGGER,
@@ -207,14 +208,30 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
         """Follow the router's requests and the local midnight; undone when the entry unloads."""
         entry = self.config_entry
         entry.async_on_unload(self._router.add_listener(self._on_request))
-        # The day's counters start afresh at midnight, not at the next request or poll; two
-        # seconds past it, as the router reads the date at most once a second.
-        entry.async_on_unload(
-            async_track_time_change(
-                self.hass, self._on_midnight, hour=0, minute=0, second=2
-            )
-        )
+        # The day's counters start afresh at midnight, not at the next request or poll.
+        self._track_midnight()
+        entry.async_on_unload(self._stop_tracking_midnight)
         entry.async_on_unload(self._push.async_shutdown)
+
+    @callback
+    def _track_midnight(self) -> None:
+        """Push 2 s after the next local midnight (the router reads the date at most once a second).
+
+        The instant the next day starts, not the clock time 00:00:02: where the clocks change at
+        midnight (Santiago, Havana, Cairo...), a spring-forward day has no 00:00 on the clock.
+        """
+        tomorrow = dt_util.now().date() + timedelta(days=1)
+        self._cancel_midnight = async_track_point_in_utc_time(
+            self.hass,
+            self._on_midnight,
+            dt_util.as_utc(dt_util.start_of_local_day(tomorrow)) + timedelta(seconds=2),
+        )
+
+    @callback
+    def _stop_tracking_midnight(self) -> None:
+        if self._cancel_midnight is not None:
+            self._cancel_midnight()
+            self._cancel_midnight = None
 
     async def _async_update_data(self) -> AICleanerData:
         """Make every enabled provider's health call and rebuild the snapshot.
@@ -255,6 +272,7 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
 
     @callback
     def _on_midnight(self, _now: datetime) -> None:
+        self._track_midnight()
         self.async_push()
 
     @callback
