@@ -87,7 +87,10 @@ class AttemptsMixin:
         )
         if prepared is None:
             return None
-        for retry in range(slot.settings.max_retries + 1):
+        # Retries end inside the loop: on success, on an error not worth retrying, or once
+        # `max_retries` (of the provider's current settings) are spent.
+        retry = 0
+        while True:
             if retry and (slot := self._live_slot(name)) is None:
                 return None
             stats = slot.stats
@@ -191,7 +194,7 @@ class AttemptsMixin:
                 return None
             if delay > 0:
                 await self._sleep(delay)
-        return None  # pragma: no cover - the loop always returns
+            retry += 1
 
     async def _prepare(
         self,
