@@ -352,6 +352,15 @@ def test_a_limit_can_be_spent_to_the_cent_despite_float_rounding() -> None:
     assert global_only.reserve("b", 0.01) is None
 
 
+def test_the_float_tolerance_admits_exactly_one_billionth_of_a_dollar_over() -> None:
+    # The tolerance is for float drift only: up to 1e-9 USD over the limit passes, more does not.
+    for limits, global_limit in (({"a": 1.0}, None), ({"a": None}, 1.0)):
+        assert BudgetLedger(limits, global_limit, Today()).reserve("a", 1.0 + 1e-9)
+        assert (
+            BudgetLedger(limits, global_limit, Today()).reserve("a", 1.0 + 3e-9) is None
+        )
+
+
 def test_remaining_is_zero_not_negative_once_spend_passes_a_lowered_limit() -> None:
     # The sensors show this figure: a negative amount left makes no sense to a user.
     ledger = BudgetLedger({"a": 1.0, "b": 1.0}, 2.0, Today())
@@ -414,6 +423,12 @@ def test_a_clock_back_within_the_kept_days_finds_the_spend_a_day_later_not() -> 
     assert within.remaining("a") == pytest.approx(0.5)
     beyond = _spend_then_jump(kept + 1)
     assert beyond.day == date(2026, 11, 26) + timedelta(days=kept + 1)
+
+
+def test_the_ledger_keeps_three_past_days() -> None:
+    # As documented: a clock back by up to three days finds that day's spend again.
+    assert _spend_then_jump(3).day == date(2026, 11, 26)
+    assert _spend_then_jump(4).day == date(2026, 11, 30)
 
 
 def test_restore_keeps_exactly_the_days_the_ledger_itself_keeps() -> None:

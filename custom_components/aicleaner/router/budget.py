@@ -41,7 +41,9 @@ BILLED_FAILURES: frozenset[ErrorCategory] = frozenset(
 
 
 # The figures a ledger entry keeps per provider and day, as exported.
-LEDGER_FIELDS = ("cost", "input_tokens", "output_tokens", "requests", "failures")
+# The whole-number figures of a ledger entry, and with its cost all of them (saved and restored).
+COUNT_FIELDS = ("input_tokens", "output_tokens", "requests", "failures")
+LEDGER_FIELDS = ("cost", *COUNT_FIELDS)
 
 
 @dataclass(slots=True)
@@ -245,8 +247,10 @@ class BudgetLedger:
             if day == self._day:
                 self._merge(self._entries, providers)
                 self._total_cost = sum(entry.cost for entry in self._entries.values())
-            elif kept_from <= day < self._day:
-                entries, _ = self._history.get(day, ({}, 0.0))
+            # Otherwise an earlier day: none is later, since self._day is the latest.
+            elif day >= kept_from:
+                kept = self._history.get(day)
+                entries = {} if kept is None else kept[0]
                 self._merge(entries, providers)
                 self._history[day] = (
                     entries,
@@ -263,7 +267,7 @@ class BudgetLedger:
         for name, values in dict(providers).items():
             entry = entries.setdefault(str(name), LedgerEntry())
             entry.cost = max(entry.cost, float(values.get("cost", 0.0)))
-            for field in LEDGER_FIELDS[1:]:
+            for field in COUNT_FIELDS:
                 setattr(
                     entry, field, max(getattr(entry, field), int(values.get(field, 0)))
                 )
@@ -275,9 +279,9 @@ class BudgetLedger:
     def _roll(self) -> None:
         """Follow the date; calls in flight keep their reservations.
 
-        The last few days' spend is kept by date, so a wall clock that jumps (NTP, a user testing a
-        date, a DST or time zone change) and comes back finds that day's spend again instead of a
-        fresh budget. An earlier day this ledger never counted is not started: stepping the clock
+        The last three days' spend (`_HISTORY_DAYS`) is kept by date, so a wall clock that jumps
+        (NTP, a user testing a date, a DST or time zone change) and comes back finds that day's
+        spend again instead of a fresh budget. An earlier day this ledger never counted is not started: stepping the clock
         back must not grant a budget twice.
         """
         today = self._today()
