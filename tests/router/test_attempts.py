@@ -9,7 +9,11 @@ from dataclasses import replace
 
 import pytest
 
-from custom_components.aicleaner.router import RouterConfig, SelectionStrategy
+from custom_components.aicleaner.router import (
+    BreakerSettings,
+    RouterConfig,
+    SelectionStrategy,
+)
 from custom_components.aicleaner.router.errors import (
     AllProvidersFailed,
     ProviderServerError,
@@ -92,3 +96,69 @@ async def test_a_retry_does_not_take_another_round_robin_turn(
     ]
     assert len(a.calls) == 3  # the first request took two calls of a
     assert served == ["a", "b", "a"]
+
+
+async def test_round_robin_turns_follow_fractional_weights(
+    make_router: RouterFactory,
+) -> None:
+    router = make_router(
+        [FakeProvider("a"), FakeProvider("b")],
+        RouterConfig(selection_strategy=SelectionStrategy.ROUND_ROBIN, cache_ttl=0),
+        {"a": replace(UNLIMITED, weight=0.5), "b": replace(UNLIMITED, weight=1.0)},
+    )
+    served = [
+        (await router.process(AIRequest(prompt=f"q{i}"))).provider for i in range(6)
+    ]
+    assert served.count("b") == 2 * served.count("a")
+
+
+async def test_a_trial_cancelled_mid_call_frees_its_half_open_slot(
+    make_router: RouterFactory, clock: FakeClock
+) -> None:
+    gate = asyncio.Event()
+    a = FakeProvider("a", script=[ProviderServerError("down", provider="a")])
+    breaker = BreakerSettings(
+        failure_threshold=1, timeout_seconds=10.0, half_open_max_calls=1
+    )
+    router = make_router(
+        [a], PRIORITY, {"a": replace(UNLIMITED, max_retries=0, breaker=breaker)}
+    )
+    with pytest.raises(AllProvidersFailed):
+        await router.process(AIRequest(prompt="opens the breaker"))
+    clock.advance(10.0)  # half-open: one trial at a time
+    a.gate = gate
+    trial = asyncio.create_task(router.process(AIRequest(prompt="trial")))
+    await asyncio.sleep(0)
+    assert len(a.calls) == 2
+    trial.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await trial
+    gate.set()
+    # The cancelled trial gave its slot back: the next request is the new trial.
+    assert (await router.process(AIRequest(prompt="next trial"))).provider == "a"
+
+
+async def test_each_attempt_reports_its_own_latency_in_milliseconds(
+    make_router: RouterFactory, clock: FakeClock
+) -> None:
+    a = FakeProvider(
+        "a",
+        clock=clock,
+        latency=0.25,
+        script=[ProviderServerError("down", provider="a", status=500)],
+    )
+    b = FakeProvider("b", clock=clock, latency=0.5)
+    router = make_router(
+        [a, b],
+        PRIORITY,
+        {
+            "a": replace(UNLIMITED, priority=1, max_retries=0),
+            "b": replace(UNLIMITED, priority=2),
+        },
+    )
+    response = await router.process(AIRequest(prompt="p"))
+    assert [x.latency_ms for x in response.attempts] == [
+        pytest.approx(250.0),
+        pytest.approx(500.0),
+    ]
+    assert response.latency_ms == pytest.approx(750.0)
