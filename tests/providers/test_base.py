@@ -23,6 +23,7 @@ from custom_components.aicleaner.providers.base import (
     parse_retry_after,
 )
 from custom_components.aicleaner.router.errors import (
+    BadRequestError,
     EmptyResponseError,
     ErrorCategory,
     MalformedResponseError,
@@ -410,3 +411,54 @@ async def test_an_answer_with_no_text_names_why_the_model_stopped(
     client = make_client("openai", session, fake_server.url)
     with pytest.raises(EmptyResponseError, match=r"finish reason length\)"):
         await client.complete(AIRequest(prompt="hi"), timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("value", "count"),
+    [
+        (0, 0),
+        (1000, 1000),
+        (2**53, 2**53),
+        (2**53 + 1, None),
+        (-1, None),
+        (True, None),
+        (False, None),
+        ("  42 ", 42),
+        ("4.0", None),
+        ("-3", None),
+        ("1" + "0" * 400, None),
+        (12.0, 12),
+        (12.5, None),
+        (-2.0, None),
+        (1e308, None),
+        (float("nan"), None),
+        (None, None),
+        ([3], None),
+    ],
+)
+def test_token_counts_are_whole_numbers_from_zero_to_2_53(
+    value: Any, count: Any
+) -> None:
+    assert base.token_count(value) == count
+
+
+async def test_text_with_no_utf8_form_is_refused_as_the_callers_and_never_sent(
+    fake_server: FakeServer, session: aiohttp.ClientSession
+) -> None:
+    fake_server.reply(success_body("openai"))
+    client = make_client("openai", session, fake_server.url)
+    for request in (
+        AIRequest(prompt="lone \ud800 surrogate"),
+        AIRequest(prompt="p", system_prompt="lone \udfff surrogate"),
+        AIRequest(prompt="p", model="gpt-\ud800"),
+    ):
+        with pytest.raises(BadRequestError) as raised:
+            await client.complete(request, timeout=5)
+        assert raised.value.caller_input
+    assert fake_server.requests == []
+    # Text beyond ASCII that has a UTF-8 form is sent as ever.
+    completion = await client.complete(
+        AIRequest(prompt="Où est le chat ? 猫", system_prompt="Réponds 🙂"), timeout=5
+    )
+    assert completion.text == "hello"
+    assert len(fake_server.requests) == 1
