@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 import io
 import random
@@ -367,16 +367,15 @@ async def test_a_body_of_exactly_the_response_cap_is_read_whole(
     assert read == body
 
 
-@pytest.mark.parametrize(
-    ("cap", "expected"), [(1000, 1000), (1024 * 1024, base.ERROR_BODY_LIMIT)]
-)
+@pytest.mark.parametrize(("cap", "expected"), [(1000, 1000), (1024 * 1024, 65_536)])
 async def test_an_error_body_is_read_no_further_than_the_cap_or_the_error_prefix(
     session: aiohttp.ClientSession, cap: int, expected: int
 ) -> None:
+    # The error prefix is 64 KiB: plenty for a message and a retry hint.
     client = make_client(
         "openai", session, "http://127.0.0.1:9", max_response_bytes=cap
     )
-    huge = b"e" * (base.ERROR_BODY_LIMIT * 3)
+    huge = b"e" * 200_000
     read = await client._read_capped(_Response(429, huge, with_length=False))  # type: ignore[arg-type]
     assert len(read) == expected
 
@@ -462,3 +461,91 @@ async def test_text_with_no_utf8_form_is_refused_as_the_callers_and_never_sent(
     )
     assert completion.text == "hello"
     assert len(fake_server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("size", "whole"), [(4 * 1024 * 1024, True), (4 * 1024 * 1024 + 1, False)]
+)
+async def test_the_default_response_cap_is_4_mib(
+    session: aiohttp.ClientSession, size: int, whole: bool
+) -> None:
+    client = make_client("openai", session, "http://127.0.0.1:9")
+    response = _Response(200, b"x" * size, with_length=True)
+    if whole:
+        assert len(await client._read_capped(response)) == size  # type: ignore[arg-type]
+    else:
+        with pytest.raises(MalformedResponseError):
+            await client._read_capped(response)  # type: ignore[arg-type]
+
+
+def test_images_may_take_the_request_limit_less_64_kib_and_the_texts(
+    session: aiohttp.ClientSession,
+) -> None:
+    from custom_components.aicleaner.providers.openai import OpenAIProvider
+
+    client = make_client("openai", session, "http://127.0.0.1:9")
+    limit = OpenAIProvider.max_request_bytes
+    assert limit is not None
+    request = AIRequest(prompt="é" * 10, system_prompt="abc")
+    assert client._image_budget(request) == limit - 65_536 - 20 - 3
+
+
+class _RecordingSession:
+    """A session that records each request's timeout and then fails to connect."""
+
+    def __init__(self) -> None:
+        self.timeouts: list[aiohttp.ClientTimeout] = []
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        self.timeouts.append(kwargs["timeout"])
+        raise aiohttp.ClientConnectionError("no network in this test")
+
+
+@pytest.mark.parametrize(("timeout", "connect"), [(30.0, 10.0), (5.0, 4.0)])
+async def test_a_connection_gets_10_s_or_four_fifths_of_the_time_whichever_is_less(
+    timeout: float, connect: float
+) -> None:
+    session = _RecordingSession()
+    client = make_client("openai", session, "http://127.0.0.1:9")  # type: ignore[arg-type]
+    with pytest.raises(NetworkError):
+        await client.complete(AIRequest(prompt="p"), timeout=timeout)
+    assert (session.timeouts[0].total, session.timeouts[0].connect) == (
+        timeout,
+        connect,
+    )
+
+
+async def test_a_health_call_waits_60_s_by_default() -> None:
+    session = _RecordingSession()
+    client = make_client("openai", session, "http://127.0.0.1:9")  # type: ignore[arg-type]
+    with pytest.raises(NetworkError):
+        await client.health()
+    assert session.timeouts[0].total == 60.0
+
+
+def test_todays_date_for_prices_is_read_again_after_a_second(
+    session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[date] = []
+    now = [100.0]
+
+    class Clock(date):
+        @classmethod
+        def today(cls) -> date:
+            reads.append(date(2026, 12, 1))
+            return reads[-1]
+
+    monkeypatch.setattr(base, "date", Clock)
+    monkeypatch.setattr(base.time, "monotonic", lambda: now[0])
+    client = make_client("openai", session, "http://127.0.0.1:9")
+    client.price()
+    assert len(reads) == 1
+    now[0] += 0.999
+    client.price()
+    assert len(reads) == 1  # the reading still holds
+    now[0] += 0.001
+    client.price()
+    assert len(reads) == 2  # a second later: read again
+    now[0] -= 5.0
+    client.price()
+    assert len(reads) == 3  # a clock that stepped back: read again
