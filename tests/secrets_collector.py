@@ -98,6 +98,7 @@ class SecretsCollector:
     keys: set[str] = field(default_factory=set)
     ciphertexts: set[str] = field(default_factory=set)
     checked: Counter[str] = field(default_factory=Counter)
+    # Strings searched: a repeat of one already searched for the same secrets is only counted.
     distinct: Counter[str] = field(default_factory=Counter)
     hit_count: Counter[str] = field(default_factory=Counter)
     hits: list[Hit] = field(default_factory=list)
@@ -207,13 +208,13 @@ class SecretsCollector:
         """The counts, for the final test's message."""
         short = ", ".join(str(len(k)) for k in self.short_keys) or "none"
         per_channel = ", ".join(
-            f"{k} {self.checked[k]} ({self.distinct[k]})" for k in KINDS
+            f"{k} {self.checked[k]} ({self.distinct[k]} searched)" for k in KINDS
         )
         return (
             f"{self.tests_run} tests ran ({self.hass_tests} with hass); "
             f"{len(self.keys)} keys learned, {len(self.ciphertexts)} ciphertexts; "
             f"keys too short to search, by length: {short}\n"
-            f"checked (distinct) per channel: {per_channel}; "
+            f"strings seen per channel (the rest were repeats): {per_channel}; "
             f"time spent checking: {self.spent:.2f} s"
         )
 
