@@ -11,8 +11,9 @@ rounds interleaved A, B, C, A, B, C, ... so that drift hits all alike:
   breakers, rate limits too high to bind, budgets, stats), cache off, logging at WARNING;
 - router_info: the same with the router's INFO record written to a file;
 - cache_hit: the same request answered from the router's cache;
-- litellm: LiteLLM's Router over 3 deployments of the same endpoint (simple-shuffle), in its own
-  Python (`--litellm-python`, a venv made by `scripts/bench`), against the same server.
+- litellm: LiteLLM's Router over 3 deployments of the same endpoint with `simple-shuffle` (its
+  default), and litellm_latency the same with `latency-based-routing`, each in its own Python
+  (`--litellm-python`, a venv made by `scripts/bench`), against the same server.
 It prints requests/s, p50 and p99 per contender and the µs each adds over raw at p50, and ends with
 one JSON line. Benchmarks are figures, never assertions: nothing here fails on a slow machine.
 """
@@ -211,8 +212,15 @@ async def served(session: aiohttp.ClientSession, base: str) -> int:
         return count
 
 
+# LiteLLM's routing strategies, by contender name: its default first (`router_vs_litellm`).
+LITELLM_STRATEGIES = {
+    "litellm": "simple-shuffle",
+    "litellm_latency": "latency-based-routing",
+}
+
+
 def run_litellm_round(
-    python: str, url: str, n: int, concurrency: int
+    python: str, url: str, n: int, concurrency: int, strategy: str
 ) -> dict[str, Any]:
     """One LiteLLM round in its own Python; returns its rps and latencies."""
     out = subprocess.run(
@@ -222,6 +230,7 @@ def run_litellm_round(
             url,
             str(n),
             str(concurrency),
+            strategy,
         ],
         capture_output=True,
         text=True,
@@ -264,11 +273,18 @@ async def run(
                                 concurrency, Result()
                             )
                             await run_round(call, n, concurrency, result)
-                        if litellm_python:
+                        for name, strategy in LITELLM_STRATEGIES.items():
+                            if not litellm_python:
+                                break
                             data = await asyncio.to_thread(
-                                run_litellm_round, litellm_python, url, n, concurrency
+                                run_litellm_round,
+                                litellm_python,
+                                url,
+                                n,
+                                concurrency,
+                                strategy,
                             )
-                            result = results.setdefault("litellm", {}).setdefault(
+                            result = results.setdefault(name, {}).setdefault(
                                 concurrency, Result()
                             )
                             result.rounds_rps.append(data["rps"])
@@ -284,6 +300,7 @@ def summary(results: dict[str, dict[int, Result]]) -> dict[str, Any]:
     raw = results["raw"]
     router = results["router"]
     litellm = results.get("litellm")
+    latency_based = results.get("litellm_latency")
 
     def ratio(a: Result | None, b: Result | None) -> float | None:
         return None if a is None or b is None else round(a.rps / b.rps, 3)
@@ -299,6 +316,16 @@ def summary(results: dict[str, dict[int, Result]]) -> dict[str, Any]:
         "router_vs_raw": {f"c{c}": ratio(router[c], raw[c]) for c in CONCURRENCIES},
         "router_vs_litellm": {
             f"c{c}": ratio(router[c], None if litellm is None else litellm[c])
+            for c in CONCURRENCIES
+        },
+        "litellm_latency_rps": {
+            f"c{c}": None if latency_based is None else round(latency_based[c].rps, 1)
+            for c in CONCURRENCIES
+        },
+        "router_vs_litellm_latency": {
+            f"c{c}": ratio(
+                router[c], None if latency_based is None else latency_based[c]
+            )
             for c in CONCURRENCIES
         },
         "router_added_p50_us": round(router[1].percentile(0.5) - raw_p50, 1),

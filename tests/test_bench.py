@@ -25,6 +25,7 @@ async def test_every_contender_really_serves_each_request_at_each_concurrency() 
         results["router"][1].rps / results["raw"][1].rps, abs=1e-3
     )
     assert summary["litellm_rps"] == {"c1": None, "c32": None}
+    assert summary["litellm_latency_rps"] == {"c1": None, "c32": None}
     assert summary["cache_hit_p50_us"] < summary["router_added_p50_us"] + (
         results["raw"][1].percentile(0.5)
     )
