@@ -335,11 +335,19 @@ async def test_a_preparation_failure_fails_over_without_billing(
     [
         Completion("t", "m", None, "stop", 0.0),  # type: ignore[arg-type]
         Completion("t", "m", Usage(), "stop", float("nan")),
+        Completion("t", "m", Usage(), "stop", float("inf")),
         Completion("t", "m", Usage(-5, 1), "stop", 0.0),
         Completion(None, "m", Usage(), "stop", 0.0),  # type: ignore[arg-type]
         "not a completion",
     ],
-    ids=["no-usage-object", "nan-cost", "negative-tokens", "no-text", "wrong-type"],
+    ids=[
+        "no-usage-object",
+        "nan-cost",
+        "infinite-cost",
+        "negative-tokens",
+        "no-text",
+        "wrong-type",
+    ],
 )
 async def test_a_completion_that_cannot_be_booked_is_a_charged_failure_not_a_leak(
     make_router: RouterFactory, clock: FakeClock, bad: object

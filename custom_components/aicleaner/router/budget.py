@@ -40,8 +40,7 @@ BILLED_FAILURES: frozenset[ErrorCategory] = frozenset(
 )
 
 
-# The figures a ledger entry keeps per provider and day, as exported.
-# The whole-number figures of a ledger entry, and with its cost all of them (saved and restored).
+# The figures a ledger entry keeps per provider and day, as exported: its cost and these counts.
 COUNT_FIELDS = ("input_tokens", "output_tokens", "requests", "failures")
 LEDGER_FIELDS = ("cost", *COUNT_FIELDS)
 
