@@ -416,7 +416,12 @@ async def test_an_answer_with_no_text_names_why_the_model_stopped(
     ("value", "count"),
     [
         (0, 0),
+        ("0", 0),
+        (0.0, 0),
         (1000, 1000),
+        (float(2**53), 2**53),
+        (str(2**53), 2**53),
+        (str(2**53 + 1), None),
         (2**53, 2**53),
         (2**53 + 1, None),
         (-1, None),
@@ -539,6 +544,8 @@ def test_todays_date_for_prices_is_read_again_after_a_second(
     monkeypatch.setattr(base.time, "monotonic", lambda: now[0])
     client = make_client("openai", session, "http://127.0.0.1:9")
     client.price()
+    assert len(reads) == 1
+    client.price()  # at the same instant
     assert len(reads) == 1
     now[0] += 0.999
     client.price()
