@@ -4,6 +4,7 @@ scripts/mutate reporting.py found)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 import logging
 
 import pytest
@@ -109,3 +110,24 @@ async def test_state_saved_as_version_1_is_restored_another_version_is_not(
     other = make_router([FakeProvider("a")], PRIORITY)
     other.restore_state({**saved, "version": 2})
     assert other.provider_stats("a").cost_today == 0.0
+
+
+async def test_counters_of_a_saved_day_ahead_of_the_clock_follow_the_budget_there(
+    make_router: RouterFactory,
+) -> None:
+    # A device booted with its clock behind: the ledger moves to the saved day, and so do the
+    # day's counters, which are restored rather than dropped as another day's.
+    day = (FakeClock().wall().date() + timedelta(days=1)).isoformat()
+    saved = {
+        "version": 1,
+        "budget": {"day": day, "providers": {"a": {"cost": 0.25, "requests": 5}}},
+        "stats": {
+            "day": day,
+            "overall": {"total_requests": 5, "successful_requests": 5},
+            "providers": {},
+        },
+    }
+    router = make_router([FakeProvider("a")], PRIORITY)
+    router.restore_state(saved)
+    snapshot = router.snapshot()
+    assert (snapshot.day, snapshot.total_requests) == (day, 5)
