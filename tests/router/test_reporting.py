@@ -131,3 +131,13 @@ async def test_counters_of_a_saved_day_ahead_of_the_clock_follow_the_budget_ther
     router.restore_state(saved)
     snapshot = router.snapshot()
     assert (snapshot.day, snapshot.total_requests) == (day, 5)
+
+
+async def test_attempt_latencies_in_log_records_are_rounded_to_the_microsecond(
+    make_router: RouterFactory, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    router = make_router([FakeProvider("a", clock=clock, latency=0.00123456)], PRIORITY)
+    await router.process(AIRequest(prompt="p"))
+    (success,) = records(caplog)
+    assert success.attempts[0]["latency_ms"] == 1.235  # type: ignore[attr-defined]
