@@ -527,3 +527,30 @@ def test_the_saved_history_reads_in_calendar_order_after_the_clock_went_back() -
         ledger.commit(reservation, 0.1, 1, 0)
     history = list(ledger.export()["history"])
     assert history == ["2026-11-26", "2026-11-27", "2026-11-28"]
+
+
+def test_restore_merges_into_a_past_day_the_ledger_already_keeps() -> None:
+    # Spend booked yesterday and kept in the history, then a saved state of that day arrives:
+    # the larger of each figure wins, never the sum and never a loss.
+    today = Today()
+    ledger = BudgetLedger({"a": 1.0, "b": 1.0}, None, today)
+    reservation = ledger.reserve("a", 0.2)
+    assert reservation is not None
+    ledger.commit(reservation, 0.2, 20, 2)
+    yesterday = today.value
+    today.value = yesterday + timedelta(days=1)
+    saved = {
+        "day": today.value.isoformat(),
+        "providers": {},
+        "history": {
+            yesterday.isoformat(): {
+                "a": {"cost": 0.1, "input_tokens": 50, "requests": 1},
+                "b": {"cost": 0.3, "requests": 1},
+            }
+        },
+    }
+    assert ledger.restore(saved)
+    kept = ledger.export()["history"][yesterday.isoformat()]
+    assert kept["a"]["cost"] == pytest.approx(0.2)
+    assert kept["a"]["input_tokens"] == 50
+    assert kept["b"]["cost"] == pytest.approx(0.3)
