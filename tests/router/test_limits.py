@@ -364,3 +364,17 @@ def test_rpm_limit_admits_no_more_than_capacity_plus_refill(
         while limits.try_acquire(0)[0] == 0.0:
             admitted += 1
     assert admitted <= rpm + burst + elapsed * rpm / 60 + 1e-6
+
+
+def test_headroom_counts_what_a_spent_bucket_earned_in_under_a_second() -> None:
+    clock = FakeClock()
+    limits = limiter(clock, rate_limit_rpm=60, burst_allowance=0)
+    while limits.try_acquire(0)[0] == 0.0:
+        pass
+    assert limits.headroom() == 0.0
+    clock.advance(0.5)  # one token a second: half a token back of 60
+    assert limits.headroom() == pytest.approx(0.5 / 60)
+    clock.now -= 10.0  # a clock that stepped back earns nothing, nor takes anything
+    assert limits.headroom() == 0.0
+    limits.wait_time(0)  # a refill at that instant
+    assert limits.headroom() == 0.0

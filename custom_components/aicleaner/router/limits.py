@@ -48,18 +48,16 @@ class TokenBucket:
 
     def refill(self, now: float) -> None:
         """Add the tokens earned since the last refill."""
-        elapsed = now - self.updated_at
+        # A clock that stepped back earns nothing (and takes nothing).
+        elapsed = max(0.0, now - self.updated_at)
         self.updated_at = now
-        tokens = self.tokens
-        if elapsed > 0:
-            tokens += elapsed * self.effective_rate
-        cap = self.effective_capacity
-        self.tokens = tokens if tokens < cap else cap  # noqa: FURB136 - hot path
+        self.tokens = min(
+            self.effective_capacity, self.tokens + elapsed * self.effective_rate
+        )
 
     def needed(self, amount: float) -> float:
         """Tokens a request of `amount` takes: more than a full bucket would never fit."""
-        cap = self.effective_capacity
-        return amount if amount < cap else cap  # noqa: FURB136 - hot path
+        return min(amount, self.effective_capacity)
 
     def wait_time(self, amount: float) -> float:
         """Seconds until `amount` tokens are available (0 when they are now); call after refill."""
@@ -71,8 +69,7 @@ class TokenBucket:
     def take(self, amount: float) -> float:
         """Remove the tokens a request of `amount` takes; return how many were removed."""
         taken = self.needed(amount)
-        left = self.tokens - taken
-        self.tokens = left if left > 0.0 else 0.0  # noqa: FURB136 - hot path
+        self.tokens = max(0.0, self.tokens - taken)
         return taken
 
     def give_back(self, amount: float) -> None:
@@ -133,14 +130,10 @@ class RateLimiter:
         wait = self._blocked_until - now if self._blocked_until > now else 0.0
         for bucket in self._request_buckets:
             bucket.refill(now)
-            bucket_wait = bucket.wait_time(1)
-            if bucket_wait > wait:  # noqa: PLR1730 - hot path
-                wait = bucket_wait
+            wait = max(wait, bucket.wait_time(1))
         if self._tpm is not None:
             self._tpm.refill(now)
-            tpm_wait = self._tpm.wait_time(tokens)
-            if tpm_wait > wait:  # noqa: PLR1730 - hot path
-                wait = tpm_wait
+            wait = max(wait, self._tpm.wait_time(tokens))
         return wait
 
     def acquire(self, tokens: int) -> int:
@@ -190,14 +183,9 @@ class RateLimiter:
         headroom = 1.0
         for bucket in self._all:
             # `refill` inlined, without storing (hot path: every candidate of every request).
-            cap = bucket.effective_capacity
-            elapsed = now - bucket.updated_at
-            tokens = bucket.tokens
-            if elapsed > 0:
-                tokens += elapsed * bucket.effective_rate
-            share = tokens / cap
-            if share < headroom:  # noqa: PLR1730 - hot path
-                headroom = share
+            elapsed = max(0.0, now - bucket.updated_at)
+            tokens = bucket.tokens + elapsed * bucket.effective_rate
+            headroom = min(headroom, tokens / bucket.effective_capacity)
         return headroom
 
     def _set_factor(self, factor: float) -> None:
