@@ -95,12 +95,16 @@ class CountingFaults:
         self._table = table
         self._labels = labels
         self.injected: dict[str, Counter[str]] = {}
+        # Completion calls that reached the fault table, per provider: what the share applies to.
+        self.calls: Counter[str] = Counter()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._table, name)
 
     def decide(self, provider: str, endpoint: str) -> FaultDecision | None:
         decision = self._table.decide(provider, endpoint)
+        if endpoint == "generate":
+            self.calls[provider] += 1
         if decision is not None and decision.fault is not None:
             label = self._labels.get(decision.fault, decision.fault.kind)
             self.injected.setdefault(provider, Counter())[label] += 1
@@ -128,6 +132,7 @@ class SoakReport:
     leaked_timers: int = 0
     unservable: int = 0
     injected: dict[str, dict[str, int]] = field(default_factory=dict)
+    calls: dict[str, int] = field(default_factory=dict)
     classified: dict[str, dict[str, int]] = field(default_factory=dict)
     misclassified: list[str] = field(default_factory=list)
     breaker_opens: int = 0
@@ -364,6 +369,7 @@ async def run_soak(
         leaked_timers=leaked_timers,
         unservable=unservable,
         injected={k: dict(v) for k, v in counting.injected.items()},
+        calls=dict(counting.calls),
         classified={k: dict(v) for k, v in classified.items()},
         misclassified=misclassified,
         breaker_opens=sum(starts.values()),
