@@ -45,7 +45,8 @@ async def test_soak_loses_nothing_classifies_every_failure_and_leaks_nothing(
     # on a faster machine), so the share is taken of the calls the simulator received.
     injected = sum(sum(v.values()) for v in report.injected.values())
     calls = sum(report.calls.values())
-    assert calls >= REQUESTS // 2  # real traffic: at least one call for every other request
+    # Real traffic: at least one call for every other request.
+    assert calls >= REQUESTS // 2
     assert 0.25 <= injected / calls <= 0.35
     assert {label for v in report.injected.values() for label in v} == {
         label for label, _ in SOAK_FAULTS
