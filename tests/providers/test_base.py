@@ -528,31 +528,28 @@ async def test_a_health_call_waits_60_s_by_default() -> None:
     assert session.timeouts[0].total == 60.0
 
 
-def test_todays_date_for_prices_is_read_again_after_a_second(
+def test_an_answer_is_priced_at_the_date_it_is_made_even_just_after_midnight(
     session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    reads: list[date] = []
-    now = [100.0]
+    # A price may change at midnight (a dated price): no stale day, however recent.
+    today = [date(2026, 11, 30)]
 
-    class Clock(date):
+    class Calendar(date):
         @classmethod
         def today(cls) -> date:
-            reads.append(date(2026, 12, 1))
-            return reads[-1]
+            return today[0]
 
-    monkeypatch.setattr(base, "date", Clock)
-    monkeypatch.setattr(base.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(base, "date", Calendar)
     client = make_client("openai", session, "http://127.0.0.1:9")
+    seen: list[date] = []
+    quote = client._model_quote
+
+    def recording(model: str, day: date) -> Any:
+        seen.append(day)
+        return quote(model, day)
+
+    monkeypatch.setattr(client, "_model_quote", recording)
     client.price()
-    assert len(reads) == 1
-    client.price()  # at the same instant
-    assert len(reads) == 1
-    now[0] += 0.999
+    today[0] = date(2026, 12, 1)
     client.price()
-    assert len(reads) == 1  # the reading still holds
-    now[0] += 0.001
-    client.price()
-    assert len(reads) == 2  # a second later: read again
-    now[0] -= 5.0
-    client.price()
-    assert len(reads) == 3  # a clock that stepped back: read again
+    assert seen == [date(2026, 11, 30), date(2026, 12, 1)]

@@ -61,8 +61,6 @@ _CONNECT_TIMEOUT: Final = 10.0
 # A chat completion is a few KiB; a model list a few hundred KiB. Anything past this is not an answer.
 DEFAULT_MAX_RESPONSE_BYTES: Final = 4 * 1024 * 1024
 _READ_CHUNK: Final = 64 * 1024
-# Seconds a reading of today's date is reused for pricing an answer (`date.today()` is not free).
-_DAY_CHECK: Final = 1.0
 # An error body is only read for its message and retry hint: a capped prefix is enough, and an oversize
 # one must not turn a 429 or a 401 into a "malformed" answer.
 ERROR_BODY_LIMIT: Final = 64 * 1024
@@ -310,8 +308,6 @@ class BaseProvider(ABC):
         self._context_window_override = context_window
         self._max_response_bytes = max_response_bytes
         self._headers = self._build_headers(self._api_key)
-        self._day = date.min
-        self._day_read_at = -math.inf
 
     def __repr__(self) -> str:
         """Identify the client without its key, nor credentials or a query in the base URL."""
@@ -371,15 +367,9 @@ class BaseProvider(ABC):
         model = model or self._model
         if self._price_override is not None and model == self._model:
             return PriceQuote(self._price_override, listed=True)
-        return self._model_quote(model, on or self._today())
-
-    def _today(self) -> date:
-        """Today's date, read at most once per `_DAY_CHECK` seconds (or when the clock steps back)."""
-        now = time.monotonic()
-        if not 0 <= now - self._day_read_at < _DAY_CHECK:
-            self._day = date.today()
-            self._day_read_at = now
-        return self._day
+        # Read every time: a date cached even for a second could price an answer made just after
+        # midnight at the day before's price, which may be lower (money is never guessed low).
+        return self._model_quote(model, on or date.today())
 
     async def prepare(self, request: AIRequest) -> AIRequest:
         """Return `request` with its images fitted to the model's limits (Pillow, in the executor)."""
