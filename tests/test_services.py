@@ -326,6 +326,11 @@ async def test_cameras_and_media_that_give_no_image_are_refused(
     ):
         await analyze(hass, prompt="look", media_content_id="media-source://nope/x")
     assert raised.value.translation_key == "media_unknown"
+    # The bare root names no source (HA's own resolver asserts on it), nor does a malformed id.
+    for media_id in ("media-source://", "media-source://_bad_/x"):
+        with pytest.raises(ServiceValidationError) as raised:
+            await analyze(hass, prompt="look", media_content_id=media_id)
+        assert raised.value.translation_key == "media_unknown"
 
 
 @pytest.mark.parametrize(

@@ -153,7 +153,11 @@ async def _async_media_image(hass: HomeAssistant, media_id: str) -> ImageInput:
     if media_id.startswith(_IMAGE_MEDIA):
         return await _async_entity_picture(hass, media_id.removeprefix(_IMAGE_MEDIA))
     from homeassistant.components import media_source
+    from homeassistant.components.media_source.const import URI_SCHEME_REGEX
 
+    # The bare root (or a malformed id) names no media source: HA's resolver asserts on it.
+    if (match := URI_SCHEME_REGEX.match(media_id)) is None or not match.group("domain"):
+        raise _invalid("media_unknown", media_content_id=media_id)
     try:
         media = await media_source.async_resolve_media(hass, media_id, None)
     except HomeAssistantError as err:
