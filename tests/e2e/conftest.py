@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 import pytest_socket
 
-from .hass_process import REPO_ROOT, HassProcess, free_port
+from .hass_process import HassProcess, provider_simulator
 
 
 @pytest.fixture(scope="module")
@@ -39,32 +35,5 @@ def hass_api(hass_process: HassProcess, socket_enabled: None) -> HassProcess:
 def simulator_port() -> Iterator[int]:
     """The provider simulator in its own process, as `scripts/develop` runs it."""
     pytest_socket.enable_socket()
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.simulator",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.2)
+    with provider_simulator() as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)

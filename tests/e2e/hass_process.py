@@ -7,6 +7,8 @@ temporary config dir, bound to 127.0.0.1 on a free port, talking REST like the f
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 import json
@@ -120,6 +122,44 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@contextmanager
+def provider_simulator(*, record: bool = True) -> Iterator[int]:
+    """Run the provider simulator in its own process, as `scripts/develop` does; yield its port.
+
+    `record=False` keeps no record of the requests, for tests that send thousands of them.
+    """
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.simulator",
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(port),
+            *(() if record else ("--no-record",)),
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection((LOOPBACK, port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def port_is_free(port: int) -> bool:

@@ -10,16 +10,12 @@ twice. The kill rounds print the loss window they measured (`-s` shows it).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 import json
 import math
 import os
 from pathlib import Path
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from typing import Self
@@ -31,7 +27,7 @@ import pytest_socket
 from custom_components.aicleaner.providers.pricing import openai_price
 from custom_components.aicleaner.storage import STORAGE_KEY
 
-from .hass_process import REPO_ROOT, HassProcess, HttpError, free_port
+from .hass_process import HassProcess, HttpError, provider_simulator
 
 PROVIDER = "OpenAI (simulated)"
 MODEL = "gpt-5.4-mini"
@@ -206,41 +202,6 @@ def assert_nothing_counted_twice(
     )
 
 
-@contextmanager
-def provider_simulator() -> Iterator[int]:
-    """The provider simulator in its own process (as the `simulator_port` fixture runs it)."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.simulator",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-record",
-        ],
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def add_openai(hass: HassProcess, sim_port: int) -> None:
     """Add AICleaner and one OpenAI provider (the simulator, no limits) through the config flows."""
     flow = hass.request(
@@ -275,7 +236,7 @@ def add_openai(hass: HassProcess, sim_port: int) -> None:
 def hass_with_openai(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HassProcess]:
     """A real hass with AICleaner and a simulated OpenAI, restarted once so all of it is on disk."""
     pytest_socket.enable_socket()
-    with provider_simulator() as sim_port:
+    with provider_simulator(record=False) as sim_port:
         hass = HassProcess(config_dir=tmp_path_factory.mktemp("hass-crash"))
         try:
             hass.start(timeout=180)

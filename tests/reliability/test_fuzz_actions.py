@@ -316,6 +316,16 @@ def _with_image(data: Any, image: str) -> Any:
     return data
 
 
+async def _analyze_answers_or_refuses(
+    hass: HomeAssistant, simulator: SimulatorServer, fuzz_target: str, data: Any
+) -> None:
+    """Call analyze with `data`: an answer is checked, a refusal is checked by `_call`."""
+    data = _with_image(data, fuzz_target)
+    answer = await _call(hass, simulator, "analyze", data, ANALYZE_SCHEMA)
+    if answer is not None:
+        _check_answer(answer)
+
+
 @settings(FUZZ, max_examples=150)
 @given(data=typed_analyze_data(IMAGE_PLACEHOLDER))
 # Always tried, whatever Hypothesis draws: text no path can hold, and the longest text.
@@ -330,10 +340,7 @@ async def test_analyze_answers_or_refuses_cleanly_values_at_their_edges(
     fuzz_target: str,
     data: Any,
 ) -> None:
-    data = _with_image(data, fuzz_target)
-    answer = await _call(hass, simulator, "analyze", data, ANALYZE_SCHEMA)
-    if answer is not None:
-        _check_answer(answer)
+    await _analyze_answers_or_refuses(hass, simulator, fuzz_target, data)
 
 
 @settings(FUZZ, max_examples=100)
@@ -344,10 +351,7 @@ async def test_analyze_refuses_junk_through_its_schema_only(
     fuzz_target: str,
     data: Any,
 ) -> None:
-    data = _with_image(data, fuzz_target)
-    answer = await _call(hass, simulator, "analyze", data, ANALYZE_SCHEMA)
-    if answer is not None:
-        _check_answer(answer)
+    await _analyze_answers_or_refuses(hass, simulator, fuzz_target, data)
 
 
 @settings(FUZZ, max_examples=60)
