@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from dataclasses import replace
 import gc
 import json
 from pathlib import Path
@@ -35,10 +36,10 @@ from typing import Any
 
 import aiohttp
 
+from bench import router_http
 from bench.openai_server import answer_text, raise_open_files_limit
-from bench.router_http import MODEL, OPEN_LIMITS, free_port, served, start_server
-from custom_components.aicleaner.providers import create_provider
-from custom_components.aicleaner.router import Router, RouterConfig, SelectionStrategy
+from bench.router_http import free_port, served, start_server
+from custom_components.aicleaner.router import Router
 from custom_components.aicleaner.router.models import AIRequest, AIResponse
 
 MB = 1024 * 1024
@@ -67,29 +68,14 @@ def reset_peak() -> bool:
 def build_router(
     session: aiohttp.ClientSession, url: str, *, cache_entries: int, cache_bytes: int
 ) -> Router:
-    """Three providers of the one server, every feature on; the cache bounded as given."""
-    providers = [
-        create_provider(
-            "openai",
-            session,
-            name=f"p{i}",
-            model=MODEL,
-            api_key="sk-bench",
-            base_url=url,
+    """The router of `bench.router_http` (three providers, every feature on), its cache bounded."""
+    router = router_http.build_router(session, url, cache=cache_entries > 0)
+    router.update_config(
+        replace(
+            router.config, cache_max_entries=cache_entries, cache_max_bytes=cache_bytes
         )
-        for i in range(3)
-    ]
-    return Router(
-        providers,
-        RouterConfig(
-            selection_strategy=SelectionStrategy.ADAPTIVE,
-            cache_ttl=3600 if cache_entries else 0,
-            cache_max_entries=cache_entries,
-            cache_max_bytes=cache_bytes,
-            global_daily_budget=1_000_000.0,
-        ),
-        provider_settings={p.name: OPEN_LIMITS for p in providers},
     )
+    return router
 
 
 async def configure(session: aiohttp.ClientSession, base: str, **settings: Any) -> None:

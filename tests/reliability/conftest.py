@@ -7,6 +7,7 @@ from typing import Any
 
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
+from hypothesis import HealthCheck, settings
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -28,6 +29,19 @@ from custom_components.aicleaner.const import (
 )
 from custom_components.aicleaner.credentials import async_get_vault
 from tests.simulator import SimulatorServer
+
+# Hypothesis settings of the fuzzing tests: the same examples every run (no database), no deadline
+# (a call may wait for a provider), and fixtures shared by the examples of one test are fine.
+FUZZ = settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 
 PATHS = {
     "openai": "/openai/v1",

@@ -26,7 +26,7 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from hypothesis import HealthCheck, event, example, given, settings, strategies as st
+from hypothesis import event, example, given, settings, strategies as st
 from PIL import Image
 import probatio
 import pytest
@@ -35,7 +35,7 @@ from custom_components.aicleaner.const import DOMAIN
 from custom_components.aicleaner.services import ANALYZE_SCHEMA, BATCH_SCHEMA
 from tests.simulator import SimulatorServer
 
-from .conftest import Setup, analyze
+from .conftest import FUZZ, Setup, analyze
 
 STRINGS = json.loads(
     (Path(__file__).parents[2] / "custom_components/aicleaner/strings.json").read_text()
@@ -45,16 +45,6 @@ PROVIDERS = ("OpenAI", "Claude", "Local")
 SIMULATED = ("openai", "anthropic", "ollama")
 # One call may wait for a provider (0.25 s attempts, a few retries); none may take longer than this.
 CALL_TIMEOUT = 10.0
-FUZZ = settings(
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
 
 
 def _deep_list(depth: int) -> Any:

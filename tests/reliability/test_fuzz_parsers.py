@@ -28,7 +28,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from hypothesis import HealthCheck, event, example, given, settings, strategies as st
+from hypothesis import event, example, given, settings, strategies as st
 from multidict import CIMultiDict
 import orjson
 import pytest
@@ -49,18 +49,10 @@ from tests.providers.helpers import (
     success_body,
 )
 
+from .conftest import FUZZ
+
 KEY = "sk-fuzz-parsers-0f3c9a1e77"
 CALL_TIMEOUT = 5.0
-FUZZ = settings(
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
 TEXT_REQUEST = AIRequest(prompt="What is on the table?", system_prompt="Be brief.")
 JSON_REQUEST = AIRequest(prompt="List the rooms", json_output=True)
 
