@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 import logging
 import random
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -532,4 +533,25 @@ async def test_the_date_is_read_from_the_wall_clock_at_most_once_a_second(
     clock.advance(13 * 3600)  # past local midnight
     await router.process(AIRequest(prompt="q"))
     assert len(reads) == 1
+    assert router.day.isoformat() == "2026-11-27"
+
+
+async def test_the_date_read_is_never_reused_past_local_midnight() -> None:
+    # Half a second before local midnight: the next request, half a second later, is on the
+    # new day at once (its prices and budget), not up to a second later.
+    berlin = ZoneInfo("Europe/Berlin")
+    clock = FakeClock(wall=datetime(2026, 11, 26, 22, 59, 59, 500000, tzinfo=UTC))
+    router = Router(
+        [FakeProvider("a")],
+        PRIORITY,
+        provider_settings={"a": UNLIMITED},
+        tz=berlin,
+        clock=clock,
+        wall_clock=clock.wall,
+        sleep=FakeSleep(clock),
+    )
+    await router.process(AIRequest(prompt="p"))
+    assert router.day.isoformat() == "2026-11-26"
+    clock.advance(0.5)
+    await router.process(AIRequest(prompt="q"))
     assert router.day.isoformat() == "2026-11-27"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, time as dt_time, timedelta, tzinfo
 import logging
 import random
 import time
@@ -73,6 +73,7 @@ class Router(AttemptsMixin, ReportingMixin):
         self._rng = rng or random.Random()
         self._sleep = sleep
         self._day_checked_at = float("-inf")
+        self._day_valid_until = float("-inf")
         self._day_cached = date.min
         self._slots: dict[str, Slot] = {}
         self._slot_list: tuple[Slot, ...] = ()
@@ -435,14 +436,21 @@ class Router(AttemptsMixin, ReportingMixin):
         """Return the local date, read from the wall clock at most once per `_DAY_CHECK` seconds.
 
         Every request asks several times (budget, stats, prices); one read serves them all, and a
-        wall clock that jumps is still followed within a second.
+        wall clock that jumps is still followed within a second. A reading is never reused past
+        the next local midnight: a day's prices and budget must not run into the next one's.
         """
         now = self._clock()
-        if now - self._day_checked_at < _DAY_CHECK or now < self._day_checked_at:
+        if self._day_checked_at <= now < self._day_valid_until:
             return self._day_cached
-        self._day_cached = self._wall_clock().astimezone(self._tz).date()
+        wall = self._wall_clock().astimezone(self._tz)
+        day = wall.date()
+        midnight = datetime.combine(day + timedelta(days=1), dt_time(), tzinfo=self._tz)
+        # In UTC: between two datetimes of one zone, Python subtracts the wall-clock times.
+        to_midnight = (midnight.astimezone(UTC) - wall.astimezone(UTC)).total_seconds()
+        self._day_cached = day
         self._day_checked_at = now
-        return self._day_cached
+        self._day_valid_until = now + min(_DAY_CHECK, to_midnight)
+        return day
 
     # ----------------------------------------------------------------- health and manual control
 
