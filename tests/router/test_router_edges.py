@@ -534,6 +534,10 @@ async def test_the_date_is_read_from_the_wall_clock_at_most_once_a_second(
     await router.process(AIRequest(prompt="q"))
     assert len(reads) == 1
     assert router.day.isoformat() == "2026-11-27"
+    # Within the second, the reading is reused, and it is that date (what the budget and the
+    # prices are asked for), not a placeholder.
+    assert router._today() == router._today() == router.day
+    assert len(reads) == 1
 
 
 async def test_the_date_read_is_never_reused_past_local_midnight() -> None:

@@ -72,7 +72,6 @@ class Router(AttemptsMixin, ReportingMixin):
         self._wall_clock = wall_clock or (lambda: datetime.now(UTC))
         self._rng = rng or random.Random()
         self._sleep = sleep
-        self._day_checked_at = float("-inf")
         self._day_valid_until = float("-inf")
         self._day_cached = date.min
         self._slots: dict[str, Slot] = {}
@@ -440,7 +439,7 @@ class Router(AttemptsMixin, ReportingMixin):
         the next local midnight: a day's prices and budget must not run into the next one's.
         """
         now = self._clock()
-        if self._day_checked_at <= now < self._day_valid_until:
+        if now < self._day_valid_until:
             return self._day_cached
         wall = self._wall_clock().astimezone(self._tz)
         day = wall.date()
@@ -448,7 +447,6 @@ class Router(AttemptsMixin, ReportingMixin):
         # In UTC: between two datetimes of one zone, Python subtracts the wall-clock times.
         to_midnight = (midnight.astimezone(UTC) - wall.astimezone(UTC)).total_seconds()
         self._day_cached = day
-        self._day_checked_at = now
         self._day_valid_until = now + min(_DAY_CHECK, to_midnight)
         return day
 
