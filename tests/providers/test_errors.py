@@ -16,11 +16,13 @@ from custom_components.aicleaner.router.errors import (
     BadRequestError,
     ContentFilterError,
     ErrorCategory,
+    HealthEffect,
     MalformedResponseError,
     NetworkError,
     OverloadedError,
     ProviderServerError,
     ProviderTimeoutError,
+    QuotaExhaustedError,
     RateLimitError,
 )
 from custom_components.aicleaner.router.models import AIRequest
@@ -556,7 +558,7 @@ async def test_error_without_a_body_still_maps_by_status(
 
 
 @pytest.mark.parametrize("kind", ["openai", "openai_compatible"])
-async def test_exhausted_openai_quota_is_a_long_rate_limit(
+async def test_exhausted_openai_quota_is_a_spent_quota_not_a_rate_limit(
     fake_server: FakeServer, session: aiohttp.ClientSession, kind: str
 ) -> None:
     body = {
@@ -568,10 +570,13 @@ async def test_exhausted_openai_quota_is_a_long_rate_limit(
     }
     fake_server.reply(body, status=429, headers={"retry-after": "1"})
     client = make_client(kind, session, fake_server.url)
-    with pytest.raises(RateLimitError) as caught:
+    with pytest.raises(QuotaExhaustedError) as caught:
         await client.complete(REQUEST, timeout=5)
-    assert caught.value.retry_after == 3600.0
-    assert "quota" in str(caught.value)
+    error = caught.value
+    assert error.category == ErrorCategory.QUOTA
+    assert error.health is HealthEffect.COOLDOWN
+    assert (error.retry_same, error.failover, error.billed) == (False, True, False)
+    assert "quota" in str(error)
 
 
 @pytest.mark.parametrize("kind", KINDS)

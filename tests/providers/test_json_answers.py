@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from custom_components.aicleaner.router.errors import MalformedResponseError
+from custom_components.aicleaner.router.errors import WrongFormatError
 from custom_components.aicleaner.router.models import JSON_INSTRUCTION, AIRequest
 from tests.simulator import SimulatorServer
 from tests.simulator.validate import validate_request_body
@@ -91,13 +91,17 @@ async def test_json_in_a_code_fence_or_with_spaces_is_read(
 @pytest.mark.parametrize(
     "text", ["Sure! Here are the rooms: kitchen", '{"rooms": [', "```json\nnope\n```"]
 )
-async def test_an_answer_that_is_not_json_is_malformed(
+async def test_an_answer_that_is_not_json_is_a_billed_wrong_format_that_fails_over(
     fake_server: FakeServer, session: aiohttp.ClientSession, text: str
 ) -> None:
     fake_server.reply(success_body("openai", text=text))
     client = make_client("openai", session, fake_server.url)
-    with pytest.raises(MalformedResponseError, match="not valid JSON"):
+    with pytest.raises(WrongFormatError, match="not valid JSON") as caught:
         await client.complete(ASK, timeout=5)
+    error = caught.value
+    # Never the provider's health, not asked again (the same model answers the same way), billed.
+    assert not error.counts_against_health
+    assert (error.retry_same, error.failover, error.billed) == (False, True, True)
 
 
 @pytest.mark.parametrize("kind", KINDS)

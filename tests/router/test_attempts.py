@@ -21,6 +21,7 @@ from custom_components.aicleaner.router.errors import (
     AllProvidersFailed,
     BadRequestError,
     ContentFilterError,
+    InvalidInputError,
     NetworkError,
     ProviderServerError,
     RateLimitError,
@@ -373,7 +374,7 @@ async def test_a_neutral_answer_to_a_trial_frees_its_slot_and_opens_nothing(
     "error",
     [
         ContentFilterError("refused", provider="a"),
-        BadRequestError("bad image", provider="a", caller_input=True),
+        InvalidInputError("bad image", provider="a"),
     ],
     ids=["content-filter", "callers-input"],
 )

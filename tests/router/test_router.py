@@ -27,6 +27,7 @@ from custom_components.aicleaner.router.errors import (
     BadRequestError,
     ContentFilterError,
     ErrorCategory,
+    InvalidInputError,
     MalformedResponseError,
     NetworkError,
     OverloadedError,
@@ -91,7 +92,7 @@ async def test_process_returns_the_providers_answer_with_one_success_attempt(
     [
         AuthError("bad key", provider="a", status=401),
         ContentFilterError("refused", provider="a"),
-        BadRequestError("unknown model", provider="a", status=404, caller_input=False),
+        BadRequestError("unknown model", provider="a", status=404),
     ],
 )
 async def test_non_retryable_error_fails_over_without_retrying(
@@ -204,9 +205,7 @@ async def test_retry_after_longer_than_max_retry_wait_fails_over(
 async def test_bad_request_from_caller_input_goes_back_to_the_caller(
     make_router: RouterFactory,
 ) -> None:
-    error = BadRequestError(
-        "image too large", provider="a", status=400, caller_input=True
-    )
+    error = InvalidInputError("image too large", provider="a", status=400)
     first = FakeProvider("a", script=[error])
     second = FakeProvider("b")
     router = make_router([first, second], PRIORITY, by_priority("a", "b"))
@@ -936,7 +935,7 @@ async def test_concurrent_identical_requests_share_one_provider_call(
         (ContentFilterError("no", provider="a"), AllProvidersFailed),
         # The caller's own input was at fault: every follower gets that error, unchanged.
         (
-            BadRequestError("image too large", provider="a", caller_input=True),
+            InvalidInputError("image too large", provider="a"),
             BadRequestError,
         ),
     ],
@@ -1051,7 +1050,7 @@ async def test_batch_keeps_input_order_limits_concurrency_and_isolates_failures(
             await asyncio.sleep(0)
             running -= 1
             if request.prompt == "3":
-                raise BadRequestError("bad image", provider="a", caller_input=True)
+                raise InvalidInputError("bad image", provider="a")
             return self.completion(request)
 
     router = make_router([Counting("a")], replace(PRIORITY, batch_size=configured))
@@ -1105,9 +1104,7 @@ async def test_rejected_request_is_logged_with_the_provider(
     make_router: RouterFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="custom_components.aicleaner.router")
-    provider = FakeProvider(
-        "a", script=[BadRequestError("too big", provider="a", caller_input=True)]
-    )
+    provider = FakeProvider("a", script=[InvalidInputError("too big", provider="a")])
     router = make_router([provider], PRIORITY)
     with pytest.raises(BadRequestError):
         await router.process(AIRequest(prompt="p"))
@@ -1126,8 +1123,8 @@ async def test_provider_error_text_is_logged_only_at_debug(
     provider = FakeProvider(
         "a",
         script=[
-            BadRequestError(text, provider="a", status=400, caller_input=True),
-            BadRequestError(text, provider="a", status=400, caller_input=True),
+            InvalidInputError(text, provider="a", status=400),
+            InvalidInputError(text, provider="a", status=400),
         ],
     )
     router = make_router([provider], PRIORITY)

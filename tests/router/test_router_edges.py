@@ -24,6 +24,7 @@ from custom_components.aicleaner.router.errors import (
     AllProvidersFailed,
     BadRequestError,
     EmptyResponseError,
+    InvalidInputError,
     ProviderServerError,
     RateLimitError,
 )
@@ -293,7 +294,7 @@ async def test_an_image_no_provider_can_take_is_the_callers_error(
     make_router: RouterFactory,
 ) -> None:
     async def refuse(request: AIRequest) -> AIRequest:
-        raise BadRequestError("unreadable image", provider="a", caller_input=True)
+        raise InvalidInputError("unreadable image", provider="a")
 
     first = FakeProvider("a", prepare_outcome=refuse)
     second = FakeProvider("b")

@@ -24,17 +24,15 @@ import orjson
 from yarl import URL
 
 from ..router.errors import (
-    AuthError,
     BadRequestError,
+    CutOffError,
     EmptyResponseError,
+    InvalidInputError,
     MalformedResponseError,
-    ModelNotFoundError,
     NetworkError,
-    OverloadedError,
     ProviderError,
-    ProviderServerError,
     ProviderTimeoutError,
-    RateLimitError,
+    WrongFormatError,
 )
 from ..router.models import (
     AIRequest,
@@ -45,6 +43,7 @@ from ..router.models import (
     ModelPrice,
     Usage,
 )
+from .classify import ERROR_CODE, classify_error, error_message
 from .images import fit_images
 from .pricing import PriceQuote
 
@@ -68,31 +67,10 @@ ERROR_BODY_LIMIT: Final = 64 * 1024
 MAX_RETRY_AFTER: Final = 86_400.0
 # An upstream error text is only logged, at DEBUG, and cut to this length.
 _ERROR_MESSAGE_LIMIT: Final = 500
-# A provider's error code or type ("invalid_request_error", "RESOURCE_EXHAUSTED") is kept in
-# exceptions: a short identifier, never free text that could quote the request.
-_ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,63}")
 # A JSON answer wrapped in a Markdown code fence, as models asked by instruction sometimes send it.
 _FENCED_JSON = re.compile(r"```(?:json)?\s*(.*?)\s*```", re.DOTALL)
 # Room left in a request size limit for everything but the images: JSON envelope, headers, prompts.
 _REQUEST_OVERHEAD: Final = 64 * 1024
-# Words in a 400/422 message that put the blame on the caller's image rather than our configuration...
-_IMAGE_WORDS: Final = (
-    "image",
-    "media_type",
-    "mime",
-    "inline_data",
-    "inlinedata",
-    "base64",
-)
-# ...unless the message says this model takes no images at all: then another provider may do better.
-_NO_VISION_WORDS: Final = (
-    "not support",
-    "only supported",
-    "doesn't support",
-    "does not accept",
-    "not multimodal",
-    "no vision",
-)
 
 
 def parse_retry_after(
@@ -153,52 +131,6 @@ def _google_retry_delay(body: Any) -> float | None:
     return None
 
 
-def error_message(body: Any) -> str:
-    """Return the human-readable message of a provider error body, whatever its shape."""
-    if isinstance(body, dict):
-        error = body.get("error")
-        if isinstance(error, dict):
-            message = error.get("message")
-            if isinstance(message, str):
-                return message
-        elif isinstance(error, str):  # Ollama: {"error": "model 'x' not found"}
-            return error
-        message = body.get("message")
-        if isinstance(message, str):
-            return message
-        detail = body.get("detail")  # vLLM / LiteLLM / LocalAI: FastAPI errors
-        if isinstance(detail, str):
-            return detail
-        if isinstance(detail, dict):
-            detail = [detail]
-        if isinstance(detail, list):
-            return "; ".join(
-                text for item in detail if (text := _validation_item(item))
-            )
-    return ""
-
-
-def error_code(body: Any) -> str | None:
-    """Return the provider's machine-readable error code or type, when it is a plain identifier.
-
-    OpenAI: `error.code`, else `error.type`; Anthropic: `error.type`; Gemini: `error.status`;
-    FastAPI-style servers: the first validation item's `type`. Anything that is not a short
-    identifier is dropped, so the result can never quote what was sent.
-    """
-    values: list[Any] = []
-    if isinstance(body, dict):
-        error = body.get("error")
-        if isinstance(error, dict):
-            values += [error.get("code"), error.get("type"), error.get("status")]
-        detail = body.get("detail")
-        if isinstance(detail, list) and detail and isinstance(detail[0], dict):
-            values.append(detail[0].get("type"))
-    for value in values:
-        if isinstance(value, str) and _ERROR_CODE.fullmatch(value):
-            return value
-    return None
-
-
 # Past 2**53 a token count is no count (no float holds it exactly), and its cost could be infinite
 # (a float usage like 1e308) or not even convertible to a float (an integer of 400 digits).
 MAX_TOKEN_COUNT: Final = 2**53
@@ -232,28 +164,6 @@ def usage_from(input_tokens: Any, output_tokens: Any) -> Usage | None:
     if read_in is None or read_out is None:
         return None
     return Usage(input_tokens=read_in, output_tokens=read_out)
-
-
-def _validation_item(item: Any) -> str:
-    """One pydantic validation error as "loc: msg (type)".
-
-    Only `loc`, `msg` and `type` are kept: `input` (and `ctx`) echo what we sent, up to the whole
-    request body with its prompt and images.
-    """
-    if not isinstance(item, dict):
-        return ""
-    message = item.get("msg")
-    if not isinstance(message, str):
-        return ""
-    loc = item.get("loc")
-    where = (
-        ".".join(str(part) for part in loc if isinstance(part, str | int))
-        if isinstance(loc, list)
-        else ""
-    )
-    kind = item.get("type")
-    text = f"{where}: {message}" if where else message
-    return f"{text} ({kind})" if isinstance(kind, str) and kind else text
 
 
 class BaseProvider(ABC):
@@ -400,10 +310,9 @@ class BaseProvider(ABC):
             and _encodable(request.effective_system_prompt or "")
             and _encodable(model)
         ):
-            raise BadRequestError(
+            raise InvalidInputError(
                 "the request holds text that is not valid Unicode",
                 provider=self._name,
-                caller_input=True,
             )
         url, payload = self._completion_request(request, model, request.images)
         body = await self._request("POST", url, payload=payload, timeout=timeout)
@@ -450,7 +359,8 @@ class BaseProvider(ABC):
     def _parse_json_answer(self, text: str) -> Any:
         """Parse an answer asked for as JSON; a model that wrapped it in a code fence is forgiven.
 
-        An answer that is not JSON is a malformed answer: billed, and another attempt may do better.
+        An answer that is not JSON is a wrong-format answer: billed, and the same model would most
+        likely answer the same way, so another provider is asked.
         """
         stripped = text.strip()
         if fenced := _FENCED_JSON.fullmatch(stripped):
@@ -458,7 +368,9 @@ class BaseProvider(ABC):
         try:
             return orjson.loads(stripped)
         except orjson.JSONDecodeError as err:
-            raise self._malformed("the answer is not valid JSON") from err
+            raise WrongFormatError(
+                "the answer is not valid JSON", provider=self._name
+            ) from err
 
     def _image_budget(self, request: AIRequest) -> int | None:
         """Bytes the base64 images of `request` may take in the provider's request size limit."""
@@ -527,10 +439,6 @@ class BaseProvider(ABC):
     def _model_quote(self, model: str, day: date) -> PriceQuote:
         """Built-in price of `model` on `day` (`pricing`), and whether the table lists it."""
 
-    def _is_auth_failure(self, status: int, body: Any) -> bool:
-        """Whether a non-401/403 error is really a rejected key (Gemini answers 400 for one)."""
-        return False
-
     # --- HTTP ----------------------------------------------------------------------------------------
 
     def _malformed(
@@ -580,9 +488,20 @@ class BaseProvider(ABC):
                         provider=self._name,
                         status=status,
                     )
-                raw = await self._read_capped(response)
                 if status >= 400:
+                    raw = await self._read_capped(response)
                     raise self._status_error(status, response.headers, raw)
+                try:
+                    raw = await self._read_capped(response)
+                except TimeoutError:
+                    raise
+                except (aiohttp.ClientError, OSError) as err:
+                    # The answer began: the provider generated it, and bills it.
+                    raise CutOffError(
+                        f"the answer was cut off ({type(err).__name__})",
+                        provider=self._name,
+                        status=status,
+                    ) from err
                 content_type = response.content_type
         except ProviderError:
             raise
@@ -670,59 +589,11 @@ class BaseProvider(ABC):
                     text or raw[:_ERROR_MESSAGE_LIMIT].decode(errors="replace")
                 ),
             )
-        code = error_code(body)
-        suffix = f" [{code}]" if code else ""
-        provider = self._name
-        if status in (401, 403) or self._is_auth_failure(status, body):
-            return AuthError(
-                f"the API key was rejected{suffix}", provider=provider, status=status
-            )
-        retry_after = parse_retry_after(headers, body)
-        if status == 429:
-            return RateLimitError(
-                f"rate limited{suffix}",
-                provider=provider,
-                status=status,
-                retry_after=retry_after,
-            )
-        if status in (503, 529):
-            return OverloadedError(
-                f"overloaded{suffix}",
-                provider=provider,
-                status=status,
-                retry_after=retry_after,
-            )
-        if status >= 500:
-            return ProviderServerError(
-                f"server error{suffix}",
-                provider=provider,
-                status=status,
-                retry_after=retry_after,
-            )
-        if status == 408:
-            return ProviderTimeoutError(
-                f"request timed out{suffix}", provider=provider, status=status
-            )
-        lowered = text.lower()
-        caller_input = status == 413 or (
-            status in (400, 422)
-            and any(word in lowered for word in _IMAGE_WORDS)
-            and not any(word in lowered for word in _NO_VISION_WORDS)
-        )
-        if _names_unknown_model(status, code, lowered):
-            return ModelNotFoundError(
-                f"the model was not found (retired or unknown){suffix}",
-                provider=provider,
-                status=status,
-            )
-        if status == 404:
-            message = f"not found (unknown model or endpoint){suffix}"
-        elif caller_input:
-            message = f"the request's images or size were rejected{suffix}"
-        else:
-            message = f"request rejected{suffix}"
-        return BadRequestError(
-            message, provider=provider, status=status, caller_input=caller_input
+        return classify_error(
+            status,
+            body,
+            provider=self._name,
+            retry_after=parse_retry_after(headers, body),
         )
 
     def _loggable(self, text: str) -> str:
@@ -732,18 +603,6 @@ class BaseProvider(ABC):
         if len(text) > _ERROR_MESSAGE_LIMIT:
             text = text[: _ERROR_MESSAGE_LIMIT - 1] + "…"
         return text
-
-
-def _names_unknown_model(status: int, code: str | None, lowered_text: str) -> bool:
-    """Whether an error answer says the model is unknown, rather than the path or the request.
-
-    OpenAI and gateways send the code `model_not_found`; Anthropic (`model: ...`), Gemini
-    (`models/... is not found`) and Ollama (`model '...' not found`) a 404 that names the model.
-    A 404 that does not (a wrong base URL path) stays a plain bad request.
-    """
-    if code == "model_not_found":
-        return status in (400, 404)
-    return status == 404 and "model" in lowered_text
 
 
 def _encodable(text: str) -> bool:
@@ -759,7 +618,7 @@ def _encodable(text: str) -> bool:
 
 def enum_text(value: str) -> str:
     """Return a provider-given enum value (a finish reason), or "unknown" when it is not one."""
-    return value if _ERROR_CODE.fullmatch(value) else "unknown"
+    return value if ERROR_CODE.fullmatch(value) else "unknown"
 
 
 async def _read_prefix(response: aiohttp.ClientResponse, limit: int) -> bytes:

@@ -44,7 +44,10 @@ BLOCKED_FINISH_REASONS: Final = frozenset(
         "PUP_LIMITED_DISABLED",
     }
 )
-_AUTH_REASONS: Final = frozenset({"API_KEY_INVALID", "API_KEY_SERVICE_BLOCKED"})
+# Finish reasons that can end a candidate with no content at all: the output limit spent on thinking,
+# or a stop the API does not explain (OTHER) or a language it does not serve (LANGUAGE). No text is an
+# empty answer (billed, fail over), not a malformed one.
+_EMPTY_FINISH_REASONS: Final = frozenset({"MAX_TOKENS", "OTHER", "LANGUAGE"})
 
 
 class GeminiProvider(BaseProvider):
@@ -125,8 +128,8 @@ class GeminiProvider(BaseProvider):
             )
         content = candidate.get("content")
         parts = content.get("parts") if isinstance(content, dict) else None
-        if parts is None and finish_reason == "MAX_TOKENS":
-            parts = []  # thinking used the whole budget: no text, which `complete` refuses
+        if parts is None and finish_reason in _EMPTY_FINISH_REASONS:
+            parts = []  # no text, which `complete` refuses as an empty answer
         if not isinstance(parts, list):
             raise self._malformed("answer candidate has no content parts")
         text = "".join(
@@ -164,17 +167,6 @@ class GeminiProvider(BaseProvider):
             str(item["name"]).removeprefix("models/")
             for item in models
             if isinstance(item, dict) and "name" in item
-        )
-
-    def _is_auth_failure(self, status: int, body: Any) -> bool:
-        # The Developer API answers 400 INVALID_ARGUMENT with ErrorInfo reason API_KEY_INVALID.
-        if status != 400 or not isinstance(body, dict):
-            return False
-        error = body.get("error")
-        details = error.get("details") if isinstance(error, dict) else None
-        return isinstance(details, list) and any(
-            isinstance(detail, dict) and detail.get("reason") in _AUTH_REASONS
-            for detail in details
         )
 
     def _model_capabilities(self, model: str) -> ModelCapabilities:

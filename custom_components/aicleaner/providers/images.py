@@ -5,7 +5,7 @@ scaled to the longest side allowed and re-encoded as JPEG, stepping the quality 
 until it fits. When the provider limits the whole request, images that each fit but together do not are
 shrunk to share the budget: one smaller than an even share keeps its size, the others split the rest.
 An image that cannot be read, or cannot be made to fit, is the caller's fault:
-`BadRequestError(caller_input=True)`, so the router does not try other providers with it.
+`InvalidInputError`, so the router does not try other providers with it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Final
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..router.errors import BadRequestError
+from ..router.errors import InvalidInputError
 from ..router.models import ImageInput
 
 if TYPE_CHECKING:
@@ -132,9 +132,7 @@ def _fit_checked(
                 f"(image {index} cannot be made to fit {max_bytes} bytes even at "
                 f"{MIN_DIMENSION} px); send fewer or smaller images"
             )
-        raise BadRequestError(
-            message, provider=limits.provider, caller_input=True
-        ) from err
+        raise InvalidInputError(message, provider=limits.provider) from err
     # Corrupt headers or EXIF surface as any of these, from Pillow's decoders and tag parsers.
     except (
         UnidentifiedImageError,
@@ -144,10 +142,9 @@ def _fit_checked(
         SyntaxError,
         struct.error,
     ) as err:
-        raise BadRequestError(
+        raise InvalidInputError(
             f"image {index} ({image.mime_type}, {len(image.data)} bytes) is not a readable image",
             provider=limits.provider,
-            caller_input=True,
         ) from err
 
 

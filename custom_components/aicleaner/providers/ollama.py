@@ -13,22 +13,17 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 from urllib.parse import urlsplit
 
-from ..router.errors import BadRequestError, ProviderError
 from ..router.models import ModelCapabilities, Usage
 from .base import BaseProvider, JSONObject, usage_from
 from .catalog import is_ollama_cloud_model, ollama_capabilities
 from .pricing import PriceQuote, ollama_quote
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     import aiohttp
 
     from ..router.models import AIRequest, ImageInput
 
 OLLAMA_CLOUD_HOST: Final = "ollama.com"
-# Ollama answers 500 when a text-only model is sent an image; that is this model's limit, not an outage.
-_NO_VISION_MESSAGE: Final = b"missing data required for image input"
 
 
 class OllamaProvider(BaseProvider):
@@ -118,18 +113,6 @@ class OllamaProvider(BaseProvider):
             usage_from(body.get("prompt_eval_count"), body.get("eval_count")),
             str(body.get("done_reason") or "stop"),
         )
-
-    def _status_error(
-        self,
-        status: int,
-        headers: Mapping[str, str],
-        raw: bytes,
-    ) -> ProviderError:
-        if status == 500 and _NO_VISION_MESSAGE in raw:
-            return BadRequestError(
-                "the model cannot take images", provider=self._name, status=status
-            )
-        return super()._status_error(status, headers, raw)
 
     def _models_url(self) -> str:
         return f"{self._base_url}/api/tags"

@@ -13,20 +13,14 @@ from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-from ..router.errors import ContentFilterError, ProviderError, RateLimitError
+from ..router.errors import ContentFilterError
 from ..router.models import ModelCapabilities, Usage
 from .base import BaseProvider, JSONObject, usage_from
 from .catalog import OPENAI_REQUEST_BYTES, openai_capabilities
 from .pricing import PriceQuote, openai_quote
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from ..router.models import AIRequest, ImageInput
-
-# OpenAI answers 429 "insufficient_quota" when the account is out of credit: no retry helps for a while.
-_QUOTA_EXHAUSTED: Final = b"insufficient_quota"
-QUOTA_RETRY_AFTER: Final = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,21 +189,6 @@ class OpenAIProvider(BaseProvider):
             tokens,
             finish_reason,
         )
-
-    def _status_error(
-        self,
-        status: int,
-        headers: Mapping[str, str],
-        raw: bytes,
-    ) -> ProviderError:
-        if status == 429 and _QUOTA_EXHAUSTED in raw:
-            return RateLimitError(
-                "the account's quota or credit is exhausted",
-                provider=self._name,
-                status=status,
-                retry_after=QUOTA_RETRY_AFTER,
-            )
-        return super()._status_error(status, headers, raw)
 
     def _models_url(self) -> str:
         return f"{self._base_url}/models"

@@ -16,11 +16,13 @@ import math
 import random
 
 from .breaker import BreakerState
-from .budget import BILLED_FAILURES, BudgetLedger, Reservation
+from .budget import BudgetLedger, Reservation
 from .config import RouterConfig, SelectionStrategy
 from .errors import (
     BadRequestError,
+    ContextLengthError,
     ErrorCategory,
+    HealthEffect,
     ProviderError,
     ProviderServerError,
     ProviderTimeoutError,
@@ -37,8 +39,6 @@ _LOGGER = logging.getLogger("custom_components.aicleaner.router")
 _TIMEOUT_GRACE = 1.0
 # A limiter wait this short is cheaper than a failover (timers may wake a little early).
 _WAIT_SLACK = 0.05
-# Errors that say nothing about the provider's health: they neither trip nor close the breaker.
-_NEUTRAL = frozenset({ErrorCategory.RATE_LIMIT, ErrorCategory.CONTENT_FILTER})
 
 
 class AttemptsMixin:
@@ -75,6 +75,11 @@ class AttemptsMixin:
         slot = self._live_slot(name)
         if slot is None:
             # Removed or disabled while this request waited for an earlier candidate.
+            return None
+        needed = _window_needed(attempts)
+        if needed and slot.capabilities(request.model).context_window < needed:
+            # An earlier model's window was too small; this one's is no larger.
+            self._skip(attempts, slot.stats, name, ErrorCategory.CONTEXT_LENGTH, 0)
             return None
         clock = self._clock
         # Most input and output tokens the call can use: booked when the provider reports none.
@@ -178,11 +183,16 @@ class AttemptsMixin:
                     latency_ms=elapsed * 1000,
                     status=error.status,
                     retry=retry,
+                    needs_window=_window_after(error, slot, request)
+                    if isinstance(error, ContextLengthError)
+                    else None,
                 )
             )
-            if isinstance(error, BadRequestError) and error.caller_input:
+            # The class answers what follows, never the status: the caller's own fault goes
+            # back to the caller; otherwise retry here, or fail over.
+            if not error.failover:
                 raise error
-            if not error.retryable or retry >= slot.settings.max_retries:
+            if not error.retry_same or retry >= slot.settings.max_retries:
                 return None
             delay = self._retry_delay(error, retry)
             if delay is None:
@@ -214,7 +224,7 @@ class AttemptsMixin:
         except TimeoutError:
             reason = ErrorCategory.DEADLINE
         except BadRequestError as err:
-            if err.caller_input:
+            if not err.failover:
                 raise
             reason = ErrorCategory.BAD_REQUEST
         except Exception as err:  # noqa: BLE001 - a client bug must not lose the request
@@ -323,15 +333,15 @@ class AttemptsMixin:
         bound: tuple[int, int],
         elapsed: float,
     ) -> None:
-        """Book a failed call: settle its reservations, tell the breaker and the limiter.
+        """Book a failed call by its class's answers: money, limiter, breaker and stats.
 
-        A failure the provider most likely billed (see `BILLED_FAILURES`) is charged its
-        reservation, an upper bound of its cost, and keeps its rate-limit tokens; any other
-        failure gives both back.
+        A failure the provider billed (`billed`) is charged its reservation, an upper bound of its
+        cost, and keeps its rate-limit tokens; any other failure gives both back. What it says
+        about the provider's health (`health`) goes to the breaker, or to the limiter as a wait.
         """
         reservation, taken, permit = admitted
         category = error.category
-        if category in BILLED_FAILURES or isinstance(error, _UnexpectedError):
+        if error.billed:
             self._budget.commit(reservation, reservation.amount, *bound, failed=True)
         else:
             self._budget.release(reservation)
@@ -340,17 +350,14 @@ class AttemptsMixin:
             # A timeout is a lower bound of the provider's latency; "fastest" should know.
             slot.stats.record_latency(elapsed, self._clock())
         slot.stats.record_failure(category, self._wall_clock().isoformat())
-        if category is ErrorCategory.AUTH:
-            slot.breaker.record_auth_failure()
-        elif category is ErrorCategory.RATE_LIMIT:
+        effect = error.health
+        if effect is HealthEffect.THROTTLE:
             slot.limiter.on_rate_limited(error.retry_after)
-            slot.breaker.record_neutral(permit)
-        elif category in _NEUTRAL or (
-            isinstance(error, BadRequestError) and error.caller_input
-        ):
-            slot.breaker.record_neutral(permit)
-        else:
-            slot.breaker.record_failure()
+        elif effect is HealthEffect.COOLDOWN:
+            slot.limiter.on_rate_limited(
+                max(error.retry_after or 0.0, error.cooldown_seconds)
+            )
+        slot.breaker.record(effect, permit)
 
     def _retry_delay(self, error: ProviderError, retry: int) -> float | None:
         """Seconds to wait before retrying: Retry-After, else full jitter; None to fail over.
@@ -382,9 +389,28 @@ class AttemptsMixin:
 
 
 class _UnexpectedError(ProviderServerError):
-    """A client raised something outside the taxonomy (a bug): fail over, do not retry."""
+    """A client raised something outside the taxonomy (a bug): fail over, do not retry.
 
-    retryable = False
+    Billed: there is no way to know how far the call got.
+    """
+
+    retry_same = False
+    billed = True
+
+
+def _window_needed(attempts: Sequence[Attempt]) -> int:
+    """Return the smallest context window a candidate needs after context-length errors (0: any)."""
+    return max((a.needs_window or 0 for a in attempts), default=0)
+
+
+def _window_after(error: ContextLengthError, slot: Slot, request: AIRequest) -> int:
+    """Return the smallest window that can fit the request, after it did not fit this model's.
+
+    What the answer says (the tokens the request needed, the window it did not fit), else the
+    window the model tables give this model.
+    """
+    window = error.context_window or slot.capabilities(request.model).context_window
+    return max(error.requested_tokens or 0, window + 1)
 
 
 def _classified(provider: Provider, err: Exception) -> ProviderError:

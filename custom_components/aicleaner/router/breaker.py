@@ -6,6 +6,7 @@ from collections.abc import Callable
 from enum import StrEnum
 
 from .config import BreakerSettings
+from .errors import HealthEffect
 
 # Permit of a call admitted while the breaker was closed: it holds no trial slot.
 NOT_A_TRIAL = 0
@@ -22,10 +23,11 @@ class BreakerState(StrEnum):
 class CircuitBreaker:
     """Stops calls to a provider that keeps failing, then lets a few trial calls through.
 
-    The router calls `try_acquire` before a call and exactly one of `record_success`,
-    `record_failure`, `record_neutral` or `release` after it, handing the permit back to the
-    last two. An auth failure opens the breaker until `reset` (the credentials changed); time
-    alone does not close it.
+    The router calls `try_acquire` before a call and after it exactly one of `record_success`,
+    `release`, or `record` with what the failure says about health (the error class's
+    `HealthEffect`). A rejected key opens the breaker until `reset` (the credentials changed);
+    time alone does not close it. Failures that are not the provider's (the caller's input, a
+    model this key may not use, a 429, a spent quota) hand the permit back and count nothing.
 
     Each half-open period has its own generation number, and a trial's permit carries it: only
     trials of the current period free a trial slot when they end, so a call admitted while closed
@@ -124,6 +126,15 @@ class CircuitBreaker:
     def record_neutral(self, permit: int) -> None:
         """Settle a call whose end says nothing about health (429, content filter, caller error)."""
         self.release(permit)
+
+    def record(self, effect: HealthEffect, permit: int) -> None:
+        """Settle a failed call by what it says about the provider's health."""
+        if effect is HealthEffect.FAILURE:
+            self.record_failure()
+        elif effect is HealthEffect.KEY_REJECTED:
+            self.record_auth_failure()
+        else:
+            self.record_neutral(permit)
 
     def record_auth_failure(self) -> None:
         """Open until the credentials change, because the key was rejected."""

@@ -3,8 +3,9 @@
 Every check-and-reserve runs without an `await`, so concurrent requests on one event loop cannot
 both take the last dollars: spent + reserved never exceeds a limit as long as no call costs more
 than its reservation. The router therefore reserves an upper bound of each call's cost (see
-`estimate.py`), and charges that reservation for a failed call the provider probably billed
-(`BILLED_FAILURES`). The ledger of the current day exports to plain data and restores from it.
+`estimate.py`), and charges that reservation for a failed call the provider billed (the error
+class says so: `ProviderError.billed`). The ledger of the current day exports to plain data and
+restores from it.
 """
 
 from __future__ import annotations
@@ -14,31 +15,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from .errors import ErrorCategory
-
 # Float sums of many small costs drift; a limit is met when within this many USD.
 _EPSILON = 1e-9
 # Past days whose spend is kept, in case the clock comes back to them.
 _HISTORY_DAYS = 3
-
-# The rule for settling a failed call: the reservation is COMMITTED (charged as spent) when the
-# provider most likely processed and billed the request, and RELEASED when nothing was billed.
-#  - timeout: the request was sent, and the provider goes on generating (and billing) the answer;
-#  - malformed: a 200 whose body could not be read, yet the answer was generated;
-#  - content_filter: a 200 whose answer (or prompt) the provider's filter blocked, still billed;
-#  - empty_response: a 200 with no answer text (the token limit spent on reasoning), still billed.
-# Released: auth, rate_limit, overloaded, provider (5xx), network (connection failed), bad_request.
-# Two more cases commit: a request cancelled while its call was in flight (it may have been sent),
-# and a client that raised outside the error taxonomy (no way to know how far it got).
-BILLED_FAILURES: frozenset[ErrorCategory] = frozenset(
-    {
-        ErrorCategory.TIMEOUT,
-        ErrorCategory.MALFORMED,
-        ErrorCategory.CONTENT_FILTER,
-        ErrorCategory.EMPTY_RESPONSE,
-    }
-)
-
 
 # The figures a ledger entry keeps per provider and day, as exported: its cost and these counts.
 COUNT_FIELDS = ("input_tokens", "output_tokens", "requests", "failures")

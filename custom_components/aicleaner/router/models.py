@@ -201,6 +201,8 @@ class Attempt:
     latency_ms: float = 0.0
     status: int | None = None
     retry: int = 0
+    # After a `context_length` error: the smallest context window a later candidate needs.
+    needs_window: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +264,7 @@ class Provider(Protocol):
         """Return `request` as this provider will send it: its images fitted to the model's limits.
 
         Local work only (no network); the router runs it before an attempt's clock starts, so slow
-        image work is never taken for a slow provider. Raise `BadRequestError(caller_input=True)`
+        image work is never taken for a slow provider. Raise `InvalidInputError`
         for an image no provider could take.
         """
 
