@@ -15,12 +15,14 @@ from aiohttp import web
 import orjson
 
 from .anthropic import AnthropicProtocol
+from .billing import BilledLedger
 from .common import ProviderProtocol, Route, SimCall, json_response
 from .faults import Fault, FaultTable
 from .gemini import GeminiProtocol
 from .ollama import OllamaProtocol
 from .openai import CompatibleProtocol, OpenAIProtocol
 from .recording import RecordedRequest
+from .taxonomy import TAXONOMY_KINDS, taxonomy_error
 
 PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "gemini", "ollama", "compatible")
 
@@ -52,6 +54,8 @@ class ProviderSimulator:
         self.requests: defaultdict[str, list[RecordedRequest]] = defaultdict(list)
         self._counts: defaultdict[str, int] = defaultdict(int)
         self._replies: dict[str, str] = {}
+        # What each provider would have billed (USD), for comparing a ledger to.
+        self.billed = BilledLedger()
         self._stopping: asyncio.Event | None = None
         self._in_flight = 0
         self._arrival: asyncio.Event | None = None
@@ -145,6 +149,8 @@ class ProviderSimulator:
         app.router.add_get("/_sim/requests", self._admin_get_requests)
         app.router.add_delete("/_sim/requests", self._admin_clear_requests)
         app.router.add_post("/_sim/reply", self._admin_set_reply)
+        app.router.add_get("/_sim/billed", self._admin_get_billed)
+        app.router.add_delete("/_sim/billed", self._admin_clear_billed)
         app.on_startup.append(self._on_startup)
         app.on_shutdown.append(self._on_shutdown)
         return app
@@ -212,12 +218,12 @@ class ProviderSimulator:
             )
             decision = self.faults.decide(provider, route.endpoint)
             if decision is None:
-                return await route.handler(call)
+                return self._billed(call, route, await route.handler(call))
             if decision.delay > 0 and await self._wait_stopping(decision.delay):
                 return protocol.error_response(503)
             fault = decision.fault
             if fault is None:
-                return await route.handler(call)
+                return self._billed(call, route, await route.handler(call))
             return await self._apply(fault, protocol, route, call)
 
         return handle
@@ -247,7 +253,9 @@ class ProviderSimulator:
                     page = _CAPTIVE_PORTAL if status == 200 else _PROXY_502
                 return web.Response(text=page, status=status, content_type="text/html")
             case "malformed_json":
-                response = await route.handler(call)
+                response = self._billed(
+                    call, route, await route.handler(call), spoilt=True
+                )
                 if not isinstance(response, web.Response) or not isinstance(
                     response.body, bytes
                 ):
@@ -264,7 +272,12 @@ class ProviderSimulator:
                 )
             case "content_filter":
                 call.content_filter = fault
-                return await route.handler(call)
+                return self._billed(call, route, await route.handler(call), spoilt=True)
+            case "cut_off":
+                return await self._cut_off(route, call)
+            case kind if kind in TAXONOMY_KINDS:
+                status, body = taxonomy_error(call.provider, kind, _asked_model(call))
+                return protocol.error_response(status, body)
             case _:  # latency never reaches here: decide() folds it into the delay
                 return await route.handler(call)
 
@@ -277,9 +290,45 @@ class ProviderSimulator:
             await asyncio.wait_for(self._stopping.wait(), seconds)
         return self._stopping.is_set()
 
+    def _billed(
+        self,
+        call: SimCall,
+        route: Route,
+        response: web.StreamResponse,
+        *,
+        spoilt: bool = False,
+    ) -> web.StreamResponse:
+        """Bill a generated answer (a 2xx JSON body) as the real provider would, and return it."""
+        if (
+            route.endpoint == "generate"
+            and isinstance(response, web.Response)
+            and response.status == 200
+            and isinstance(response.body, bytes)
+        ):
+            try:
+                body = orjson.loads(response.body)
+            except orjson.JSONDecodeError:
+                return response
+            self.billed.bill(call.provider, _asked_model(call), body, spoilt=spoilt)
+        return response
+
+    async def _cut_off(self, route: Route, call: SimCall) -> web.StreamResponse:
+        """Announce the real answer, send half of it, then reset the connection: billed whole."""
+        answer = self._billed(call, route, await route.handler(call), spoilt=True)
+        if not isinstance(answer, web.Response) or not isinstance(answer.body, bytes):
+            return answer  # a stream is already on the wire
+        body = answer.body
+        response = web.StreamResponse(status=answer.status, headers=answer.headers)
+        response.content_length = len(body)
+        await response.prepare(call.request)
+        with contextlib.suppress(ConnectionError):
+            await response.write(body[: len(body) // 2])
+        _reset_connection(call.request)
+        return response
+
     async def _stall(self, route: Route, call: SimCall) -> web.StreamResponse:
         """Announce the real answer, send half of it, then stop talking."""
-        answer = await route.handler(call)
+        answer = self._billed(call, route, await route.handler(call), spoilt=True)
         if not isinstance(answer, web.Response) or not isinstance(answer.body, bytes):
             return answer  # a stream is already on the wire
         body = answer.body
@@ -343,6 +392,13 @@ class ProviderSimulator:
         self.reset_requests()
         return json_response({"counts": {}})
 
+    async def _admin_get_billed(self, request: web.Request) -> web.Response:
+        return json_response({"billed": self.billed.as_dict()})
+
+    async def _admin_clear_billed(self, request: web.Request) -> web.Response:
+        self.billed.clear()
+        return json_response({"billed": {}})
+
     async def _admin_set_reply(self, request: web.Request) -> web.Response:
         try:
             payload = await request.json(loads=orjson.loads)
@@ -350,6 +406,14 @@ class ProviderSimulator:
         except (KeyError, TypeError, ValueError, orjson.JSONDecodeError) as err:
             return json_response({"error": f"invalid reply: {err}"}, status=400)
         return json_response({"ok": True})
+
+
+def _asked_model(call: SimCall) -> str:
+    """The model a generate request asked for: in its body, or (Gemini) in its path."""
+    if isinstance(call.json, dict) and isinstance(call.json.get("model"), str):
+        return str(call.json["model"])
+    target = call.request.match_info.get("target", "")
+    return target.partition(":")[0].removeprefix("models/")
 
 
 def _reset_connection(request: web.Request) -> None:

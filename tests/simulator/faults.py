@@ -18,6 +18,14 @@ FaultKind = Literal[
     "html",  # an HTML error page (502 from a proxy, or 200 from a captive portal)
     "content_filter",  # the provider's own content-filter answer
     "oversize",  # 200 application/json far larger than any real answer
+    "cut_off",  # 200 with the real headers and half the body, then a TCP reset
+    # The error taxonomy's classes, each as the provider's API words it (`taxonomy.py`):
+    "context_length",  # the prompt does not fit the model's window
+    "model_access",  # the model exists, but this key may not use it
+    "quota",  # the account's quota or credit is spent
+    "content_policy",  # a 400 refusal on policy grounds (Azure's content_filter)
+    "transient_image",  # Gemini's 400 "Unable to process input image. Please retry"
+    "out_of_memory",  # Ollama cannot load the model
 ]
 FaultEndpoint = Literal["all", "generate", "models"]
 
