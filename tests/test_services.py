@@ -107,8 +107,10 @@ async def test_json_answers_come_back_parsed_and_a_non_json_answer_fails_over(
     result = await analyze(hass, prompt="Tasks?", response_format="json")
     assert result["data"] == {"tasks": ["sweep"]}
     assert result["provider"] == "Claude"
-    assert [(a["provider"], a["category"]) for a in result["attempts"]][:1] == [
-        ("OpenAI", "malformed")
+    # A wrong-format answer fails over at once: OpenAI is not asked again.
+    assert [(a["provider"], a["category"]) for a in result["attempts"]][:2] == [
+        ("OpenAI", "wrong_format"),
+        ("Claude", None),
     ]
 
 

@@ -8,6 +8,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
 
+from .access_repairs import async_setup_access_checks
 from .budget_repairs import async_setup_budget_checks
 from .const import CONF_API_KEY_SET_AT, DOMAIN
 from .entity import async_update_provider_devices
@@ -54,6 +55,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: AICleanerConfigEntry) ->
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     await async_check_models(hass, entry)
     entry.async_on_unload(async_setup_key_checks(hass, entry))
+    entry.async_on_unload(async_setup_access_checks(hass, entry))
     # Health calls and live stats for the entities; a provider that is down fails no setup.
     await runtime.coordinator.async_config_entry_first_refresh()
     runtime.coordinator.async_start()

@@ -57,12 +57,17 @@ PASSIVE_CALLS: Final = 20
 PASSIVE_SECONDS: Final = 900.0
 # This share of failed calls among them makes a provider degraded, whatever its health call says.
 DEGRADED_FAILURE_SHARE: Final = 0.25
-# Failures that say nothing about the provider's health (the caller's input, a refusal, a 429).
+# Failures that say nothing about the provider's health (the caller's input, a refusal, a 429, a
+# prompt too long for the model, a model this key may not use, an answer in the wrong shape).
 _NOT_HEALTH: Final = frozenset(
     {
         ErrorCategory.BAD_REQUEST,
         ErrorCategory.CONTENT_FILTER,
         ErrorCategory.RATE_LIMIT,
+        ErrorCategory.CONTEXT_LENGTH,
+        ErrorCategory.MODEL_ACCESS,
+        ErrorCategory.WRONG_FORMAT,
+        ErrorCategory.EMPTY_RESPONSE,
     }
 )
 UNEXPECTED_ERROR: Final = "unexpected"
