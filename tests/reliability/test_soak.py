@@ -1,4 +1,4 @@
-"""Soak: 2,000 `aicleaner.analyze` calls over three providers injecting 30 % faults of every kind.
+"""Soak: 2,000 `aicleaner.analyze` calls over three providers injecting 30 % faults of every class.
 
 `scripts/soak` runs the same test with AICLEANER_SOAK_REQUESTS=10000 and prints its JSON line.
 """
@@ -38,7 +38,8 @@ async def test_soak_loses_nothing_classifies_every_failure_and_leaks_nothing(
     # run to half of them on a machine busy with other work). `lost == 0` above is the guarantee;
     # this only proves the soak served real traffic.
     assert report.succeeded >= REQUESTS * 0.25
-    # Every injected fault came back as one error attempt of its own category; nothing else failed.
+    # Every injected fault came back as one error attempt of its own category, in the request it
+    # was injected into; nothing else failed (a timeout counts as what happened first).
     assert report.misclassified == []
     # Faults hit 30 % of the provider calls, every category of them. How many calls a run makes
     # depends on the machine's speed (a whole-second Retry-After blocks a provider for more requests
@@ -56,6 +57,21 @@ async def test_soak_loses_nothing_classifies_every_failure_and_leaks_nothing(
     assert report.breaker_opens > 0
     assert report.breaker_opens_early == 0
     assert report.breakers_closed_at_end
+    # No failure that is no provider's fault (too long, content policy, model access, quota, 429)
+    # was counted by a breaker, so none opened one.
+    assert report.caller_faults_counted == 0
+    assert report.breakers_opened_by_caller == 0
+    # Money: every served answer booked at what the provider billed for it, to the cent; every
+    # billed failure booked at its reservation, never less than what the provider billed.
+    for kind in SOAK_PROVIDERS:
+        assert round(report.ledger_answers_usd[kind], 2) == round(
+            report.billed_answers_usd[kind], 2
+        ), kind
+        assert report.billed_answers_usd[kind] > 0
+        assert (
+            report.ledger_by_provider_usd[kind]
+            >= report.billed_by_provider_usd[kind] - 1e-9
+        ), kind
     assert report.overspend_usd == 0
     assert report.leaked_tasks == 0
     assert report.leaked_timers == 0

@@ -56,6 +56,8 @@ class ProviderSimulator:
         self._replies: dict[str, str] = {}
         # What each provider would have billed (USD), for comparing a ledger to.
         self.billed = BilledLedger()
+        # The call whose faults are being drawn (set just before `faults.decide`).
+        self.current_call: SimCall | None = None
         self._stopping: asyncio.Event | None = None
         self._in_flight = 0
         self._arrival: asyncio.Event | None = None
@@ -216,7 +218,9 @@ class ProviderSimulator:
                 rng=self.rng,
                 reply_text=self._replies.get(provider),
             )
+            self.current_call = call
             decision = self.faults.decide(provider, route.endpoint)
+            self.current_call = None
             if decision is None:
                 return self._billed(call, route, await route.handler(call))
             if decision.delay > 0 and await self._wait_stopping(decision.delay):
@@ -309,7 +313,13 @@ class ProviderSimulator:
                 body = orjson.loads(response.body)
             except orjson.JSONDecodeError:
                 return response
-            self.billed.bill(call.provider, _asked_model(call), body, spoilt=spoilt)
+            self.billed.bill(
+                call.provider,
+                _asked_model(call),
+                body,
+                spoilt=spoilt,
+                request=call.json,
+            )
         return response
 
     async def _cut_off(self, route: Route, call: SimCall) -> web.StreamResponse:

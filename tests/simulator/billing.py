@@ -9,6 +9,7 @@ from the client's own tables (`providers/pricing.py`), at the model the request 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -54,13 +55,20 @@ class BilledLedger:
         self.answers: defaultdict[str, float] = defaultdict(float)
         self.spoilt: defaultdict[str, float] = defaultdict(float)
         self.spoilt_count: defaultdict[str, int] = defaultdict(int)
+        # Told of each bill: (provider, the request's JSON body, USD, spoilt). For a test that
+        # needs the bills per request.
+        self.on_bill: Callable[[str, Any, float, bool], None] | None = None
 
-    def bill(self, provider: str, model: str, body: Any, *, spoilt: bool) -> None:
+    def bill(
+        self, provider: str, model: str, body: Any, *, spoilt: bool, request: Any = None
+    ) -> None:
         """Bill one generated answer; `spoilt` when it did not reach the client as an answer."""
         usage = answer_usage(provider, body)
         if usage is None:
             return
         cost = _QUOTES[provider](model, date.today()).price.cost(*usage)
+        if self.on_bill is not None:
+            self.on_bill(provider, request, cost, spoilt)
         if spoilt:
             self.spoilt[provider] += cost
             self.spoilt_count[provider] += 1
