@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import date
 import random
 import re
 import sys
@@ -845,3 +846,43 @@ async def test_standalone_module_serves_until_terminated(socket_enabled: None) -
         process.terminate()
         # SIGTERM is handled: the server stops and the process exits with 0.
         assert await process.wait() == 0
+
+
+# -- the billed ledger -------------------------------------------------------------------------
+
+
+async def test_billed_ledger_bills_answers_and_cut_off_bodies_never_error_answers(
+    simulator: SimulatorServer, http: aiohttp.ClientSession
+) -> None:
+    from custom_components.aicleaner.providers.pricing import openai_quote
+
+    sim = simulator.sim
+    async with http.post(
+        "/openai/v1/chat/completions", json=OPENAI_BODY, headers=OPENAI_AUTH
+    ) as response:
+        body = await response.json()
+    usage = body["usage"]
+    price = openai_quote("gpt-4o-mini", date.today()).price
+    one_answer = price.cost(usage["prompt_tokens"], usage["completion_tokens"])
+    assert sim.billed.answers["openai"] == pytest.approx(one_answer)
+    # A 400 (here Azure's content filter) and a 429 quota answer bill nothing.
+    for kind in ("content_policy", "quota", "context_length"):
+        sim.set_fault("openai", Fault(kind=kind, count=1))  # type: ignore[arg-type]
+        assert (await _openai_chat(http)).status >= 400
+    assert sim.billed.total("openai") == pytest.approx(one_answer)
+    # An answer cut off after its 200 began was generated: billed whole, as spoilt.
+    sim.set_fault("openai", Fault(kind="cut_off", count=1))
+    async with http.post(
+        "/openai/v1/chat/completions", json=OPENAI_BODY, headers=OPENAI_AUTH
+    ) as response:
+        assert response.status == 200
+        with pytest.raises(aiohttp.ClientPayloadError):
+            await response.read()
+    assert sim.billed.spoilt["openai"] == pytest.approx(one_answer)
+    async with http.get("/_sim/billed") as response:
+        shown = (await response.json())["billed"]["openai"]
+    assert shown["total"] == pytest.approx(2 * one_answer)
+    assert shown["spoilt_count"] == 1
+    async with http.delete("/_sim/billed") as response:
+        assert (await response.json()) == {"billed": {}}
+    assert sim.billed.total("openai") == 0
