@@ -545,11 +545,13 @@ class BaseProvider(ABC):
         *,
         payload: JSONObject | None = None,
         timeout: float,
+        response_headers: dict[str, str] | None = None,
     ) -> JSONObject:
         """Do one HTTP call and return the parsed JSON object of a 2xx answer.
 
         Every failure becomes a `ProviderError`: transport errors, non-2xx statuses, redirects, and 2xx
-        bodies that are not a JSON object (HTML, truncated, oversize).
+        bodies that are not a JSON object (HTML, truncated, oversize). A 2xx answer's headers are
+        copied into `response_headers` when given, names in lower case (a gateway's billed cost).
         """
         if not timeout > 0:  # aiohttp reads 0 (and below) as "no timeout at all"
             raise ProviderTimeoutError(
@@ -584,6 +586,11 @@ class BaseProvider(ABC):
                 if status >= 400:
                     raise self._status_error(status, response.headers, raw)
                 content_type = response.content_type
+                if response_headers is not None:
+                    response_headers.update(
+                        (name.lower(), value)
+                        for name, value in response.headers.items()
+                    )
         except ProviderError:
             raise
         except aiohttp.ConnectionTimeoutError as err:
