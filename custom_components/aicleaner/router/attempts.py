@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 import logging
 import math
 import random
@@ -25,7 +25,15 @@ from .errors import (
     ProviderServerError,
     ProviderTimeoutError,
 )
-from .models import AIRequest, AIResponse, Attempt, AttemptOutcome, Completion, Provider
+from .models import (
+    AIRequest,
+    AIResponse,
+    Attempt,
+    AttemptOutcome,
+    Completion,
+    CostSource,
+    Provider,
+)
 from .slot import Slot
 from .stats import ProviderStats
 from .strategies import Candidate
@@ -66,10 +74,12 @@ class AttemptsMixin:
         started: float,
         *,
         later: Sequence[Candidate],
+        day: date,
     ) -> AIResponse | None:
         """Call one provider, retrying retryable errors; None means fail over to the next.
 
         `later` are the candidates after this one, for `_admit` to tell whether it is the last.
+        `day` is the day the candidates' reservations were priced on: the answer is priced on it too.
         """
         name = candidate.name
         slot = self._live_slot(name)
@@ -117,11 +127,11 @@ class AttemptsMixin:
                     # timeout covers the whole call), and a timer per call is not free.
                     async with asyncio.timeout(attempt_timeout + _TIMEOUT_GRACE):
                         completion = await provider.complete(
-                            prepared, timeout=attempt_timeout
+                            prepared, timeout=attempt_timeout, day=day
                         )
                 else:
                     completion = await provider.complete(
-                        prepared, timeout=attempt_timeout
+                        prepared, timeout=attempt_timeout, day=day
                     )
                 _check_completion(completion)
             except ProviderError as err:
@@ -137,7 +147,7 @@ class AttemptsMixin:
                 error = _classified(provider, err)
             else:
                 elapsed = clock() - call_started
-                cost = self._settle_success(
+                cost, source = self._settle_success(
                     slot,
                     completion,
                     reservation,
@@ -163,8 +173,9 @@ class AttemptsMixin:
                     latency_ms=(clock() - started) * 1000,
                     finish_reason=completion.finish_reason,
                     attempts=tuple(attempts),
-                    cost_estimated=not completion.usage_reported,
+                    cost_estimated=source is CostSource.RESERVATION,
                     data=completion.data,
+                    cost_source=source,
                 )
             finally:
                 stats.in_flight -= 1
@@ -292,28 +303,33 @@ class AttemptsMixin:
         taken: int,
         bound: tuple[int, int],
         elapsed: float,
-    ) -> float:
+    ) -> tuple[float, CostSource]:
         """Book a successful call: its cost and tokens, breaker, throttling, stats.
 
-        Returns the cost booked. An answer without token usage is booked at its reservation, an
-        upper bound of what it can have cost, and counted. `_check_completion` has checked the completion, so
-        nothing here can fail between the reservation and its commit.
+        Returns the cost booked and where it comes from. A gateway's billed figure is booked as it
+        is, even above the reservation (money is never guessed low; the budget then shows the
+        overspend and refuses what no longer fits). An answer without token usage is booked at its
+        tokens' upper bound, and, unless a gateway said what it cost, at its reservation, an upper
+        bound of what it can have cost, and counted. `_check_completion` has checked the completion,
+        so nothing here can fail between the reservation and its commit.
         """
         usage = completion.usage
+        source = completion.cost_source
         if completion.usage_reported:
-            cost, (used_in, used_out) = (
-                completion.cost,
-                (usage.input_tokens, usage.output_tokens),
-            )
+            used_in, used_out = usage.input_tokens, usage.output_tokens
         else:
-            cost, (used_in, used_out) = reservation.amount, bound
+            used_in, used_out = bound
             slot.stats.usage_missing += 1
+        if source is CostSource.GATEWAY or completion.usage_reported:
+            cost = completion.cost
+        else:
+            cost, source = reservation.amount, CostSource.RESERVATION
         self._budget.commit(reservation, cost, used_in, used_out)
         slot.limiter.reconcile(taken, used_in + used_out)
         slot.limiter.on_success()
         slot.breaker.record_success()
         slot.stats.record_success(elapsed, self._clock())
-        return cost
+        return cost, source
 
     def _settle_failure(
         self,

@@ -207,7 +207,8 @@ class ReportingMixin:
                 "failed_requests": overall.failed_requests,
                 "cached_requests": overall.cached_requests,
                 "average_response_time": overall.average_response_time,
-                "total_cost": overall.total_cost,
+                # The ledger's figure: billed failures count, as they do against the budget.
+                "total_cost": self._budget.total_cost,
             },
             "selection_strategy": self._config.selection_strategy.value,
             "cache": {

@@ -22,7 +22,15 @@ from .cache import LeaderGone, RequestCoalescer, ResponseCache, request_key
 from .config import ProviderSettings, RouterConfig, SelectionStrategy
 from .errors import AICleanerError, AllProvidersFailed, ErrorCategory
 from .estimate import text_token_bound
-from .models import AIRequest, AIResponse, Attempt, AttemptOutcome, Provider
+from .models import (
+    AIRequest,
+    AIResponse,
+    Attempt,
+    AttemptOutcome,
+    CostSource,
+    Provider,
+    Usage,
+)
 from .reporting import ReportingMixin
 from .slot import Slot
 from .stats import OverallStats, ProviderStats
@@ -43,6 +51,8 @@ _DAY_CHECK = 1.0
 _DEADLINE_SLACK = 0.05
 # Provider name of the attempt a coalesced follower reports when its deadline passed while waiting.
 _FOLLOWER = "(identical request in flight)"
+# What a cache hit used: nothing.
+_NOTHING_USED = Usage()
 
 
 class Router(AttemptsMixin, ReportingMixin):
@@ -231,8 +241,6 @@ class Router(AttemptsMixin, ReportingMixin):
         overall.total_response_time += response.latency_ms / 1000
         if response.cached:
             overall.cached_requests += 1
-        else:
-            overall.total_cost += response.cost
         if _LOGGER.isEnabledFor(logging.INFO):
             self._log_success(response)
         if self._listeners:
@@ -309,11 +317,17 @@ class Router(AttemptsMixin, ReportingMixin):
     def _from_cache(
         self, request: AIRequest, response: AIResponse, started: float
     ) -> AIResponse:
-        """Return a stored (or shared) answer as this request's: nothing was spent on it."""
+        """Return a stored (or shared) answer as this request's: nothing was spent on it.
+
+        No token was billed either: the usage is zero and the cost exact (`CostSource.CACHE`).
+        """
         return replace(
             response,
             request_id=request.request_id,
+            usage=_NOTHING_USED,
             cost=0.0,
+            cost_estimated=False,
+            cost_source=CostSource.CACHE,
             latency_ms=(self._clock() - started) * 1000,
             cached=True,
             attempts=(),
@@ -329,8 +343,11 @@ class Router(AttemptsMixin, ReportingMixin):
             if request.strategy is None
             else SelectionStrategy(request.strategy)
         )
+        # The day every reservation of this request is priced on, and its answer too.
+        day = self._today()
         candidates = self._candidates(
             request,
+            day=day,
             need_headroom=strategy
             in (SelectionStrategy.LEAST_LOADED, SelectionStrategy.ADAPTIVE),
         )
@@ -358,13 +375,14 @@ class Router(AttemptsMixin, ReportingMixin):
                 deadline,
                 started,
                 later=candidates[index + 1 :],
+                day=day,
             )
             if response is not None:
                 return response
         raise AllProvidersFailed(request.request_id, attempts)
 
     def _candidates(
-        self, request: AIRequest, *, need_headroom: bool
+        self, request: AIRequest, *, need_headroom: bool, day: date | None = None
     ) -> list[Candidate]:
         """List the providers that may serve the request, with their estimates for it."""
         # Upper bounds, not guesses: the budget reservation must cover the actual cost.
@@ -374,7 +392,8 @@ class Router(AttemptsMixin, ReportingMixin):
         pinned = request.provider
         allowed = request.allowed_providers
         # The price of the day: a reservation's cost bound is taken at the request's date.
-        day = self._today()
+        if day is None:
+            day = self._today()
         candidates: list[Candidate] = []
         for slot in self._slot_list:
             if not slot.settings.enabled:
