@@ -25,6 +25,7 @@ from .errors import (
     ProviderServerError,
     ProviderTimeoutError,
 )
+from .limits import RateLimiter
 from .models import (
     AIRequest,
     AIResponse,
@@ -259,27 +260,58 @@ class AttemptsMixin:
         # cancelled while waiting holds no trial slot.
         if breaker.state is BreakerState.OPEN:
             return ErrorCategory.BREAKER_OPEN
-        wait = slot.limiter.wait_time(tokens)
-        if wait > 0 and (wait <= _WAIT_SLACK or self._is_last(later)):
+        limiter = slot.limiter
+        wait = limiter.wait_time(tokens)
+        taken: int | None = None
+        if wait > 0:
             # The last candidate is worth waiting for, when the wait fits; so is a moment
             # left over from a Retry-After sleep that woke early.
+            if wait > _WAIT_SLACK and not self._is_last(later):
+                return ErrorCategory.RATE_LIMITED_LOCAL
             if now + wait >= deadline:
                 # A wait only this request's deadline forbids (see `_serve`).
                 return ErrorCategory.DEADLINE
-            await self._sleep(wait)
-            wait = slot.limiter.wait_time(tokens)
-        if wait > 0:
-            return ErrorCategory.RATE_LIMITED_LOCAL
-        if self._clock() >= deadline:
+            # The tokens are taken now, ahead of time: a request that comes later waits behind
+            # this one, so waiters go in arrival order and none is refused after its wait.
+            taken = limiter.acquire_ahead(tokens)
+            try:
+                refused = await self._wait_for_tokens(limiter, wait, deadline)
+            except asyncio.CancelledError:
+                limiter.cancel(taken)
+                raise
+            if refused is not None:
+                limiter.cancel(taken)
+                return refused
+        elif self._clock() >= deadline:
             return ErrorCategory.DEADLINE
         permit = breaker.try_acquire()
         if permit is None:
+            if taken is not None:
+                limiter.cancel(taken)
             return ErrorCategory.BREAKER_OPEN
         reservation = self._budget.reserve(slot.name, cost)
         if reservation is None:
             breaker.release(permit)
+            if taken is not None:
+                limiter.cancel(taken)
             return ErrorCategory.BUDGET
-        return reservation, slot.limiter.acquire(tokens), permit
+        if taken is None:
+            taken = limiter.acquire(tokens)
+        return reservation, taken, permit
+
+    async def _wait_for_tokens(
+        self, limiter: RateLimiter, wait: float, deadline: float
+    ) -> ErrorCategory | None:
+        """Sleep until tokens taken ahead are there; then through a Retry-After that came meanwhile.
+
+        None when the request may go; DEADLINE when a further wait does not fit its deadline.
+        """
+        await self._sleep(wait)
+        while (blocked := limiter.blocked_for()) > _WAIT_SLACK:
+            if self._clock() + blocked >= deadline:
+                return ErrorCategory.DEADLINE
+            await self._sleep(blocked)
+        return ErrorCategory.DEADLINE if self._clock() >= deadline else None
 
     def _is_last(self, later: Sequence[Candidate]) -> bool:
         """Whether no candidate after this one can take a call now.

@@ -367,6 +367,7 @@ class Router(AttemptsMixin, ReportingMixin):
         if request.provider_order:
             candidates = put_first(candidates, request.provider_order)
         attempts: list[Attempt] = []
+        deferred: list[Candidate] = []
         for index, candidate in enumerate(candidates):
             response = await self._try_provider(
                 request,
@@ -376,6 +377,51 @@ class Router(AttemptsMixin, ReportingMixin):
                 started,
                 later=candidates[index + 1 :],
                 day=day,
+            )
+            if response is not None:
+                return response
+            if _rate_limited(attempts, candidate.name):
+                deferred.append(candidate)
+        if deferred:
+            return await self._revisit(
+                request,
+                deferred,
+                attempts,
+                deadline=deadline,
+                started=started,
+                day=day,
+            )
+        raise AllProvidersFailed(request.request_id, attempts)
+
+    async def _revisit(
+        self,
+        request: AIRequest,
+        deferred: list[Candidate],
+        attempts: list[Attempt],
+        *,
+        deadline: float,
+        started: float,
+        day: date,
+    ) -> AIResponse:
+        """Try again the providers skipped only for their rate limit, now that the others failed.
+
+        Each was passed over while another provider could still answer; now each is worth its
+        wait, when the wait fits the deadline: the one free soonest first.
+        """
+        if len(deferred) > 1:
+
+            def wait(candidate: Candidate) -> float:
+                slot = self._live_slot(candidate.name)
+                if slot is None:
+                    return float("inf")
+                return slot.limiter.wait_time(
+                    candidate.input_tokens + request.max_tokens
+                )
+
+            deferred.sort(key=wait)
+        for candidate in deferred:
+            response = await self._try_provider(
+                request, candidate, attempts, deadline, started, later=(), day=day
             )
             if response is not None:
                 return response
@@ -482,3 +528,15 @@ class Router(AttemptsMixin, ReportingMixin):
     def reset_breaker(self, name: str) -> None:
         """Close provider `name`'s breaker now: someone asked for it to be tried again."""
         self._slots[name].breaker.reset()
+
+
+def _rate_limited(attempts: list[Attempt], name: str) -> bool:
+    """Whether provider `name` was just skipped because its rate limit was not free yet."""
+    if not attempts:
+        return False
+    last = attempts[-1]
+    return (
+        last.provider == name
+        and last.outcome is AttemptOutcome.SKIPPED
+        and last.category == ErrorCategory.RATE_LIMITED_LOCAL
+    )
