@@ -299,3 +299,33 @@ def test_litellm_cost_reads_only_a_real_figure(
 )
 def test_openrouter_is_recognised_by_its_host(url: str, expected: bool) -> None:
     assert is_openrouter(url) is expected
+
+
+async def test_a_gateway_set_over_the_admin_endpoint_bills_and_falls_back(
+    simulator: SimulatorServer, session: aiohttp.ClientSession
+) -> None:
+    async with session.post(
+        f"{simulator.url}/_sim/gateway",
+        json={
+            "provider": "compatible",
+            "kind": "litellm",
+            "rates": {"gpt-4o": [2.5, 10.0]},
+            "fallbacks": {"gpt-4o-mini": "gpt-4o"},
+        },
+    ) as response:
+        assert response.status == 200
+    client = _client("openai_compatible", simulator, session, "gpt-4o-mini")
+    completion = await client.complete(REQUEST, timeout=5, day=DAY)
+    assert completion.model == "gpt-4o"
+    assert completion.cost_source is CostSource.GATEWAY
+    assert completion.cost == pytest.approx(_cost(ModelPrice(2.5, 10.0), completion))
+    async with session.post(
+        f"{simulator.url}/_sim/gateway", json={"provider": "compatible", "kind": None}
+    ) as response:
+        assert response.status == 200
+    plain = await client.complete(REQUEST, timeout=5, day=DAY)
+    assert plain.cost_source is CostSource.PRICE_TABLE
+    async with session.post(
+        f"{simulator.url}/_sim/gateway", json={"provider": "gemini", "kind": "litellm"}
+    ) as response:
+        assert response.status == 400

@@ -1,7 +1,9 @@
 """A gateway in front of the OpenAI-compatible protocol: what it bills, and the model it falls back to.
 
-Set `sim.protocols["compatible"].gateway = Gateway(...)` (or on "openai"). The figures are what the
-real gateways send:
+Set one with `sim.set_gateway("compatible", Gateway(...))` (or on "openai"), or over HTTP with
+`POST /_sim/gateway {"provider": "compatible", "kind": "litellm", "default_rates": [0.5, 1.5],
+"fallbacks": {"gpt-4o-mini": "gpt-4o"}}` (`"kind": null` removes it). The figures are what the real
+gateways send:
 - "litellm": a LiteLLM proxy's `x-litellm-response-cost` header (USD) on every answer;
 - "openrouter": OpenRouter's `usage.cost` (USD credits), only when the request asked for it with
   `"usage": {"include": true}` (OpenRouter takes that field; other servers refuse it).
@@ -12,7 +14,7 @@ the answer's `model` says. The cost is the answering model's rates times the rep
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 GatewayKind = Literal["litellm", "openrouter"]
 LITELLM_COST_HEADER = "x-litellm-response-cost"
@@ -57,3 +59,24 @@ class Gateway:
             usage["cost_details"] = {"upstream_inference_cost": None}
         self.billed.append(cost)
         return {}
+
+
+def gateway_from(data: dict[str, Any]) -> Gateway:
+    """Build a gateway from the admin endpoint's JSON (unknown keys are an error)."""
+    kind = data.pop("kind")
+    if kind not in ("litellm", "openrouter"):
+        raise ValueError(f"unknown gateway kind {kind!r}")
+    rates = {
+        str(model): (float(pair[0]), float(pair[1]))
+        for model, pair in dict(data.pop("rates", {})).items()
+    }
+    low, high = data.pop("default_rates", (1.0, 2.0))
+    fallbacks = {str(k): str(v) for k, v in dict(data.pop("fallbacks", {})).items()}
+    if data:
+        raise ValueError(f"unknown gateway fields {sorted(data)}")
+    return Gateway(
+        cast("GatewayKind", kind),
+        rates=rates,
+        default_rates=(float(low), float(high)),
+        fallbacks=fallbacks,
+    )

@@ -86,6 +86,7 @@ class ReportingMixin:
                 "model": response.model,
                 "response_time": seconds,
                 "cost": response.cost,
+                "cost_source": response.cost_source.value,
                 "cached": response.cached,
                 "attempts": _attempts_data(response.attempts),
             },
