@@ -484,6 +484,8 @@ class BaseProvider(ABC):
         ):
             return asked
         answered = self.price_quote(served, on=day)
+        if answered == asked:  # a snapshot at its alias's price, the usual answer
+            return asked
         return PriceQuote(
             highest(asked.price, answered.price),
             listed=asked.listed and answered.listed,
