@@ -295,6 +295,7 @@ def test_litellm_cost_reads_only_a_real_figure(
         ("https://notopenrouter.ai/v1", False),
         ("https://openrouter.ai.example.com/v1", False),
         ("http://127.0.0.1:4000", False),
+        ("http://[::1", False),  # no URL at all
     ],
 )
 def test_openrouter_is_recognised_by_its_host(url: str, expected: bool) -> None:
