@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from datetime import date
 import logging
 import statistics
 import time
@@ -62,13 +63,15 @@ class InstantProvider:
     def capabilities(self, model: str | None = None) -> ModelCapabilities:
         return _CAPS
 
-    def price(self, model: str | None = None) -> ModelPrice:
+    def price(self, model: str | None = None, *, on: date | None = None) -> ModelPrice:
         return _PRICE
 
     async def prepare(self, request: AIRequest) -> AIRequest:
         return request
 
-    async def complete(self, request: AIRequest, *, timeout: float) -> Completion:
+    async def complete(
+        self, request: AIRequest, *, timeout: float, day: date | None = None
+    ) -> Completion:
         return self._completion
 
     async def health(self) -> HealthResult:

@@ -51,6 +51,7 @@ TARGETS: dict[str, str] = {
     "custom_components/aicleaner/router/estimate.py": "tests/router",
     "custom_components/aicleaner/providers/pricing.py": "tests/providers",
     "custom_components/aicleaner/providers/base.py": "tests/providers",
+    "custom_components/aicleaner/providers/gateway_cost.py": "tests/providers/test_answer_cost.py",
 }
 PYTEST_ARGS = ("-x", "-q", "-p", "no:cacheprovider")
 # Copied into the temporary repository: what the tests need, not history or caches.

@@ -78,6 +78,7 @@ async def test_analyze_answers_with_provider_model_tokens_cost_and_latency(
     assert result["tokens"]["output"] > 0
     assert result["cost"] > 0
     assert result["cost_estimated"] is False
+    assert result["cost_source"] == "price_table"
     assert result["latency_ms"] >= 0
     assert result["cached"] is False
     assert result["finish_reason"] == "stop"
@@ -96,6 +97,23 @@ async def test_analyze_answers_with_provider_model_tokens_cost_and_latency(
         "cached": False,
         "success": True,
     }
+
+
+async def test_a_cached_answer_reports_nothing_billed(
+    hass: HomeAssistant, setup_aicleaner: Setup, simulator: SimulatorServer
+) -> None:
+    await setup_aicleaner(("openai", "OpenAI", {}))
+    first = await analyze(hass, prompt="Is the hall tidy?")
+    hit = await analyze(hass, prompt="Is the hall tidy?")
+    assert simulator.sim.request_count("openai") == 1
+    assert first["cached"] is False
+    assert first["cost"] > 0
+    assert hit["cached"] is True
+    assert hit["text"] == first["text"]
+    assert hit["tokens"] == {"input": 0, "output": 0}
+    assert hit["cost"] == 0.0
+    assert hit["cost_estimated"] is False
+    assert hit["cost_source"] == "cache"
 
 
 async def test_json_answers_come_back_parsed_and_a_non_json_answer_fails_over(

@@ -249,6 +249,7 @@ def _response(
         },
         "cost": response.cost,
         "cost_estimated": response.cost_estimated,
+        "cost_source": response.cost_source.value,
         "latency_ms": round(response.latency_ms, 1),
         "cached": response.cached,
         "finish_reason": response.finish_reason,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from custom_components.aicleaner.router.models import (
     AIRequest,
@@ -90,7 +90,7 @@ class FakeProvider:
             tokens_per_image=self.tokens_per_image,
         )
 
-    def price(self, model: str | None = None) -> ModelPrice:
+    def price(self, model: str | None = None, *, on: date | None = None) -> ModelPrice:
         return self.price_value
 
     def completion(self, request: AIRequest) -> Completion:
@@ -111,7 +111,9 @@ class FakeProvider:
             return await self.prepare_outcome(request)
         return request
 
-    async def complete(self, request: AIRequest, *, timeout: float) -> Completion:
+    async def complete(
+        self, request: AIRequest, *, timeout: float, day: date | None = None
+    ) -> Completion:
         self.calls.append(request)
         self.timeouts.append(timeout)
         if self.gate is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -29,7 +29,7 @@ class RepricedProvider(FakeProvider):
 
     lookups: int = 0
 
-    def price(self, model: str | None = None) -> ModelPrice:
+    def price(self, model: str | None = None, *, on: date | None = None) -> ModelPrice:
         self.lookups += 1
         return self.price_value
 

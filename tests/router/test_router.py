@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 import json
 import logging
 import random
@@ -398,7 +398,9 @@ async def test_spend_never_exceeds_budget_under_1000_concurrent_requests(
     class WorstCase(FakeProvider):
         """Reports the most usage the request can cause: every bound reached."""
 
-        async def complete(self, request: AIRequest, *, timeout: float) -> Completion:
+        async def complete(
+            self, request: AIRequest, *, timeout: float, day: date | None = None
+        ) -> Completion:
             await asyncio.sleep(0)  # yield, so that every request is in flight at once
             usage = Usage(
                 input_tokens=text_token_bound(request.prompt, request.system_prompt)
@@ -786,7 +788,9 @@ async def test_client_that_ignores_its_timeout_is_cut_off(
     monkeypatch.setattr(attempts_module, "_TIMEOUT_GRACE", -0.01)
 
     class Hangs(FakeProvider):
-        async def complete(self, request: AIRequest, *, timeout: float) -> Completion:
+        async def complete(
+            self, request: AIRequest, *, timeout: float, day: date | None = None
+        ) -> Completion:
             self.timeouts.append(timeout)
             await asyncio.Event().wait()
             raise AssertionError("unreachable")
@@ -1043,7 +1047,9 @@ async def test_batch_keeps_input_order_limits_concurrency_and_isolates_failures(
     peak = 0
 
     class Counting(FakeProvider):
-        async def complete(self, request: AIRequest, *, timeout: float) -> Completion:
+        async def complete(
+            self, request: AIRequest, *, timeout: float, day: date | None = None
+        ) -> Completion:
             nonlocal running, peak
             running += 1
             peak = max(peak, running)

@@ -18,6 +18,7 @@ from .anthropic import AnthropicProtocol
 from .billing import BilledLedger
 from .common import ProviderProtocol, Route, SimCall, json_response
 from .faults import Fault, FaultTable
+from .gateway import Gateway, gateway_from
 from .gemini import GeminiProtocol
 from .ollama import OllamaProtocol
 from .openai import CompatibleProtocol, OpenAIProtocol
@@ -98,6 +99,14 @@ class ProviderSimulator:
         else:
             self._replies[provider] = text
 
+    def set_gateway(self, provider: str, gateway: Gateway | None) -> None:
+        """Put a gateway (LiteLLM or OpenRouter billing, fallbacks) in front of an OpenAI protocol."""
+        protocol = self.protocols.get(provider)
+        if isinstance(protocol, OpenAIProtocol):
+            protocol.gateway = gateway
+            return
+        raise ValueError(f"no gateway can front provider {provider!r}")
+
     def last_request(self, provider: str) -> RecordedRequest:
         """The provider's most recent recorded request (IndexError if there is none)."""
         return self.requests[provider][-1]
@@ -153,6 +162,7 @@ class ProviderSimulator:
         app.router.add_post("/_sim/reply", self._admin_set_reply)
         app.router.add_get("/_sim/billed", self._admin_get_billed)
         app.router.add_delete("/_sim/billed", self._admin_clear_billed)
+        app.router.add_post("/_sim/gateway", self._admin_set_gateway)
         app.on_startup.append(self._on_startup)
         app.on_shutdown.append(self._on_shutdown)
         return app
@@ -415,6 +425,16 @@ class ProviderSimulator:
             self.set_reply(payload["provider"], payload.get("text"))
         except (KeyError, TypeError, ValueError, orjson.JSONDecodeError) as err:
             return json_response({"error": f"invalid reply: {err}"}, status=400)
+        return json_response({"ok": True})
+
+    async def _admin_set_gateway(self, request: web.Request) -> web.Response:
+        try:
+            payload = await request.json(loads=orjson.loads)
+            provider = payload.pop("provider")
+            gateway = None if payload.get("kind") is None else gateway_from(payload)
+            self.set_gateway(provider, gateway)
+        except (KeyError, TypeError, ValueError, orjson.JSONDecodeError) as err:
+            return json_response({"error": f"invalid gateway: {err}"}, status=400)
         return json_response({"ok": True})
 
 

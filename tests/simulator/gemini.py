@@ -185,6 +185,14 @@ class GeminiProtocol(ProviderProtocol):
 
     name = "gemini"
     prefix = "/gemini"
+    # Asked model -> the `modelVersion` that answers (Google serves a retired model's successor).
+    model_versions: dict[str, str]
+    # usageMetadata fields to leave out of answers (an answer that reports half its usage).
+    omit_usage: frozenset[str] = frozenset()
+
+    def __init__(self) -> None:
+        """Answer as the model asked for, with full usage."""
+        self.model_versions = {}
 
     def routes(self) -> list[Route]:
         """generateContent (and countTokens), the model list and one model."""
@@ -505,8 +513,10 @@ class GeminiProtocol(ProviderProtocol):
             )
         if thinking:
             usage["thoughtsTokenCount"] = thinking
+        for name in self.omit_usage:
+            usage.pop(name, None)
         response["usageMetadata"] = usage
-        response["modelVersion"] = model
+        response["modelVersion"] = self.model_versions.get(model, model)
         response["responseId"] = random_token(call.rng, 22)
         response["createTime"] = time.strftime(
             "%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime()

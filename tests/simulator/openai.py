@@ -24,6 +24,7 @@ from .common import (
     text_tokens,
     truncate_to_tokens,
 )
+from .gateway import Gateway
 
 # Alias -> the dated snapshot the API reports back in `model`.
 MODELS: dict[str, str] = {
@@ -201,6 +202,8 @@ class OpenAIProtocol(ProviderProtocol):
         "omni-moderation-latest",
     )
     key_required = True
+    # A gateway's billing and fallbacks (`gateway.Gateway`); None: the provider itself.
+    gateway: Gateway | None = None
 
     def routes(self) -> list[Route]:
         """Chat completions, the model list and one model."""
@@ -324,12 +327,15 @@ class OpenAIProtocol(ProviderProtocol):
             return json_response(
                 err.body, status=err.status, headers=self._headers(call)
             )
+        headers = self._headers(call)
+        if self.gateway is not None:
+            headers.update(self.gateway.bill(call.json, response))
         if call.json.get("stream"):
             options = call.json.get("stream_options") or {}
             return await self._stream(
                 call, response, bool(options.get("include_usage"))
             )
-        return json_response(response, headers=self._headers(call))
+        return json_response(response, headers=headers)
 
     async def _stream(
         self, call: SimCall, response: dict[str, Any], include_usage: bool
@@ -378,7 +384,11 @@ class OpenAIProtocol(ProviderProtocol):
         body = call.json
         if call.json_invalid or not isinstance(body, dict):
             raise _invalid(_BAD_JSON)
-        unknown = sorted(set(body) - _KNOWN_PARAMS)
+        unknown = sorted(
+            name
+            for name in set(body) - _KNOWN_PARAMS
+            if self.gateway is None or not self.gateway.accepts(name)
+        )
         if unknown:
             raise _invalid(f"Unrecognized request argument supplied: {unknown[0]}")
         model = body.get("model")

@@ -37,6 +37,7 @@ from ..router.errors import (
 from ..router.models import (
     AIRequest,
     Completion,
+    CostSource,
     HealthResult,
     ImageInput,
     ModelCapabilities,
@@ -44,8 +45,9 @@ from ..router.models import (
     Usage,
 )
 from .classify import ERROR_CODE, classify_error, error_message
+from .gateway_cost import litellm_cost
 from .images import fit_images
-from .pricing import PriceQuote
+from .pricing import PriceQuote, highest, same_model
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -296,11 +298,14 @@ class BaseProvider(ABC):
         )
         return replace(request, images=images)
 
-    async def complete(self, request: AIRequest, *, timeout: float) -> Completion:
+    async def complete(
+        self, request: AIRequest, *, timeout: float, day: date | None = None
+    ) -> Completion:
         """Send `request` as `prepare` returned it; raise a `ProviderError` on any failure.
 
         Images are sent as they are: `prepare` is what fits them, so that its local work never
-        counts against the provider's time.
+        counts against the provider's time. The answer is priced on `day`, the day the router
+        reserved the call on (today's date only for a call from outside the router).
         """
         model = request.model or self._model
         # Text no request can carry (a lone surrogate has no UTF-8 form) is the caller's fault:
@@ -315,7 +320,10 @@ class BaseProvider(ABC):
                 provider=self._name,
             )
         url, payload = self._completion_request(request, model, request.images)
-        body = await self._request("POST", url, payload=payload, timeout=timeout)
+        headers: dict[str, str] = {}
+        body = await self._request(
+            "POST", url, payload=payload, timeout=timeout, response_headers=headers
+        )
         try:
             text, used_model, usage, finish_reason = self._parse_completion(body, model)
         except ProviderError:
@@ -337,10 +345,24 @@ class BaseProvider(ABC):
                 provider=self._name,
             )
         data = self._parse_json_answer(text) if request.json_output else None
+        served = used_model or model
+        price = self._answer_price(model, served, day or date.today())
+        billed = self._gateway_cost(body, headers)
+        if billed is not None and (billed > 0 or not price.listed):
+            return Completion(
+                text=text,
+                model=served,
+                usage=usage or Usage(),
+                finish_reason=finish_reason,
+                cost=billed,
+                usage_reported=usage is not None,
+                data=data,
+                cost_source=CostSource.GATEWAY,
+            )
         if usage is None:
             return Completion(
                 text=text,
-                model=used_model or model,
+                model=served,
                 usage=Usage(),
                 finish_reason=finish_reason,
                 cost=0.0,
@@ -349,12 +371,40 @@ class BaseProvider(ABC):
             )
         return Completion(
             text=text,
-            model=used_model or model,
+            model=served,
             usage=usage,
             finish_reason=finish_reason,
-            cost=self.price(model).cost(usage.input_tokens, usage.output_tokens),
+            cost=price.price.cost(usage.input_tokens, usage.output_tokens),
             data=data,
         )
+
+    def _answer_price(self, model: str, served: str, day: date) -> PriceQuote:
+        """Price an answer at the higher of the model asked for and the model that answered.
+
+        A gateway may fall back to a dearer model, and a retired model may be redirected to its
+        successor: either bills the model that answered. One the table does not list is priced as
+        an unknown model (`pricing`), high. A snapshot of the configured model keeps its override.
+        """
+        asked = self.price_quote(model, on=day)
+        if served == model or (
+            self._price_override is not None
+            and model == self._model
+            and same_model(model, served)
+        ):
+            return asked
+        answered = self.price_quote(served, on=day)
+        if answered == asked:  # a snapshot at its alias's price, the usual answer
+            return asked
+        return PriceQuote(
+            highest(asked.price, answered.price),
+            listed=asked.listed and answered.listed,
+        )
+
+    def _gateway_cost(
+        self, body: JSONObject, headers: Mapping[str, str]
+    ) -> float | None:
+        """Return what a gateway in front of the provider says it billed (`gateway_cost`), if it does."""
+        return litellm_cost(headers)
 
     def _parse_json_answer(self, text: str) -> Any:
         """Parse an answer asked for as JSON; a model that wrapped it in a code fence is forgiven.
@@ -453,11 +503,13 @@ class BaseProvider(ABC):
         *,
         payload: JSONObject | None = None,
         timeout: float,
+        response_headers: dict[str, str] | None = None,
     ) -> JSONObject:
         """Do one HTTP call and return the parsed JSON object of a 2xx answer.
 
         Every failure becomes a `ProviderError`: transport errors, non-2xx statuses, redirects, and 2xx
-        bodies that are not a JSON object (HTML, truncated, oversize).
+        bodies that are not a JSON object (HTML, truncated, oversize). A 2xx answer's headers are
+        copied into `response_headers` when given, names in lower case (a gateway's billed cost).
         """
         if not timeout > 0:  # aiohttp reads 0 (and below) as "no timeout at all"
             raise ProviderTimeoutError(
@@ -503,6 +555,11 @@ class BaseProvider(ABC):
                         status=status,
                     ) from err
                 content_type = response.content_type
+                if response_headers is not None:
+                    response_headers.update(
+                        (name.lower(), value)
+                        for name, value in response.headers.items()
+                    )
         except ProviderError:
             raise
         except aiohttp.ConnectionTimeoutError as err:

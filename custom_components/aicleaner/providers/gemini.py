@@ -142,9 +142,11 @@ class GeminiProvider(BaseProvider):
         usage: Any = body.get("usageMetadata")
         tokens = None
         if isinstance(usage, dict):
-            # Thinking tokens are billed as output tokens; a response with no thinking has no
-            # thoughtsTokenCount, and one with no text no candidatesTokenCount.
-            answer = token_count(usage.get("candidatesTokenCount", 0))
+            # Thinking tokens are billed as output tokens, beside the answer's: a response with
+            # no thinking has no thoughtsTokenCount. One without candidatesTokenCount (or
+            # promptTokenCount) reported half its usage, which is no usage: the router books the
+            # reservation, as for the other clients. An answer with no text never gets here.
+            answer = token_count(usage.get("candidatesTokenCount"))
             thoughts = token_count(usage.get("thoughtsTokenCount", 0))
             if answer is not None and thoughts is not None:
                 tokens = usage_from(usage.get("promptTokenCount"), answer + thoughts)

@@ -14,11 +14,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from ..router.models import FREE, ModelCapabilities
 from .catalog import compatible_capabilities
+from .gateway_cost import is_openrouter, openrouter_cost
 from .openai import CLASSIC_RULES, OpenAIProvider, ParameterRules, parameter_rules
 from .pricing import PriceQuote, compatible_quote
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import aiohttp
+
+    from ..router.models import AIRequest, ImageInput
+    from .base import JSONObject
 
 # Classic spelling, minus the temperature that reasoning models refuse.
 COMPATIBLE_REASONING_RULES: Final = ParameterRules(
@@ -54,6 +60,8 @@ class OpenAICompatibleProvider(OpenAIProvider):
         """Accept the common settings plus `runs_models`: True when the server runs them itself."""
         self._runs_models = runs_models is True
         super().__init__(session, **settings)
+        # OpenRouter says what it billed when asked to (`gateway_cost`).
+        self._openrouter = is_openrouter(self._base_url)
 
     @property
     def is_local(self) -> bool:
@@ -65,6 +73,22 @@ class OpenAICompatibleProvider(OpenAIProvider):
         if parameter_rules(model).temperature:
             return CLASSIC_RULES
         return COMPATIBLE_REASONING_RULES
+
+    def _completion_request(
+        self, request: AIRequest, model: str, images: tuple[ImageInput, ...]
+    ) -> tuple[str, JSONObject]:
+        url, payload = super()._completion_request(request, model, images)
+        if self._openrouter:
+            # Only to OpenRouter: other servers may refuse a field they do not know.
+            payload["usage"] = {"include": True}
+        return url, payload
+
+    def _gateway_cost(
+        self, body: JSONObject, headers: Mapping[str, str]
+    ) -> float | None:
+        if self._openrouter:
+            return openrouter_cost(body)
+        return super()._gateway_cost(body, headers)
 
     def _model_capabilities(self, model: str) -> ModelCapabilities:
         return compatible_capabilities(model)

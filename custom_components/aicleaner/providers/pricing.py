@@ -315,6 +315,15 @@ class PriceQuote:
     listed: bool
 
 
+def same_model(model: str, other: str) -> bool:
+    """Whether `other` names `model` or a snapshot of it (`gpt-4o-2024-08-06` of `gpt-4o`)."""
+    bare = model.lower().removeprefix("models/")
+    return _SNAPSHOT_SUFFIX.sub("", other.lower().removeprefix("models/")) in (
+        bare,
+        _SNAPSHOT_SUFFIX.sub("", bare),
+    )
+
+
 def _known(model: str, table: PriceTable) -> PriceEntry | None:
     """Return the table entry of `model` or of the model it is a snapshot of."""
     return table.get(model) or table.get(_SNAPSHOT_SUFFIX.sub("", model))

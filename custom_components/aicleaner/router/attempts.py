@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 import logging
 import math
 import random
@@ -27,7 +27,16 @@ from .errors import (
     ProviderServerError,
     ProviderTimeoutError,
 )
-from .models import AIRequest, AIResponse, Attempt, AttemptOutcome, Completion, Provider
+from .limits import RateLimiter
+from .models import (
+    AIRequest,
+    AIResponse,
+    Attempt,
+    AttemptOutcome,
+    Completion,
+    CostSource,
+    Provider,
+)
 from .slot import Slot
 from .stats import ProviderStats
 from .strategies import Candidate
@@ -66,10 +75,12 @@ class AttemptsMixin:
         started: float,
         *,
         later: Sequence[Candidate],
+        day: date,
     ) -> AIResponse | None:
         """Call one provider, retrying retryable errors; None means fail over to the next.
 
         `later` are the candidates after this one, for `_admit` to tell whether it is the last.
+        `day` is the day the candidates' reservations were priced on: the answer is priced on it too.
         """
         name = candidate.name
         slot = self._live_slot(name)
@@ -122,11 +133,11 @@ class AttemptsMixin:
                     # timeout covers the whole call), and a timer per call is not free.
                     async with asyncio.timeout(attempt_timeout + _TIMEOUT_GRACE):
                         completion = await provider.complete(
-                            prepared, timeout=attempt_timeout
+                            prepared, timeout=attempt_timeout, day=day
                         )
                 else:
                     completion = await provider.complete(
-                        prepared, timeout=attempt_timeout
+                        prepared, timeout=attempt_timeout, day=day
                     )
                 _check_completion(completion)
             except ProviderError as err:
@@ -142,7 +153,7 @@ class AttemptsMixin:
                 error = _classified(provider, err)
             else:
                 elapsed = clock() - call_started
-                cost = self._settle_success(
+                cost, source = self._settle_success(
                     slot,
                     completion,
                     reservation,
@@ -168,8 +179,9 @@ class AttemptsMixin:
                     latency_ms=(clock() - started) * 1000,
                     finish_reason=completion.finish_reason,
                     attempts=tuple(attempts),
-                    cost_estimated=not completion.usage_reported,
+                    cost_estimated=source is CostSource.RESERVATION,
                     data=completion.data,
+                    cost_source=source,
                 )
             finally:
                 stats.in_flight -= 1
@@ -258,27 +270,58 @@ class AttemptsMixin:
         # cancelled while waiting holds no trial slot.
         if breaker.state is BreakerState.OPEN:
             return ErrorCategory.BREAKER_OPEN
-        wait = slot.limiter.wait_time(tokens)
-        if wait > 0 and (wait <= _WAIT_SLACK or self._is_last(later)):
+        limiter = slot.limiter
+        wait = limiter.wait_time(tokens)
+        taken: int | None = None
+        if wait > 0:
             # The last candidate is worth waiting for, when the wait fits; so is a moment
             # left over from a Retry-After sleep that woke early.
+            if wait > _WAIT_SLACK and not self._is_last(later):
+                return ErrorCategory.RATE_LIMITED_LOCAL
             if now + wait >= deadline:
                 # A wait only this request's deadline forbids (see `_serve`).
                 return ErrorCategory.DEADLINE
-            await self._sleep(wait)
-            wait = slot.limiter.wait_time(tokens)
-        if wait > 0:
-            return ErrorCategory.RATE_LIMITED_LOCAL
-        if self._clock() >= deadline:
+            # The tokens are taken now, ahead of time: a request that comes later waits behind
+            # this one, so waiters go in arrival order and none is refused after its wait.
+            taken = limiter.acquire_ahead(tokens)
+            try:
+                refused = await self._wait_for_tokens(limiter, wait, deadline)
+            except asyncio.CancelledError:
+                limiter.cancel(taken)
+                raise
+            if refused is not None:
+                limiter.cancel(taken)
+                return refused
+        elif self._clock() >= deadline:
             return ErrorCategory.DEADLINE
         permit = breaker.try_acquire()
         if permit is None:
+            if taken is not None:
+                limiter.cancel(taken)
             return ErrorCategory.BREAKER_OPEN
         reservation = self._budget.reserve(slot.name, cost)
         if reservation is None:
             breaker.release(permit)
+            if taken is not None:
+                limiter.cancel(taken)
             return ErrorCategory.BUDGET
-        return reservation, slot.limiter.acquire(tokens), permit
+        if taken is None:
+            taken = limiter.acquire(tokens)
+        return reservation, taken, permit
+
+    async def _wait_for_tokens(
+        self, limiter: RateLimiter, wait: float, deadline: float
+    ) -> ErrorCategory | None:
+        """Sleep until tokens taken ahead are there; then through a Retry-After that came meanwhile.
+
+        None when the request may go; DEADLINE when a further wait does not fit its deadline.
+        """
+        await self._sleep(wait)
+        while (blocked := limiter.blocked_for()) > _WAIT_SLACK:
+            if self._clock() + blocked >= deadline:
+                return ErrorCategory.DEADLINE
+            await self._sleep(blocked)
+        return ErrorCategory.DEADLINE if self._clock() >= deadline else None
 
     def _is_last(self, later: Sequence[Candidate]) -> bool:
         """Whether no candidate after this one can take a call now.
@@ -302,28 +345,33 @@ class AttemptsMixin:
         taken: int,
         bound: tuple[int, int],
         elapsed: float,
-    ) -> float:
+    ) -> tuple[float, CostSource]:
         """Book a successful call: its cost and tokens, breaker, throttling, stats.
 
-        Returns the cost booked. An answer without token usage is booked at its reservation, an
-        upper bound of what it can have cost, and counted. `_check_completion` has checked the completion, so
-        nothing here can fail between the reservation and its commit.
+        Returns the cost booked and where it comes from. A gateway's billed figure is booked as it
+        is, even above the reservation (money is never guessed low; the budget then shows the
+        overspend and refuses what no longer fits). An answer without token usage is booked at its
+        tokens' upper bound, and, unless a gateway said what it cost, at its reservation, an upper
+        bound of what it can have cost, and counted. `_check_completion` has checked the completion,
+        so nothing here can fail between the reservation and its commit.
         """
         usage = completion.usage
+        source = completion.cost_source
         if completion.usage_reported:
-            cost, (used_in, used_out) = (
-                completion.cost,
-                (usage.input_tokens, usage.output_tokens),
-            )
+            used_in, used_out = usage.input_tokens, usage.output_tokens
         else:
-            cost, (used_in, used_out) = reservation.amount, bound
+            used_in, used_out = bound
             slot.stats.usage_missing += 1
+        if source is CostSource.GATEWAY or completion.usage_reported:
+            cost = completion.cost
+        else:
+            cost, source = reservation.amount, CostSource.RESERVATION
         self._budget.commit(reservation, cost, used_in, used_out)
         slot.limiter.reconcile(taken, used_in + used_out)
         slot.limiter.on_success()
         slot.breaker.record_success()
         slot.stats.record_success(elapsed, self._clock())
-        return cost
+        return cost, source
 
     def _settle_failure(
         self,

@@ -72,9 +72,26 @@ class TokenBucket:
         self.tokens = max(0.0, self.tokens - taken)
         return taken
 
+    def take_ahead(self, amount: float) -> float:
+        """Remove the tokens a request of `amount` takes, into debt when they are not there yet.
+
+        A request that will wait for its tokens holds its place: the debt makes whoever comes
+        next wait behind it, so waiters are served in arrival order.
+        """
+        taken = self.needed(amount)
+        self.tokens -= taken
+        return taken
+
     def give_back(self, amount: float) -> None:
-        """Return tokens (a negative amount charges more), staying within [0, capacity]."""
-        self.tokens = min(self.effective_capacity, max(0.0, self.tokens + amount))
+        """Return tokens (a negative amount charges more), up to capacity.
+
+        A charge never takes the bucket below 0, nor deeper into the debt of waiters; tokens
+        given back from a debt repay it, so the waiters behind keep their places.
+        """
+        self.tokens = min(
+            self.effective_capacity,
+            max(min(0.0, self.tokens), self.tokens + amount),
+        )
 
 
 class RateLimiter:
@@ -147,6 +164,33 @@ class RateLimiter:
             return tokens
         return int(self._tpm.take(tokens))
 
+    def acquire_ahead(self, tokens: int) -> int:
+        """Take one request and `tokens` tokens now, before they are there; call after `wait_time`.
+
+        For a request about to wait `wait_time`: when that wait is over, what it took is there.
+        Returns the tokens taken; `cancel` gives everything back if the request does not go.
+        """
+        for bucket in self._request_buckets:
+            bucket.take_ahead(1)
+        if self._tpm is None:
+            return tokens
+        return int(self._tpm.take_ahead(tokens))
+
+    def cancel(self, taken: int) -> None:
+        """Give back the request and the `taken` tokens of a request that was not sent."""
+        now = self._clock()
+        for bucket in self._request_buckets:
+            bucket.refill(now)
+            bucket.give_back(1)
+        if self._tpm is not None:
+            self._tpm.refill(now)
+            self._tpm.give_back(taken)
+
+    def blocked_for(self) -> float:
+        """Seconds a provider's Retry-After still blocks it (0 when it does not)."""
+        wait = self._blocked_until - self._clock()
+        return wait if wait > 0 else 0.0
+
     def try_acquire(self, tokens: int) -> tuple[float, int]:
         """Acquire if possible: (0, tokens taken), else (seconds to wait, 0)."""
         wait = self.wait_time(tokens)
@@ -186,7 +230,8 @@ class RateLimiter:
             elapsed = max(0.0, now - bucket.updated_at)
             tokens = bucket.tokens + elapsed * bucket.effective_rate
             headroom = min(headroom, tokens / bucket.effective_capacity)
-        return headroom
+        # Below 0 while requests wait for tokens taken ahead (`acquire_ahead`).
+        return max(headroom, 0.0)
 
     def _set_factor(self, factor: float) -> None:
         now = self._clock()

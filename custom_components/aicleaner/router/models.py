@@ -7,6 +7,7 @@ without copying. `Provider` is the protocol every client in `providers/` impleme
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 import hashlib
 from itertools import count
@@ -156,13 +157,27 @@ class ModelCapabilities:
     runs_in_cloud: bool = False
 
 
+class CostSource(StrEnum):
+    """Where a booked cost comes from."""
+
+    # The gateway said what it billed (LiteLLM's `x-litellm-response-cost`, OpenRouter's `usage.cost`).
+    GATEWAY = "gateway"
+    # The reported token usage at the price table's (or the user's) price.
+    PRICE_TABLE = "price_table"
+    # No usage reported: the call's reservation, an upper bound.
+    RESERVATION = "reservation"
+    # Served from the response cache: nothing was spent.
+    CACHE = "cache"
+
+
 @dataclass(frozen=True, slots=True)
 class Completion:
     """What a provider client returns for one successful call.
 
     `usage_reported` is False when the answer carried no usable token counts (some OpenAI-compatible
     gateways leave `usage` out): `usage` and `cost` are then zeros that mean "unknown", and the router
-    books the call's reservation, an upper bound, instead.
+    books the call's reservation, an upper bound, instead. `cost_source` is `GATEWAY` when `cost` is
+    what a gateway reported it billed: booked as it is, usage reported or not.
     """
 
     text: str
@@ -173,6 +188,7 @@ class Completion:
     usage_reported: bool = True
     # The parsed answer, for a request with `json_output`.
     data: Any = None
+    cost_source: CostSource = CostSource.PRICE_TABLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +239,8 @@ class AIResponse:
     cost_estimated: bool = False
     # The parsed answer, for a request with `json_output`.
     data: Any = None
+    # Where `cost` comes from (`CostSource`).
+    cost_source: CostSource = CostSource.PRICE_TABLE
 
 
 @runtime_checkable
@@ -257,8 +275,8 @@ class Provider(Protocol):
     def capabilities(self, model: str | None = None) -> ModelCapabilities:
         """Capabilities of `model` (default: the configured model)."""
 
-    def price(self, model: str | None = None) -> ModelPrice:
-        """Price of `model` (default: the configured model), user overrides applied."""
+    def price(self, model: str | None = None, *, on: date) -> ModelPrice:
+        """Price of `model` (default: the configured model) on day `on`, user overrides applied."""
 
     async def prepare(self, request: AIRequest) -> AIRequest:
         """Return `request` as this provider will send it: its images fitted to the model's limits.
@@ -268,8 +286,14 @@ class Provider(Protocol):
         for an image no provider could take.
         """
 
-    async def complete(self, request: AIRequest, *, timeout: float) -> Completion:
-        """Send one request as `prepare` returned it; raise a `ProviderError` subclass on any failure."""
+    async def complete(
+        self, request: AIRequest, *, timeout: float, day: date
+    ) -> Completion:
+        """Send one request as `prepare` returned it; raise a `ProviderError` subclass on any failure.
+
+        `day` is the day the router reserved the call on (in its time zone): the answer is priced
+        at that day's price, as the reservation was.
+        """
 
     async def health(self) -> HealthResult:
         """One free call that proves the provider is reachable and the key works."""

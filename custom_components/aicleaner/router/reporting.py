@@ -86,6 +86,7 @@ class ReportingMixin:
                 "model": response.model,
                 "response_time": seconds,
                 "cost": response.cost,
+                "cost_source": response.cost_source.value,
                 "cached": response.cached,
                 "attempts": _attempts_data(response.attempts),
             },
@@ -207,7 +208,8 @@ class ReportingMixin:
                 "failed_requests": overall.failed_requests,
                 "cached_requests": overall.cached_requests,
                 "average_response_time": overall.average_response_time,
-                "total_cost": overall.total_cost,
+                # The ledger's figure: billed failures count, as they do against the budget.
+                "total_cost": self._budget.total_cost,
             },
             "selection_strategy": self._config.selection_strategy.value,
             "cache": {

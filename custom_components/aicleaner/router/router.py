@@ -22,7 +22,15 @@ from .cache import LeaderGone, RequestCoalescer, ResponseCache, request_key
 from .config import ProviderSettings, RouterConfig, SelectionStrategy
 from .errors import AICleanerError, AllProvidersFailed, ErrorCategory
 from .estimate import text_token_bound
-from .models import AIRequest, AIResponse, Attempt, AttemptOutcome, Provider
+from .models import (
+    AIRequest,
+    AIResponse,
+    Attempt,
+    AttemptOutcome,
+    CostSource,
+    Provider,
+    Usage,
+)
 from .reporting import ReportingMixin
 from .slot import Slot
 from .stats import OverallStats, ProviderStats
@@ -43,6 +51,8 @@ _DAY_CHECK = 1.0
 _DEADLINE_SLACK = 0.05
 # Provider name of the attempt a coalesced follower reports when its deadline passed while waiting.
 _FOLLOWER = "(identical request in flight)"
+# What a cache hit used: nothing.
+_NOTHING_USED = Usage()
 
 
 class Router(AttemptsMixin, ReportingMixin):
@@ -231,8 +241,6 @@ class Router(AttemptsMixin, ReportingMixin):
         overall.total_response_time += response.latency_ms / 1000
         if response.cached:
             overall.cached_requests += 1
-        else:
-            overall.total_cost += response.cost
         if _LOGGER.isEnabledFor(logging.INFO):
             self._log_success(response)
         if self._listeners:
@@ -309,11 +317,17 @@ class Router(AttemptsMixin, ReportingMixin):
     def _from_cache(
         self, request: AIRequest, response: AIResponse, started: float
     ) -> AIResponse:
-        """Return a stored (or shared) answer as this request's: nothing was spent on it."""
+        """Return a stored (or shared) answer as this request's: nothing was spent on it.
+
+        No token was billed either: the usage is zero and the cost exact (`CostSource.CACHE`).
+        """
         return replace(
             response,
             request_id=request.request_id,
+            usage=_NOTHING_USED,
             cost=0.0,
+            cost_estimated=False,
+            cost_source=CostSource.CACHE,
             latency_ms=(self._clock() - started) * 1000,
             cached=True,
             attempts=(),
@@ -329,8 +343,11 @@ class Router(AttemptsMixin, ReportingMixin):
             if request.strategy is None
             else SelectionStrategy(request.strategy)
         )
+        # The day every reservation of this request is priced on, and its answer too.
+        day = self._today()
         candidates = self._candidates(
             request,
+            day=day,
             need_headroom=strategy
             in (SelectionStrategy.LEAST_LOADED, SelectionStrategy.ADAPTIVE),
         )
@@ -350,6 +367,7 @@ class Router(AttemptsMixin, ReportingMixin):
         if request.provider_order:
             candidates = put_first(candidates, request.provider_order)
         attempts: list[Attempt] = []
+        deferred: list[Candidate] = []
         for index, candidate in enumerate(candidates):
             response = await self._try_provider(
                 request,
@@ -358,13 +376,59 @@ class Router(AttemptsMixin, ReportingMixin):
                 deadline,
                 started,
                 later=candidates[index + 1 :],
+                day=day,
+            )
+            if response is not None:
+                return response
+            if _rate_limited(attempts, candidate.name):
+                deferred.append(candidate)
+        if deferred:
+            return await self._revisit(
+                request,
+                deferred,
+                attempts,
+                deadline=deadline,
+                started=started,
+                day=day,
+            )
+        raise AllProvidersFailed(request.request_id, attempts)
+
+    async def _revisit(
+        self,
+        request: AIRequest,
+        deferred: list[Candidate],
+        attempts: list[Attempt],
+        *,
+        deadline: float,
+        started: float,
+        day: date,
+    ) -> AIResponse:
+        """Try again the providers skipped only for their rate limit, now that the others failed.
+
+        Each was passed over while another provider could still answer; now each is worth its
+        wait, when the wait fits the deadline: the one free soonest first.
+        """
+        if len(deferred) > 1:
+
+            def wait(candidate: Candidate) -> float:
+                slot = self._live_slot(candidate.name)
+                if slot is None:
+                    return float("inf")
+                return slot.limiter.wait_time(
+                    candidate.input_tokens + request.max_tokens
+                )
+
+            deferred.sort(key=wait)
+        for candidate in deferred:
+            response = await self._try_provider(
+                request, candidate, attempts, deadline, started, later=(), day=day
             )
             if response is not None:
                 return response
         raise AllProvidersFailed(request.request_id, attempts)
 
     def _candidates(
-        self, request: AIRequest, *, need_headroom: bool
+        self, request: AIRequest, *, need_headroom: bool, day: date | None = None
     ) -> list[Candidate]:
         """List the providers that may serve the request, with their estimates for it."""
         # Upper bounds, not guesses: the budget reservation must cover the actual cost.
@@ -374,7 +438,8 @@ class Router(AttemptsMixin, ReportingMixin):
         pinned = request.provider
         allowed = request.allowed_providers
         # The price of the day: a reservation's cost bound is taken at the request's date.
-        day = self._today()
+        if day is None:
+            day = self._today()
         candidates: list[Candidate] = []
         for slot in self._slot_list:
             if not slot.settings.enabled:
@@ -463,3 +528,15 @@ class Router(AttemptsMixin, ReportingMixin):
     def reset_breaker(self, name: str) -> None:
         """Close provider `name`'s breaker now: someone asked for it to be tried again."""
         self._slots[name].breaker.reset()
+
+
+def _rate_limited(attempts: list[Attempt], name: str) -> bool:
+    """Whether provider `name` was just skipped because its rate limit was not free yet."""
+    if not attempts:
+        return False
+    last = attempts[-1]
+    return (
+        last.provider == name
+        and last.outcome is AttemptOutcome.SKIPPED
+        and last.category == ErrorCategory.RATE_LIMITED_LOCAL
+    )

@@ -64,5 +64,5 @@ class Slot:
             self._prices_day = day
         price = self._prices.get(model)
         if price is None:
-            price = self._prices[model] = self.provider.price(model)
+            price = self._prices[model] = self.provider.price(model, on=day)
         return price

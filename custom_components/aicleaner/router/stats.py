@@ -170,7 +170,6 @@ class OverallStats:
     cached_requests: int = 0
     # Seconds summed over successful requests, for the average.
     total_response_time: float = 0.0
-    total_cost: float = 0.0
 
     @property
     def average_response_time(self) -> float:
@@ -187,7 +186,6 @@ class OverallStats:
             "failed_requests": self.failed_requests,
             "cached_requests": self.cached_requests,
             "total_response_time": self.total_response_time,
-            "total_cost": self.total_cost,
         }
 
     def restore(self, data: Mapping[str, Any]) -> None:
@@ -210,7 +208,6 @@ class OverallStats:
         self.total_response_time = max(
             self.total_response_time, float(data.get("total_response_time", 0.0))
         )
-        self.total_cost = max(self.total_cost, float(data.get("total_cost", 0.0)))
 
 
 @dataclass(frozen=True, slots=True)

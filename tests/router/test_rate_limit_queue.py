@@ -1,0 +1,87 @@
+"""Waiting for rate-limit tokens: taken ahead, in arrival order, given back by a waiter that leaves."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from custom_components.aicleaner.router import ProviderSettings
+from custom_components.aicleaner.router.limits import RateLimiter, TokenBucket
+from custom_components.aicleaner.router.models import AIRequest
+
+from .conftest import RouterFactory
+from .fakes import FakeClock, FakeProvider
+
+
+def _limiter(clock: FakeClock, rpm: int) -> RateLimiter:
+    settings = ProviderSettings(
+        rate_limit_rpm=rpm, rate_limit_tpm=None, rate_limit_rph=None, burst_allowance=0
+    )
+    return RateLimiter(settings, clock)
+
+
+def test_tokens_taken_ahead_make_the_next_caller_wait_behind() -> None:
+    bucket = TokenBucket(capacity=1, rate=1.0, now=0.0)
+    bucket.take(1)
+    assert bucket.wait_time(1) == pytest.approx(1.0)
+    bucket.take_ahead(1)
+    assert bucket.tokens == -1
+    assert bucket.wait_time(1) == pytest.approx(2.0)
+    bucket.refill(1.0)
+    assert bucket.tokens == pytest.approx(0.0)  # the first waiter's token is there
+
+
+def test_tokens_given_back_repay_a_debt_and_a_charge_never_deepens_it() -> None:
+    bucket = TokenBucket(capacity=5, rate=1.0, now=0.0)
+    bucket.take(5)
+    bucket.take_ahead(1)
+    bucket.take_ahead(1)
+    bucket.give_back(1)
+    assert bucket.tokens == -1  # the waiter still queued keeps its place
+    bucket.give_back(-3)
+    assert bucket.tokens == -1
+    bucket.give_back(10)
+    assert bucket.tokens == 5
+
+
+def test_waiters_are_queued_in_arrival_order() -> None:
+    clock = FakeClock()
+    limits = _limiter(clock, rpm=1)  # a bucket of one, refilled once a minute
+    assert limits.try_acquire(0)[0] == 0
+    waits = []
+    for _ in range(3):
+        waits.append(limits.wait_time(0))
+        limits.acquire_ahead(0)
+    assert waits == [pytest.approx(60), pytest.approx(120), pytest.approx(180)]
+    assert limits.headroom() == 0.0  # never below 0, debt or not
+    limits.cancel(0)
+    assert limits.wait_time(0) == pytest.approx(180)
+
+
+async def test_a_waiter_cancelled_while_it_waits_gives_its_place_back(
+    make_router: RouterFactory, clock: FakeClock
+) -> None:
+    released = asyncio.Event()
+
+    async def never(_seconds: float) -> None:
+        await released.wait()
+
+    provider = FakeProvider("a")
+    settings = ProviderSettings(
+        rate_limit_rpm=1, rate_limit_tpm=None, rate_limit_rph=None, burst_allowance=0
+    )
+    router = make_router([provider], settings={"a": settings}, sleep=never)
+    await router.process(AIRequest(prompt="first", use_cache=False))
+    limiter = router._slots["a"].limiter
+    before = limiter.wait_time(0)
+    waiting = asyncio.create_task(
+        router.process(AIRequest(prompt="second", use_cache=False, timeout=120))
+    )
+    await asyncio.sleep(0)
+    assert limiter.wait_time(0) == pytest.approx(before + 60)  # its place is taken
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert limiter.wait_time(0) == pytest.approx(before)
+    assert len(provider.calls) == 1
