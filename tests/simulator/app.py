@@ -51,7 +51,8 @@ class ProviderSimulator:
         self.faults = FaultTable(self.rng)
         self.requests: defaultdict[str, list[RecordedRequest]] = defaultdict(list)
         self._counts: defaultdict[str, int] = defaultdict(int)
-        self._replies: dict[str, str] = {}
+        # provider -> {text the request body must contain ("" for any request): reply}
+        self._replies: defaultdict[str, dict[str, str]] = defaultdict(dict)
         self._stopping: asyncio.Event | None = None
         self._in_flight = 0
         self._arrival: asyncio.Event | None = None
@@ -84,13 +85,31 @@ class ProviderSimulator:
         """Remove the fault rules of one provider, or of all."""
         self.faults.clear(provider)
 
-    def set_reply(self, provider: str, text: str | None) -> None:
-        """Make the provider answer with this text (None: the default descriptive reply)."""
+    def set_reply(self, provider: str, text: str | None, *, when: str = "") -> None:
+        """Make the provider answer with this text (None: the default descriptive reply).
+
+        With `when`, only requests whose body contains that text get this reply (a prompt's words,
+        as a scripted model would recognise its task); a reply with a `when` found wins over one
+        without.
+        """
         self._check_provider(provider)
+        if not isinstance(when, str):
+            raise TypeError("'when' must be a string")
         if text is None:
-            self._replies.pop(provider, None)
+            self._replies[provider].pop(when, None)
         else:
-            self._replies[provider] = text
+            self._replies[provider][when] = text
+
+    def _reply_for(self, provider: str, body: bytes) -> str | None:
+        """The scripted reply for this request body, if any."""
+        replies = self._replies.get(provider)
+        if not replies:
+            return None
+        sent = body.decode("utf-8", errors="replace")
+        for when, text in replies.items():
+            if when and when in sent:
+                return text
+        return replies.get("")
 
     def last_request(self, provider: str) -> RecordedRequest:
         """The provider's most recent recorded request (IndexError if there is none)."""
@@ -208,7 +227,7 @@ class ProviderSimulator:
                 json=parsed,
                 json_invalid=invalid,
                 rng=self.rng,
-                reply_text=self._replies.get(provider),
+                reply_text=self._reply_for(provider, body),
             )
             decision = self.faults.decide(provider, route.endpoint)
             if decision is None:
@@ -346,7 +365,9 @@ class ProviderSimulator:
     async def _admin_set_reply(self, request: web.Request) -> web.Response:
         try:
             payload = await request.json(loads=orjson.loads)
-            self.set_reply(payload["provider"], payload.get("text"))
+            self.set_reply(
+                payload["provider"], payload.get("text"), when=payload.get("when", "")
+            )
         except (KeyError, TypeError, ValueError, orjson.JSONDecodeError) as err:
             return json_response({"error": f"invalid reply: {err}"}, status=400)
         return json_response({"ok": True})
