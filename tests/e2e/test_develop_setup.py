@@ -15,6 +15,7 @@ def test_develop_setup_leaves_no_repair_of_its_own_making(
     tmp_path: Path, simulator_port: int
 ) -> None:
     pytest_socket.enable_socket()
+    develop.prepare_config(tmp_path)
     hass = HassProcess(config_dir=tmp_path, configuration=develop.CONFIGURATION_YAML)
     try:
         hass.start(timeout=180)
