@@ -395,8 +395,10 @@ def ensure_dashboard(hass: HassProcess) -> None:
     """Make the AICleaner dashboard show the providers there are now (at every start).
 
     It is rebuilt each time, so a provider added or removed since shows up; edits made to it in
-    the UI are replaced (copy it to a dashboard of your own to keep them).
+    the UI are replaced (copy it to a dashboard of your own to keep them). It waits for HA to have
+    finished starting: the HTTP API answers before the providers' entities have states.
     """
+    hass.wait_until_running(timeout=300)
     (entry,) = hass.request("GET", "/api/config/config_entries/entry?domain=aicleaner")
     subentries = hass.websocket_command(
         {"type": "config_entries/subentries/list", "entry_id": entry["entry_id"]}

@@ -112,7 +112,9 @@ def test_a_provider_added_later_is_on_the_dashboard_after_the_next_start(
     )
     assert done["type"] == "create_entry", done
 
-    # What scripts/develop does at its next start.
+    # scripts/develop's next start: set up as soon as the HTTP API answers, as main() does.
+    hass.stop()
+    hass.start(timeout=180)
     develop.set_up(hass, simulator_port)
 
     cards = _dashboard_cards(hass)
