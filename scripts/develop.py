@@ -6,11 +6,13 @@ import json
 import os
 from pathlib import Path
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from typing import Any
+import urllib.request
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -31,14 +33,43 @@ PASSWORD = "dev"
 # No `http:` block: HA 2026.10 keeps the listen address in .storage/http (see ensure_loopback_only).
 # No `homeassistant:` block either: it would lock the location settings in the UI, and without a
 # country HA raises a repair of its own. The name and country are set as onboarding sets them.
+# The automation, script and scene lines are those of a default HA config: without them an
+# automation saved in the UI (from the blueprint, say) is written to automations.yaml but never loaded.
 CONFIGURATION_YAML = """\
 # Created by scripts/develop; edit freely, it is not overwritten.
 default_config:
+automation: !include automations.yaml
+script: !include scripts.yaml
+scene: !include scenes.yaml
 logger:
   default: info
   logs:
     custom_components.aicleaner: debug
 """
+CREATED_BY_US = CONFIGURATION_YAML.splitlines()[0]
+# What HA itself writes for a new config: the files the includes above read.
+INCLUDED_FILES = {"automations.yaml": "[]\n", "scripts.yaml": "", "scenes.yaml": ""}
+INCLUDES = "automation: !include automations.yaml\nscript: !include scripts.yaml\nscene: !include scenes.yaml\n"
+
+# The demo room: a camera on a drawn kitchen (scripts/demo/kitchen.jpg), in <config>/www, the folder
+# HA allows `image_path` to read by default, and the cleaning-tasks blueprint, installed.
+DEMO_PHOTO = REPO_ROOT / "scripts" / "demo" / "kitchen.jpg"
+DEMO_PHOTO_IN_CONFIG = Path("www") / "kitchen.jpg"
+BLUEPRINT = Path("blueprints") / "automation" / "aicleaner" / "cleaning_tasks.yaml"
+CAMERA_NAME = "Kitchen"
+CAMERA_ENTITY = "camera.kitchen"
+TODO_ENTITY = "todo.shopping_list"
+# What the simulated providers answer to the blueprint's request (recognised by these words of its
+# prompt): the tasks a model would see in the demo photo. Any other request gets the simulator's
+# default reply.
+BLUEPRINT_PROMPT_WORDS = "List the cleaning tasks"
+DEMO_TASKS = (
+    "Wash the dishes in the sink",
+    "Wipe the spill and the crumbs off the counter",
+    "Clean the frying pan",
+    "Sweep the floor",
+    "Empty the bin",
+)
 
 
 def log(message: str) -> None:
@@ -88,6 +119,38 @@ def ensure_loopback_only(port: int) -> None:
             f" setting {LOOPBACK}:{port} only"
         )
         write_http_store(CONFIG_DIR, port)
+
+
+def prepare_config(config_dir: Path) -> None:
+    """Give the config what the demo needs before HA starts: the included files, the blueprint and photo.
+
+    A configuration.yaml written by an older scripts/develop lacks the automation, script and scene
+    lines; they are added (only to one this script wrote, and only when it has no `automation:`).
+    The blueprint is copied again when the repository's differs, so the demo runs the current one.
+    """
+    configuration = config_dir / "configuration.yaml"
+    if configuration.exists():
+        text = configuration.read_text(encoding="utf-8")
+        if text.startswith(CREATED_BY_US) and not re.search(
+            r"^automation\b", text, re.MULTILINE
+        ):
+            configuration.write_text(
+                text.replace("default_config:\n", "default_config:\n" + INCLUDES, 1),
+                encoding="utf-8",
+            )
+            log("added automation, script and scene to configuration.yaml")
+    for name, content in INCLUDED_FILES.items():
+        if not (config_dir / name).exists():
+            (config_dir / name).write_text(content, encoding="utf-8")
+    for source, target in (
+        (REPO_ROOT / BLUEPRINT, config_dir / BLUEPRINT),
+        (DEMO_PHOTO, config_dir / DEMO_PHOTO_IN_CONFIG),
+    ):
+        if target.exists() and target.read_bytes() == source.read_bytes():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        log(f"installed {target.relative_to(config_dir)}")
 
 
 def start_simulator(port: int) -> subprocess.Popen[bytes] | None:
@@ -164,21 +227,96 @@ def add_demo_providers(hass: HassProcess, entry_id: str, sim_port: int) -> None:
         log(f"demo provider {name} -> simulator {path}")
 
 
-# The dashboard of the README's "Dashboard" section, made for the providers configured.
+def add_demo_room(hass: HassProcess) -> None:
+    """Add the kitchen camera (Local file, on the demo photo) and a to-do list, once each."""
+    domains = {
+        entry["domain"]
+        for entry in hass.request("GET", "/api/config/config_entries/entry")
+    }
+    photo = str((hass.config_dir / DEMO_PHOTO_IN_CONFIG).resolve())
+    for domain, answer in (
+        ("local_file", {"name": CAMERA_NAME, "file_path": photo}),
+        ("shopping_list", {}),
+    ):
+        if domain in domains:
+            continue
+        flow = hass.request(
+            "POST", "/api/config/config_entries/flow", {"handler": domain}
+        )
+        result = hass.request(
+            "POST", f"/api/config/config_entries/flow/{flow['flow_id']}", answer
+        )
+        if result.get("type") != "create_entry":
+            log(f"could not add {domain}: {result.get('errors') or result}")
+            continue
+        log(f"demo {domain} added")
+    # The camera in the Kitchen area (onboarding makes it): the blueprint names the room after it.
+    registry = hass.websocket_command({"type": "config/entity_registry/list"})
+    areas = hass.websocket_command({"type": "config/area_registry/list"})
+    kitchen = next((a["area_id"] for a in areas if a["name"] == CAMERA_NAME), None)
+    camera = next((e for e in registry if e["entity_id"] == CAMERA_ENTITY), None)
+    if camera is not None and kitchen is not None and camera["area_id"] is None:
+        hass.websocket_command(
+            {
+                "type": "config/entity_registry/update",
+                "entity_id": CAMERA_ENTITY,
+                "area_id": kitchen,
+            }
+        )
+
+
+def script_simulator_replies(sim_port: int) -> None:
+    """Make every simulated provider answer the blueprint's request with the demo photo's tasks.
+
+    The simulator keeps replies in memory, so this runs at every start. Other requests keep the
+    simulator's default reply.
+    """
+    text = json.dumps({"tasks": list(DEMO_TASKS)})
+    for kind, *_rest in DEMO_PROVIDERS:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{sim_port}/_sim/reply",
+            data=json.dumps(
+                {"provider": kind, "text": text, "when": BLUEPRINT_PROMPT_WORDS}
+            ).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(request, timeout=10):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)  # the simulator is still starting
+
+
+# The dashboard of the README's "Dashboard" section, made for the providers configured. Rows are
+# named short: the card's title says whose they are, so "AICleaner Total cost today" or
+# "OpenAI (simulated) Success rate" (device name + entity name, cut in a narrow card) need not show.
 DASHBOARD_URL = "ai-providers"
-ROUTER_CARD = (
-    "total_cost_today",
-    "total_requests_today",
-    "healthy_providers",
-    "cache_hit_rate",
-    "selection_strategy",
+ROUTER_ROWS = (
+    ("total_cost_today", "Cost today"),
+    ("total_requests_today", "Requests today"),
+    ("healthy_providers", "Healthy providers"),
+    ("cache_hit_rate", "Cache hit rate"),
+    ("selection_strategy", "Strategy"),
+)
+PROVIDER_ROWS = (
+    ("status", "Status"),
+    ("problem", "Problem"),
+    ("latency", "Latency"),
+    ("success_rate", "Success rate"),
+    ("requests_today", "Requests today"),
+    ("cost_today", "Cost today"),
 )
 
 
 def dashboard_config(
     router: dict[str, str], providers: list[tuple[str, dict[str, str], float | None]]
 ) -> dict[str, Any]:
-    """Return the Lovelace config: router figures, cost per day, budget left, status, latency.
+    """Return the Lovelace config: router figures, cost per day, budget left, then a card per provider.
 
     `router` maps an entity key (`total_cost_today`...) to its entity id; `providers` holds each
     provider's name, its entity ids by key, and its daily budget (None: no gauge).
@@ -187,12 +325,19 @@ def dashboard_config(
         {
             "type": "entities",
             "title": "Router",
-            "entities": [router[key] for key in ROUTER_CARD if key in router],
+            "entities": [
+                {"entity": router[key], "name": name}
+                for key, name in ROUTER_ROWS
+                if key in router
+            ],
         },
         {
             "type": "statistics-graph",
             "title": "Cost per day",
-            "entities": [ids["cost_today"] for _, ids, _ in providers],
+            "entities": [
+                {"entity": ids["cost_today"], "name": name}
+                for name, ids, _ in providers
+            ],
             "stat_types": ["change"],
             "period": "day",
             "days_to_show": 30,
@@ -223,21 +368,15 @@ def dashboard_config(
     cards += [
         {
             "type": "entities",
-            "title": "Provider status",
+            "title": name,
             "state_color": True,
             "entities": [
-                ids[key] for _, ids, _ in providers for key in ("status", "problem")
+                {"entity": ids[key], "name": row}
+                for key, row in PROVIDER_ROWS
+                if key in ids
             ],
-        },
-        {
-            "type": "entities",
-            "title": "Latency and traffic",
-            "entities": [
-                ids[key]
-                for _, ids, _ in providers
-                for key in ("latency", "success_rate", "requests_today")
-            ],
-        },
+        }
+        for name, ids, _ in providers
     ]
     return {
         "title": "AICleaner",
@@ -253,10 +392,13 @@ def dashboard_config(
 
 
 def ensure_dashboard(hass: HassProcess) -> None:
-    """Create the AICleaner dashboard once, for the providers there are (after setting them up)."""
-    dashboards = hass.websocket_command({"type": "lovelace/dashboards/list"})
-    if any(board["url_path"] == DASHBOARD_URL for board in dashboards):
-        return
+    """Make the AICleaner dashboard show the providers there are now (at every start).
+
+    It is rebuilt each time, so a provider added or removed since shows up; edits made to it in
+    the UI are replaced (copy it to a dashboard of your own to keep them). It waits for HA to have
+    finished starting: the HTTP API answers before the providers' entities have states.
+    """
+    hass.wait_until_running(timeout=300)
     (entry,) = hass.request("GET", "/api/config/config_entries/entry?domain=aicleaner")
     subentries = hass.websocket_command(
         {"type": "config_entries/subentries/list", "entry_id": entry["entry_id"]}
@@ -289,17 +431,19 @@ def ensure_dashboard(hass: HassProcess) -> None:
     if not providers:
         log("no provider yet: the dashboard is made once one is added (next start)")
         return
-    hass.websocket_command(
-        {
-            "type": "lovelace/dashboards/create",
-            "url_path": DASHBOARD_URL,
-            "title": "AICleaner",
-            "icon": "mdi:robot-outline",
-            "mode": "storage",
-            "show_in_sidebar": True,
-            "require_admin": False,
-        }
-    )
+    dashboards = hass.websocket_command({"type": "lovelace/dashboards/list"})
+    if not any(board["url_path"] == DASHBOARD_URL for board in dashboards):
+        hass.websocket_command(
+            {
+                "type": "lovelace/dashboards/create",
+                "url_path": DASHBOARD_URL,
+                "title": "AICleaner",
+                "icon": "mdi:robot-outline",
+                "mode": "storage",
+                "show_in_sidebar": True,
+                "require_admin": False,
+            }
+        )
     hass.websocket_command(
         {
             "type": "lovelace/config/save",
@@ -307,7 +451,9 @@ def ensure_dashboard(hass: HassProcess) -> None:
             "config": dashboard_config(by_owner.get(entry["entry_id"], {}), providers),
         }
     )
-    log(f"dashboard: {hass.url}/{DASHBOARD_URL}")
+    log(
+        f"dashboard (rebuilt at every start, for {len(providers)} providers): {hass.url}/{DASHBOARD_URL}"
+    )
 
 
 def set_up(hass: HassProcess, sim_port: int | None) -> None:
@@ -338,6 +484,9 @@ def set_up(hass: HassProcess, sim_port: int | None) -> None:
         )
         if sim_port is not None:
             add_demo_providers(hass, result["result"]["entry_id"], sim_port)
+    add_demo_room(hass)
+    if sim_port is not None:
+        script_simulator_replies(sim_port)
     ensure_dashboard(hass)
 
 
@@ -353,6 +502,7 @@ def main() -> int:
             )
             return 1
     ensure_loopback_only(hass_port)
+    prepare_config(CONFIG_DIR)
     simulator = start_simulator(sim_port)
     hass = HassProcess(
         config_dir=CONFIG_DIR,

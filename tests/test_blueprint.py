@@ -8,6 +8,7 @@ from unittest.mock import patch
 
 from homeassistant.components.camera import Image as CameraImage
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import area_registry as ar, entity_registry as er
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -114,3 +115,66 @@ async def test_blueprint_adds_the_rooms_new_tasks_to_the_list(
     assert blocks[0]["type"] == "image"
     assert "kitchen" in str(blocks)
     assert "JSON" in str(sent["system"])
+
+
+async def test_blueprint_names_the_room_after_the_cameras_area_when_left_empty(
+    hass: HomeAssistant,
+    setup_aicleaner: Setup,
+    simulator: SimulatorServer,
+    tmp_path: Path,
+) -> None:
+    assert await async_setup_component(hass, "homeassistant", {})
+    hass.config.config_dir = str(tmp_path)
+    target = tmp_path / "blueprints" / "automation" / "aicleaner"
+    target.mkdir(parents=True)
+    shutil.copy(BLUEPRINT, target / "cleaning_tasks.yaml")
+    todo_entry = MockConfigEntry(domain="shopping_list")
+    todo_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(todo_entry.entry_id)
+    await setup_aicleaner(("anthropic", "Claude", {}))
+    simulator.sim.set_reply("anthropic", '{"tasks": []}')
+
+    scullery = ar.async_get(hass).async_create("Scullery")
+    for object_id, area in (("pantry_cam", scullery.id), ("hall_cam", None)):
+        er.async_get(hass).async_get_or_create(
+            "camera", "demo", object_id, suggested_object_id=object_id
+        )
+        er.async_get(hass).async_update_entity(f"camera.{object_id}", area_id=area)
+        hass.states.async_set(f"camera.{object_id}", "idle")
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": [
+                {
+                    "id": object_id,
+                    "alias": object_id,
+                    "use_blueprint": {
+                        "path": "aicleaner/cleaning_tasks.yaml",
+                        "input": {
+                            "camera": f"camera.{object_id}",
+                            "todo_list": TODO,
+                            "triggers": [{"trigger": "event", "event_type": object_id}],
+                        },
+                    },
+                }
+                for object_id in ("pantry_cam", "hall_cam")
+            ]
+        },
+    )
+    await hass.async_block_till_done()
+
+    prompts = []
+    for object_id in ("pantry_cam", "hall_cam"):
+        with patch(
+            "homeassistant.components.camera.async_get_image",
+            return_value=CameraImage("image/jpeg", jpeg((80, 60))),
+        ):
+            hass.bus.async_fire(object_id)
+            await hass.async_block_till_done()
+        blocks = simulator.sim.last_request("anthropic").json["messages"][0]["content"]
+        prompts.append(next(b["text"] for b in blocks if b["type"] == "text"))
+
+    # The room input left empty: the camera's area, else the word "room".
+    assert prompts[0].startswith("This is a picture of the scullery.")
+    assert prompts[1].startswith("This is a picture of the room.")

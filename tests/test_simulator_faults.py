@@ -428,6 +428,46 @@ async def test_admin_endpoint_reports_and_resets_recorded_requests(
     assert simulator.sim.request_count("openai") == 0
 
 
+async def test_a_reply_with_when_answers_only_requests_containing_that_text(
+    http: aiohttp.ClientSession,
+) -> None:
+    async def reply_to(prompt: str) -> str:
+        body = {**OPENAI_BODY, "messages": [{"role": "user", "content": prompt}]}
+        async with http.post(
+            "/openai/v1/chat/completions", json=body, headers=OPENAI_AUTH
+        ) as response:
+            content: str = (await response.json())["choices"][0]["message"]["content"]
+            return content
+
+    async with http.post(
+        "/_sim/reply",
+        json={"provider": "openai", "text": '{"tasks": ["Sweep"]}', "when": "chores"},
+    ) as response:
+        assert response.status == 200
+    assert await reply_to("List the chores") == '{"tasks": ["Sweep"]}'
+    assert (await reply_to("Describe the room")).startswith("Simulated openai reply")
+
+    # An unconditional reply answers the rest; the conditional one still wins where it matches.
+    async with http.post(
+        "/_sim/reply", json={"provider": "openai", "text": "Anything else."}
+    ) as response:
+        assert response.status == 200
+    assert await reply_to("List the chores") == '{"tasks": ["Sweep"]}'
+    assert await reply_to("Describe the room") == "Anything else."
+
+    # text null removes only the reply of that `when`.
+    async with http.post(
+        "/_sim/reply", json={"provider": "openai", "text": None, "when": "chores"}
+    ) as response:
+        assert response.status == 200
+    assert await reply_to("List the chores") == "Anything else."
+
+    async with http.post(
+        "/_sim/reply", json={"provider": "openai", "text": "x", "when": 3}
+    ) as response:
+        assert response.status == 400
+
+
 async def test_recording_can_be_turned_off_but_requests_are_still_counted(
     socket_enabled: None,
 ) -> None:

@@ -35,9 +35,12 @@ def hass_process(
 ) -> Iterator[HassProcess]:
     """A fresh, onboarded hass with the configuration.yaml of the e2e tests or of scripts/develop."""
     pytest_socket.enable_socket()
-    process = HassProcess(
-        config_dir=tmp_path_factory.mktemp("hass-http"), configuration=request.param
-    )
+    config_dir = tmp_path_factory.mktemp("hass-http")
+    if request.param == develop.CONFIGURATION_YAML:
+        develop.prepare_config(
+            config_dir
+        )  # the files its includes read, as scripts/develop writes them
+    process = HassProcess(config_dir=config_dir, configuration=request.param)
     try:
         process.start(timeout=180)
         process.onboard()

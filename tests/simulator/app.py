@@ -54,7 +54,8 @@ class ProviderSimulator:
         self.faults = FaultTable(self.rng)
         self.requests: defaultdict[str, list[RecordedRequest]] = defaultdict(list)
         self._counts: defaultdict[str, int] = defaultdict(int)
-        self._replies: dict[str, str] = {}
+        # provider -> {text the request body must contain ("" for any request): reply}
+        self._replies: defaultdict[str, dict[str, str]] = defaultdict(dict)
         # What each provider would have billed (USD), for comparing a ledger to.
         self.billed = BilledLedger()
         # The call whose faults are being drawn (set just before `faults.decide`).
@@ -91,13 +92,31 @@ class ProviderSimulator:
         """Remove the fault rules of one provider, or of all."""
         self.faults.clear(provider)
 
-    def set_reply(self, provider: str, text: str | None) -> None:
-        """Make the provider answer with this text (None: the default descriptive reply)."""
+    def set_reply(self, provider: str, text: str | None, *, when: str = "") -> None:
+        """Make the provider answer with this text (None: the default descriptive reply).
+
+        With `when`, only requests whose body contains that text get this reply (a prompt's words,
+        as a scripted model would recognise its task); a reply with a `when` found wins over one
+        without.
+        """
         self._check_provider(provider)
+        if not isinstance(when, str):
+            raise TypeError("'when' must be a string")
         if text is None:
-            self._replies.pop(provider, None)
+            self._replies[provider].pop(when, None)
         else:
-            self._replies[provider] = text
+            self._replies[provider][when] = text
+
+    def _reply_for(self, provider: str, body: bytes) -> str | None:
+        """The scripted reply for this request body, if any."""
+        replies = self._replies.get(provider)
+        if not replies:
+            return None
+        sent = body.decode("utf-8", errors="replace")
+        for when, text in replies.items():
+            if when and when in sent:
+                return text
+        return replies.get("")
 
     def set_gateway(self, provider: str, gateway: Gateway | None) -> None:
         """Put a gateway (LiteLLM or OpenRouter billing, fallbacks) in front of an OpenAI protocol."""
@@ -226,7 +245,7 @@ class ProviderSimulator:
                 json=parsed,
                 json_invalid=invalid,
                 rng=self.rng,
-                reply_text=self._replies.get(provider),
+                reply_text=self._reply_for(provider, body),
             )
             self.current_call = call
             decision = self.faults.decide(provider, route.endpoint)
@@ -422,7 +441,9 @@ class ProviderSimulator:
     async def _admin_set_reply(self, request: web.Request) -> web.Response:
         try:
             payload = await request.json(loads=orjson.loads)
-            self.set_reply(payload["provider"], payload.get("text"))
+            self.set_reply(
+                payload["provider"], payload.get("text"), when=payload.get("when", "")
+            )
         except (KeyError, TypeError, ValueError, orjson.JSONDecodeError) as err:
             return json_response({"error": f"invalid reply: {err}"}, status=400)
         return json_response({"ok": True})
