@@ -52,6 +52,9 @@ TARGETS: dict[str, str] = {
     "custom_components/aicleaner/providers/pricing.py": "tests/providers",
     "custom_components/aicleaner/providers/base.py": "tests/providers",
     "custom_components/aicleaner/providers/gateway_cost.py": "tests/providers/test_answer_cost.py",
+    # Whose fault is it: the error taxonomy and the classification of every API's error answers.
+    "custom_components/aicleaner/router/errors.py": "tests/router",
+    "custom_components/aicleaner/providers/classify.py": "tests/providers",
 }
 PYTEST_ARGS = ("-x", "-q", "-p", "no:cacheprovider")
 # Copied into the temporary repository: what the tests need, not history or caches.

@@ -125,8 +125,8 @@ async def test_no_provider_answering_with_the_structure_is_a_clear_error(
         await generate(hass, instructions="Tasks?", structure=TASKS_STRUCTURE)
     assert raised.value.translation_key == "providers_failed"
     message = str(raised.value)
-    assert "OpenAI: unreadable answer" in message
-    assert "Claude: unreadable answer" in message
+    assert "OpenAI: answer in the wrong format" in message
+    assert "Claude: answer in the wrong format" in message
     # Each provider was asked once: a provider that gave a wrong shape is not asked again.
     assert simulator.sim.request_count("openai") == 1
     assert simulator.sim.request_count("anthropic") == 1

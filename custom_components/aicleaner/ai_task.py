@@ -116,7 +116,7 @@ class AICleanerTaskEntity(ai_task.AITaskEntity, AICleanerEntity):
                 Attempt(
                     response.provider,
                     AttemptOutcome.ERROR,
-                    ErrorCategory.MALFORMED,
+                    ErrorCategory.WRONG_FORMAT,
                     latency_ms=response.latency_ms,
                 )
             )

@@ -108,6 +108,8 @@ SOAK_PROVIDERS = ("openai", "anthropic", "gemini")
 FAULT_SHARE = 0.30
 # A spent quota pauses a provider for an hour; in a soak of seconds, for as long as a breaker.
 SOAK_QUOTA_COOLDOWN = 0.05
+# A worker's pause after a failed request: the breakers' open time.
+_PAUSE_AFTER_FAILURE = 0.05
 # Skips that mean "this provider could not serve the request at that moment".
 _EXCUSED_SKIPS = frozenset(
     {
@@ -387,6 +389,10 @@ async def run_soak(
                 )
             except HomeAssistantError as err:
                 failed_messages.append(str(err))
+                # As a real caller would, it waits a moment before its next request: without
+                # that, while every breaker is open (0.05 s), the workers would burn through
+                # hundreds of requests, a share that grows with the machine's speed.
+                await asyncio.sleep(_PAUSE_AFTER_FAILURE)
             else:
                 succeeded += 1
 

@@ -10,6 +10,7 @@ from custom_components.aicleaner.router.breaker import (
     CircuitBreaker,
 )
 from custom_components.aicleaner.router.config import BreakerSettings
+from custom_components.aicleaner.router.errors import HealthEffect
 
 from .fakes import FakeClock
 
@@ -284,3 +285,36 @@ def test_breaker_invariants_hold_for_any_event_sequence(
         ):
             raise AssertionError("closed with failures at the threshold")
         previous = breaker.state
+
+
+def test_record_settles_a_failure_by_what_it_says_about_health() -> None:
+    clock = [0.0]
+    settings = BreakerSettings(failure_threshold=2, timeout_seconds=10.0)
+    breaker = CircuitBreaker(settings, lambda: clock[0])
+    # Neutral, a 429 and a spent quota count nothing, however many.
+    for effect in (
+        HealthEffect.NEUTRAL,
+        HealthEffect.THROTTLE,
+        HealthEffect.COOLDOWN,
+    ) * 3:
+        breaker.record(effect, breaker.try_acquire() or 0)
+    assert breaker.consecutive_failures == 0
+    assert breaker.state is BreakerState.CLOSED
+    # Health failures count, and open at the threshold; time closes them again.
+    breaker.record(HealthEffect.FAILURE, 0)
+    assert breaker.state is BreakerState.CLOSED
+    breaker.record(HealthEffect.FAILURE, 0)
+    assert breaker.state is BreakerState.OPEN
+    clock[0] = 10.0
+    assert breaker.state is BreakerState.HALF_OPEN
+    # A neutral end of a trial frees its slot: the next trial is admitted.
+    permits = [breaker.try_acquire() for _ in range(settings.half_open_max_calls)]
+    assert None not in permits
+    assert breaker.try_acquire() is None
+    breaker.record(HealthEffect.NEUTRAL, permits[0] or 0)
+    assert breaker.try_acquire() is not None
+    # A rejected key holds the breaker open whatever the time.
+    breaker.record(HealthEffect.KEY_REJECTED, 0)
+    clock[0] = 1e9
+    assert breaker.state is BreakerState.OPEN
+    assert breaker.auth_failed

@@ -636,14 +636,14 @@ class BaseProvider(ABC):
             body: Any = orjson.loads(raw) if raw else None
         except orjson.JSONDecodeError:
             body = None
-        text = error_message(body)
         if _LOGGER.isEnabledFor(logging.DEBUG):
             _LOGGER.debug(
                 "%s answered HTTP %s: %s",
                 self._name,
                 status,
                 self._loggable(
-                    text or raw[:_ERROR_MESSAGE_LIMIT].decode(errors="replace")
+                    error_message(body)
+                    or raw[:_ERROR_MESSAGE_LIMIT].decode(errors="replace")
                 ),
             )
         return classify_error(

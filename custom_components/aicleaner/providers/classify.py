@@ -52,9 +52,11 @@ _NO_VISION_WORDS: Final = (
     "does not accept",
     "not multimodal",
     "no vision",
-    # Ollama, for images sent to a text-only model (500, or 400 in some builds).
+    # Ollama's own words, below.
     "missing data required for image input",
 )
+# Ollama, for images sent to a text-only model (500, or 400 in some builds).
+_OLLAMA_NO_VISION: Final = ("missing data required for image input",)
 # The request does not fit the model: OpenAI `context_length_exceeded` ("This model's maximum context
 # length is 128000 tokens. However, your messages resulted in 130000 tokens"), OpenAI "max_tokens is
 # too large", Anthropic "prompt is too long: 210000 tokens > 200000 maximum" and "max_tokens: 100000 >
@@ -332,11 +334,7 @@ def classify_error(
             status=status,
             retry_after=retry_after,
         )
-    if (
-        codes & _CONTEXT_CODES
-        or has(_CONTEXT_WORDS)
-        or (status == 400 and "max_tokens:" in lowered and " > " in lowered)
-    ):
+    if codes & _CONTEXT_CODES or has(_CONTEXT_WORDS):
         window, requested = _context_numbers(lowered)
         return ContextLengthError(
             f"the request does not fit the model's context window"
@@ -359,7 +357,7 @@ def classify_error(
             provider=provider,
             status=status,
         )
-    if has(_NO_VISION_WORDS[-1:]):
+    if has(_OLLAMA_NO_VISION):
         return BadRequestError(
             f"the model cannot take images{suffix}", provider=provider, status=status
         )

@@ -1,4 +1,6 @@
-"""Every client maps each row of the error taxonomy it can produce, worded as its real API words it.
+"""`providers/classify.py`: every client maps each row of the error taxonomy it can produce.
+
+Each fault is worded as the client's real API words it.
 
 Through the provider simulator over real HTTP (its `taxonomy.py` holds the wire bodies), and, for the
 gateways in front of a provider (LiteLLM, OpenRouter), through a loopback server answering their
