@@ -85,3 +85,19 @@ async def test_a_waiter_cancelled_while_it_waits_gives_its_place_back(
         await waiting
     assert limiter.wait_time(0) == pytest.approx(before)
     assert len(provider.calls) == 1
+
+
+def test_tokens_taken_ahead_are_what_a_full_bucket_can_hold_and_cancel_returns_them() -> (
+    None
+):
+    clock = FakeClock()
+    settings = ProviderSettings(
+        rate_limit_rpm=None, rate_limit_tpm=1000, rate_limit_rph=None
+    )
+    limits = RateLimiter(settings, clock)
+    assert limits.acquire_ahead(600) == 600
+    assert limits.acquire_ahead(5000) == 1000  # more than a full bucket would never fit
+    assert limits.wait_time(100) == pytest.approx((100 + 600) / (1000 / 60))
+    limits.cancel(1000)
+    assert limits.wait_time(400) == 0.0
+    assert limits.wait_time(500) > 0
