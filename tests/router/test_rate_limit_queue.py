@@ -47,16 +47,53 @@ def test_tokens_given_back_repay_a_debt_and_a_charge_never_deepens_it() -> None:
 
 def test_waiters_are_queued_in_arrival_order() -> None:
     clock = FakeClock()
-    limits = _limiter(clock, rpm=1)  # a bucket of one, refilled once a minute
+    limits = _limiter(clock, rpm=2)  # a bucket of two, one more every 30 s
+    assert limits.try_acquire(0)[0] == 0
     assert limits.try_acquire(0)[0] == 0
     waits = []
     for _ in range(3):
         waits.append(limits.wait_time(0))
-        limits.acquire_ahead(0)
-    assert waits == [pytest.approx(60), pytest.approx(120), pytest.approx(180)]
+        limits.acquire_ahead(0)  # one request each
+    assert waits == [pytest.approx(30), pytest.approx(60), pytest.approx(90)]
     assert limits.headroom() == 0.0  # never below 0, debt or not
     limits.cancel(0)
-    assert limits.wait_time(0) == pytest.approx(180)
+    assert limits.wait_time(0) == pytest.approx(90)
+
+
+def test_a_retry_after_blocks_for_its_own_seconds() -> None:
+    clock = FakeClock()
+    limits = _limiter(clock, rpm=60)
+    assert limits.blocked_for() == 0.0
+    limits.on_rate_limited(0.5)
+    assert limits.blocked_for() == pytest.approx(0.5)
+    clock.advance(0.5)
+    assert limits.blocked_for() == 0.0
+
+
+async def test_a_waiter_waits_again_for_a_retry_after_that_came_while_it_waited(
+    make_router: RouterFactory, clock: FakeClock
+) -> None:
+    provider = FakeProvider("a")
+    settings = ProviderSettings(
+        rate_limit_rpm=1, rate_limit_tpm=None, rate_limit_rph=None, burst_allowance=0
+    )
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock.advance(seconds)
+        if len(waits) == 1:
+            # Meanwhile the provider answered another caller 429, Retry-After 0.5 s.
+            router._slots["a"].limiter.on_rate_limited(0.5)
+
+    router = make_router([provider], settings={"a": settings}, sleep=sleep)
+    await router.process(AIRequest(prompt="first", use_cache=False))
+    response = await router.process(
+        AIRequest(prompt="second", use_cache=False, timeout=120)
+    )
+    assert response.provider == "a"
+    assert waits == [pytest.approx(60), pytest.approx(0.5)]
+    assert len(provider.calls) == 2
 
 
 async def test_a_waiter_cancelled_while_it_waits_gives_its_place_back(
@@ -85,3 +122,19 @@ async def test_a_waiter_cancelled_while_it_waits_gives_its_place_back(
         await waiting
     assert limiter.wait_time(0) == pytest.approx(before)
     assert len(provider.calls) == 1
+
+
+def test_tokens_taken_ahead_are_what_a_full_bucket_can_hold_and_cancel_returns_them() -> (
+    None
+):
+    clock = FakeClock()
+    settings = ProviderSettings(
+        rate_limit_rpm=None, rate_limit_tpm=1000, rate_limit_rph=None
+    )
+    limits = RateLimiter(settings, clock)
+    assert limits.acquire_ahead(600) == 600
+    assert limits.acquire_ahead(5000) == 1000  # more than a full bucket would never fit
+    assert limits.wait_time(100) == pytest.approx((100 + 600) / (1000 / 60))
+    limits.cancel(1000)
+    assert limits.wait_time(400) == 0.0
+    assert limits.wait_time(500) > 0

@@ -178,12 +178,10 @@ class RateLimiter:
 
     def cancel(self, taken: int) -> None:
         """Give back the request and the `taken` tokens of a request that was not sent."""
-        now = self._clock()
+        # No refill first: what a bucket earns meanwhile is added later, to the same total.
         for bucket in self._request_buckets:
-            bucket.refill(now)
             bucket.give_back(1)
         if self._tpm is not None:
-            self._tpm.refill(now)
             self._tpm.give_back(taken)
 
     def blocked_for(self) -> float:
