@@ -26,7 +26,8 @@ def issue_id(key: str) -> str:
     return f"{ISSUE_PREFIX}{key}"
 
 
-def _spent(limit: float | None, spent: float) -> bool:
+def budget_spent(limit: float | None, spent: float) -> bool:
+    """Whether a daily budget is spent; a budget of 0 is "never spend", not a spent one."""
     return bool(limit) and spent >= float(limit or 0)
 
 
@@ -39,12 +40,13 @@ def async_check_budgets(hass: HomeAssistant, entry: AICleanerConfigEntry) -> Non
         subentry = entry.subentries.get(key)
         if subentry is None or not subentry.data.get(CONF_ENABLED, True):
             continue
-        if costs["budget_exhausted"] and costs["daily_budget"]:
+        # Its own budget only: a spent overall budget is the overall issue's, not every provider's.
+        if budget_spent(costs["daily_budget"], costs["total_cost"]):
             wanted[issue_id(key)] = _placeholders(
                 subentry.title, costs["total_cost"], costs["daily_budget"]
             )
     global_limit = summary["global_daily_budget"]
-    if _spent(global_limit, summary["total_cost"]):
+    if budget_spent(global_limit, summary["total_cost"]):
         wanted[issue_id(GLOBAL)] = _placeholders(
             "", summary["total_cost"], global_limit
         )
@@ -72,7 +74,14 @@ def async_check_budgets(hass: HomeAssistant, entry: AICleanerConfigEntry) -> Non
 
 
 def _placeholders(name: str, spent: float, limit: Any) -> dict[str, str]:
-    return {"name": name, "spent": f"{spent:.4f}", "budget": f"{float(limit):.2f}"}
+    return {"name": name, "spent": f"{spent:.4f}", "budget": usd(float(limit))}
+
+
+def usd(amount: float) -> str:
+    """Write a budget in USD with cents, and with as many more digits as it has (0.001 stays)."""
+    text = f"{amount:.6f}".rstrip("0")
+    whole, _, cents = text.partition(".")
+    return f"{whole}.{cents.ljust(2, '0')}"
 
 
 @callback

@@ -318,7 +318,9 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
         providers: dict[str, ProviderHealth] = {}
         for key, stats in router.providers.items():
             check = self._checks.get(key)
-            status = _status(stats, check, self._failing(key, now))
+            status = _status(
+                stats, check, self._failing(key, now), free=self._is_free(key)
+            )
             latency_ms = (
                 stats.latency_p50 * 1000.0
                 if stats.latency_p50 is not None
@@ -348,6 +350,10 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
             providers=providers,
             day_started=dt_util.start_of_local_day(date.fromisoformat(router.day)),
         )
+
+    def _is_free(self, key: str) -> bool:
+        """Whether the provider's model costs nothing (a local one): no budget stops it."""
+        return self._router.provider(key).price().cost(1_000_000, 1_000_000) <= 0
 
     def _failing(self, key: str, now: float) -> bool:
         """Whether enough of the provider's recent real calls failed to call it degraded."""
@@ -456,7 +462,7 @@ async def _async_health(provider: Provider) -> HealthCheck:
 
 
 def _status(
-    stats: ProviderSnapshot, check: HealthCheck | None, failing: bool
+    stats: ProviderSnapshot, check: HealthCheck | None, failing: bool, *, free: bool
 ) -> ProviderStatus:
     """Decide a provider's status, the cause that stops it most first.
 
@@ -470,7 +476,8 @@ def _status(
     health_error = None if check is None else check.error
     if health_error is not None and health_error != ErrorCategory.RATE_LIMIT:
         return ProviderStatus.UNHEALTHY
-    if stats.budget_remaining is not None and stats.budget_remaining <= 0:
+    if stats.budget_remaining is not None and stats.budget_remaining <= 0 and not free:
+        # A free provider passes every budget (a spent overall one included): it still serves.
         return ProviderStatus.BUDGET_EXHAUSTED
     if health_error == ErrorCategory.RATE_LIMIT or stats.rate_headroom <= 0:
         return ProviderStatus.RATE_LIMITED
