@@ -257,6 +257,14 @@ class Router(AttemptsMixin, ReportingMixin):
 
         return list(await asyncio.gather(*(one(request) for request in requests)))
 
+    def forget(self, request: AIRequest) -> None:
+        """Drop the cached answer to `request`: its caller found it unusable.
+
+        An AI Task answer that does not match the task's structure must not be served again for
+        the cache's lifetime.
+        """
+        self._cache.discard(request_key(request))
+
     async def _serve(
         self, request: AIRequest, started: float, deadline: float
     ) -> AIResponse:
