@@ -193,6 +193,7 @@ async def test_a_task_keeps_its_callers_access_while_another_task_starts(
         ("openai", "Private", {CONF_ADMIN_ONLY: True}), ("anthropic", "Shared", {})
     )
     gate = asyncio.Event()
+    waiting = asyncio.Event()
     calls = 0
 
     async def images(self: AICleanerTaskEntity, attachments: Any) -> tuple[()]:
@@ -200,6 +201,7 @@ async def test_a_task_keeps_its_callers_access_while_another_task_starts(
         calls += 1
         if calls == 1:
             # The non-admin's task waits here (as for reading an image) ...
+            waiting.set()
             await gate.wait()
         return ()
 
@@ -215,8 +217,7 @@ async def test_a_task_keeps_its_callers_access_while_another_task_starts(
 
     with patch.object(AICleanerTaskEntity, "_async_images", images):
         users = asyncio.ensure_future(task(Context(user_id=hass_read_only_user.id)))
-        while not calls:
-            await asyncio.sleep(0)
+        await waiting.wait()
         # ... while an automation's task (no user) starts and ends on the same entity.
         automation = await task(Context())
         gate.set()
