@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.aicleaner.budget_repairs import usd
-from custom_components.aicleaner.const import CONF_DAILY_BUDGET, DOMAIN
+from custom_components.aicleaner.const import CONF_DAILY_BUDGET, CONF_MODEL, DOMAIN
 from tests import test_services
 from tests.test_services import Setup, analyze
 
@@ -138,3 +138,21 @@ def test_budgets_are_written_with_every_digit_they_have() -> None:
     assert usd(10.0) == "10.00"
     assert usd(1.5) == "1.50"
     assert usd(0.0125) == "0.0125"
+
+
+async def test_deleting_the_entry_removes_its_budget_and_model_issues(
+    hass: HomeAssistant, setup_aicleaner: Setup
+) -> None:
+    # o4-mini was shut down on 2026-10-23: a retired-model issue.
+    entry = await setup_aicleaner(("openai", "OpenAI", {CONF_MODEL: "o4-mini"}))
+    await analyze(hass, prompt="hello")
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "global_daily_budget": TINY}
+    )
+    await hass.async_block_till_done()
+    key = next(iter(entry.subentries))
+    assert issue(hass, "budget_exhausted_global") is not None
+    assert issue(hass, f"retired_model_{key}") is not None
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert [i for domain, i in ir.async_get(hass).issues if domain == DOMAIN] == []

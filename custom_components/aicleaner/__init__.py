@@ -12,7 +12,7 @@ from .budget_repairs import async_setup_budget_checks
 from .const import CONF_API_KEY_SET_AT, DOMAIN
 from .entity import async_update_provider_devices
 from .key_repairs import async_check_keys, async_setup_key_checks
-from .model_repairs import async_check_models
+from .model_repairs import async_check_models, async_delete_model_issues
 from .runtime import AICleanerConfigEntry, async_apply_entry_update, async_build_runtime
 from .services import async_setup_services
 
@@ -53,6 +53,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: AICleanerConfigEntry) ->
     )
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     await async_check_models(hass, entry)
+    # The issues describe the loaded entry: a deleted or disabled entry's must not stay.
+    entry.async_on_unload(lambda: async_delete_model_issues(hass))
     entry.async_on_unload(async_setup_key_checks(hass, entry))
     # Health calls and live stats for the entities; a provider that is down fails no setup.
     await runtime.coordinator.async_config_entry_first_refresh()

@@ -8,7 +8,7 @@ budget is raised. A budget of 0 is the user's "never spend", not a spent budget:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant, callback
@@ -63,14 +63,7 @@ def async_check_budgets(hass: HomeAssistant, entry: AICleanerConfigEntry) -> Non
             else "budget_exhausted",
             translation_placeholders=placeholders,
         )
-    registry = ir.async_get(hass)
-    for domain, existing in list(registry.issues):
-        if (
-            domain == DOMAIN
-            and existing.startswith(ISSUE_PREFIX)
-            and existing not in wanted
-        ):
-            ir.async_delete_issue(hass, DOMAIN, existing)
+    _delete_issues(hass, keep=wanted)
 
 
 def _placeholders(name: str, spent: float, limit: Any) -> dict[str, str]:
@@ -88,8 +81,30 @@ def usd(amount: float) -> str:
 def async_setup_budget_checks(
     hass: HomeAssistant, entry: AICleanerConfigEntry
 ) -> Callable[[], None]:
-    """Check the budgets now and on every health snapshot; return the undo."""
+    """Check the budgets now and on every health snapshot; return the undo.
+
+    The undo deletes the budget issues: they describe the loaded entry (a deleted entry's must
+    not stay), and setup checks again.
+    """
     async_check_budgets(hass, entry)
-    return entry.runtime_data.coordinator.async_add_listener(
+    remove_listener = entry.runtime_data.coordinator.async_add_listener(
         lambda: async_check_budgets(hass, entry)
     )
+
+    @callback
+    def _undo() -> None:
+        remove_listener()
+        _delete_issues(hass, keep=set())
+
+    return _undo
+
+
+@callback
+def _delete_issues(hass: HomeAssistant, keep: Collection[str]) -> None:
+    for domain, existing in list(ir.async_get(hass).issues):
+        if (
+            domain == DOMAIN
+            and existing.startswith(ISSUE_PREFIX)
+            and existing not in keep
+        ):
+            ir.async_delete_issue(hass, DOMAIN, existing)
