@@ -85,9 +85,16 @@ async def async_migrate_entry(hass: HomeAssistant, entry: AICleanerConfigEntry) 
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: AICleanerConfigEntry) -> bool:
-    """Unload the entry; the ledger is written before the router goes."""
+    """Unload the entry; the ledger is written before the router goes.
+
+    Requests in flight end first (within a bound; then they are cancelled, which books their
+    reserved cost): their spend is in the router before the last save, so a reload, a disable or
+    a delete never loses it.
+    """
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
-    await entry.runtime_data.ledger.async_save()
+    runtime = entry.runtime_data
+    await runtime.inflight.async_close()
+    await runtime.ledger.async_close()
     return unloaded
 
 

@@ -31,7 +31,7 @@ from .error_messages import as_ha_error
 from .image_inputs import read_image_file
 from .router.errors import AICleanerError, AllProvidersFailed, ErrorCategory
 from .router.models import AIRequest, AIResponse, Attempt, AttemptOutcome, ImageInput
-from .runtime import AICleanerConfigEntry
+from .runtime import AICleanerConfigEntry, AICleanerRuntimeData
 from .services import provider_names
 
 PARALLEL_UPDATES = 0
@@ -85,11 +85,13 @@ class AICleanerTaskEntity(ai_task.AITaskEntity, AICleanerEntity):
         # concurrent task replaces that at its own start (see `async_set_context`).
         caller = _TASK_CONTEXT.get()
         entry = self.coordinator.config_entry
-        router = entry.runtime_data.router
+        # Taken before any await: the entry may unload meanwhile (its calls are then refused).
+        runtime = entry.runtime_data
+        router = runtime.router
         names = provider_names(entry)
         images = await self._async_images(task.attachments or [])
         structure = task.structure
-        remaining = await self._async_allowed(entry, caller)
+        remaining = await self._async_allowed(entry, runtime, caller)
         # One deadline for every pass, as for a single request.
         deadline = time.monotonic() + router.config.request_timeout
         tried: list[Attempt] = []
@@ -107,7 +109,7 @@ class AICleanerTaskEntity(ai_task.AITaskEntity, AICleanerEntity):
                 timeout=max(deadline - time.monotonic(), 1.0),
             )
             try:
-                response = await router.process(request)
+                response = await runtime.inflight.run(router.process(request))
             except AICleanerError as err:
                 failure = err
                 if tried and isinstance(err, AllProvidersFailed):
@@ -154,13 +156,16 @@ class AICleanerTaskEntity(ai_task.AITaskEntity, AICleanerEntity):
         super().async_set_context(context)
 
     async def _async_allowed(
-        self, entry: AICleanerConfigEntry, caller: Context | None
+        self,
+        entry: AICleanerConfigEntry,
+        runtime: AICleanerRuntimeData,
+        caller: Context | None,
     ) -> set[str]:
         """Return the enabled providers the caller may use (admin-only ones: an admin or no user)."""
         user_id = None if caller is None else caller.user_id
         user = None if user_id is None else await self.hass.auth.async_get_user(user_id)
         is_admin = user_id is None or (user is not None and user.is_admin)
-        running = set(entry.runtime_data.router.provider_names)
+        running = set(runtime.router.provider_names)
         allowed = {
             key
             for key, subentry in entry.subentries.items()

@@ -15,6 +15,7 @@ from homeassistant.util import dt as dt_util
 from .const import CONF_BASE_URL, CONF_MODEL
 from .coordinator import AICleanerCoordinator
 from .credentials import CredentialError, CredentialVault, async_get_vault
+from .inflight import InFlight
 from .provider_options import client_options
 from .providers import BaseProvider, create_provider
 from .router import ProviderSettings, Router, RouterConfig
@@ -33,6 +34,8 @@ class AICleanerRuntimeData:
     provider_data: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     # Subentries left out of the router because their stored key cannot be decrypted.
     unreadable_keys: frozenset[str] = frozenset()
+    # Router calls running: an unload waits for them before the ledger's last save.
+    inflight: InFlight = field(default_factory=InFlight)
 
 
 type AICleanerConfigEntry = ConfigEntry[AICleanerRuntimeData]

@@ -28,7 +28,7 @@ from .error_messages import as_ha_error
 from .image_inputs import async_read_images
 from .router.errors import AICleanerError, AllProvidersFailed, BadRequestError
 from .router.models import AIRequest, AIResponse
-from .runtime import AICleanerConfigEntry
+from .runtime import AICleanerConfigEntry, AICleanerRuntimeData
 
 SERVICE_ANALYZE: Final = "analyze"
 SERVICE_ANALYZE_BATCH: Final = "analyze_batch"
@@ -163,6 +163,8 @@ async def _async_build(
     is_admin: bool,
 ) -> _Call:
     """Check one analyze request against the entry, read its images, and build the router request."""
+    # Taken before any await: the entry may unload while the images are read.
+    runtime = entry.runtime_data
     prompt = data["prompt"].strip()
     if not prompt:
         raise _invalid("prompt_empty")
@@ -190,7 +192,7 @@ async def _async_build(
     if not allowed:
         raise _invalid("providers_not_allowed")
     # A provider whose key cannot be read is not in the router (it has a repair issue).
-    running = set(entry.runtime_data.router.provider_names)
+    running = set(runtime.router.provider_names)
     if not any(
         key in running and subentries[key].data.get(CONF_ENABLED, True)
         for key in allowed
@@ -202,7 +204,7 @@ async def _async_build(
         cameras=data.get("camera_entity_id") or [],
         media_ids=data.get("media_content_id") or [],
     )
-    router = entry.runtime_data.router
+    router = runtime.router
     if images and not any(
         key in running
         and subentries[key].data.get(CONF_ENABLED, True)
@@ -301,14 +303,18 @@ async def _async_is_admin(hass: HomeAssistant, call: ServiceCall) -> bool:
 
 
 async def _async_run(
-    hass: HomeAssistant, entry: AICleanerConfigEntry, call: _Call
+    hass: HomeAssistant,
+    entry: AICleanerConfigEntry,
+    runtime: AICleanerRuntimeData,
+    call: _Call,
 ) -> AIResponse:
     names = provider_names(entry)
     try:
-        response = await entry.runtime_data.router.process(call.request)
+        # On the router of the entry as loaded when the call began; refused once it unloads.
+        response = await runtime.inflight.run(runtime.router.process(call.request))
     except AICleanerError as err:
         _fire_complete(hass, names, call.request, None)
-        raise as_ha_error(err, entry.runtime_data.router, names) from err
+        raise as_ha_error(err, runtime.router, names) from err
     _fire_complete(hass, names, call.request, response)
     return response
 
@@ -316,10 +322,11 @@ async def _async_run(
 async def _async_analyze(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
     entry = _loaded_entry(hass)
+    runtime = entry.runtime_data
     built = await _async_build(
         hass, entry, call.data, is_admin=await _async_is_admin(hass, call)
     )
-    response = await _async_run(hass, entry, built)
+    response = await _async_run(hass, entry, runtime, built)
     return _response(response, provider_names(entry), json=built.json)
 
 
@@ -327,9 +334,10 @@ async def _async_analyze_batch(call: ServiceCall) -> ServiceResponse:
     """Answer many requests; each result is its answer or its error, in input order."""
     hass = call.hass
     entry = _loaded_entry(hass)
+    runtime = entry.runtime_data
     is_admin = await _async_is_admin(hass, call)
     names = provider_names(entry)
-    router = entry.runtime_data.router
+    router = runtime.router
     limit = call.data.get("batch_size")
     built: list[_Call | HomeAssistantError] = []
     for data in call.data["requests"]:
@@ -338,8 +346,11 @@ async def _async_analyze_batch(call: ServiceCall) -> ServiceResponse:
         except HomeAssistantError as err:
             built.append(err)
     to_run = [item for item in built if isinstance(item, _Call)]
+    # Items built while the entry unloaded never run on its old router: the batch is refused.
     outcomes = iter(
-        await router.process_batch([item.request for item in to_run], limit)
+        await runtime.inflight.run(
+            router.process_batch([item.request for item in to_run], limit)
+        )
     )
     results: list[dict[str, Any]] = []
     for item in built:
