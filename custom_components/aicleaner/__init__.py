@@ -102,8 +102,9 @@ async def _async_update_listener(
     hass: HomeAssistant, entry: AICleanerConfigEntry
 ) -> None:
     """Apply new router settings or provider subentries without a reload."""
-    async_apply_entry_update(hass, entry)
+    rekeyed = async_apply_entry_update(hass, entry)
     await async_check_models(hass, entry)
     async_check_keys(hass, entry)
     async_update_provider_devices(hass, entry)
-    await entry.runtime_data.coordinator.async_sync_providers()
+    # A provider with a new key starts afresh: its auth failures were the old key's.
+    await entry.runtime_data.coordinator.async_sync_providers(fresh=rekeyed)

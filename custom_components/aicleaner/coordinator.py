@@ -191,6 +191,9 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
         self._router = router
         self._checks: dict[str, HealthCheck] = {}
         self._recent: dict[str, deque[tuple[float, bool]]] = {}
+        # When each provider's stale failures were last cleared (a good health call, the reset
+        # button, a new key): errors before that no longer show.
+        self._cleared: dict[str, datetime] = {}
         self._statuses: dict[str, ProviderStatus] = {}
         self._levels: dict[str, LatencyLevel] = {}
         self._started = False
@@ -253,12 +256,29 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
         self.async_set_updated_data(data)
         return data
 
-    async def async_sync_providers(self) -> None:
-        """Follow changed options or subentries: check new providers, then show them."""
+    async def async_sync_providers(self, fresh: Iterable[str] = ()) -> None:
+        """Follow changed options or subentries: check new providers, then show them.
+
+        `fresh` providers (a new key) start afresh: their failures so far described the old setup.
+        """
+        for key in fresh:
+            self._forget(key)
         self.update_interval = _interval(self.config_entry)
         known = self._router.provider_names
         await self._async_check(key for key in known if key not in self._checks)
         self.async_push()
+
+    async def async_recheck(self, key: str) -> None:
+        """Start a provider afresh (its breaker was reset by hand): forget, check it now, show it."""
+        self._forget(key)
+        await self._async_check([key])
+        self.async_push()
+
+    def _forget(self, key: str) -> None:
+        """Drop a provider's health call and recent failures; its older errors stop showing."""
+        self._checks.pop(key, None)
+        self._recent.pop(key, None)
+        self._cleared[key] = dt_util.utcnow()
 
     @callback
     def async_push(self) -> None:
@@ -290,10 +310,16 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
                 or attempt.category in _NOT_HEALTH
             ):
                 continue
-            recent = self._recent.get(attempt.provider)
+            key = attempt.provider
+            recent = self._recent.get(key)
             if recent is None:
-                recent = self._recent[attempt.provider] = deque(maxlen=PASSIVE_CALLS)
-            recent.append((now, attempt.outcome is AttemptOutcome.ERROR))
+                recent = self._recent[key] = deque(maxlen=PASSIVE_CALLS)
+            failed = attempt.outcome is AttemptOutcome.ERROR
+            recent.append((now, failed))
+            check = self._checks.get(key)
+            if not failed and check is not None and check.error is not None:
+                # It answered: a failed health call before that no longer says it is down.
+                del self._checks[key]
         self._push.async_schedule_call()
 
     async def _async_check(self, keys: Iterable[str]) -> None:
@@ -306,10 +332,22 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
         }
         if not providers:
             return
+        started = time.monotonic()
         checks = await asyncio.gather(
             *(_async_health(provider) for provider in providers.values())
         )
         self._checks.update(zip(providers, checks, strict=True))
+        for key, check in zip(providers, checks, strict=True):
+            if check.error is None:
+                # A good health call clears the failures before it (stale after a recovery);
+                # real calls failing after it count again.
+                recent = self._recent.get(key)
+                if recent is not None:
+                    self._recent[key] = deque(
+                        (item for item in recent if item[0] > started),
+                        maxlen=PASSIVE_CALLS,
+                    )
+                self._cleared[key] = check.at
 
     def _build(self) -> AICleanerData:
         """Merge the router's snapshot, the health calls and the recent calls; raise the alerts."""
@@ -336,13 +374,13 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
                 latency_ms=latency_ms,
                 last_error=check.error
                 if check is not None and check.error is not None
-                else stats.last_error_category,
+                else self._request_error(key, stats),
             )
             self._follow_status(health)
             self._follow_latency(health)
         for gone in set(self._checks) - set(providers):
             del self._checks[gone]
-        for state in (self._recent, self._statuses, self._levels):
+        for state in (self._recent, self._statuses, self._levels, self._cleared):
             for gone in set(state) - set(providers):
                 del state[gone]
         return AICleanerData(
@@ -350,6 +388,14 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
             providers=providers,
             day_started=dt_util.start_of_local_day(date.fromisoformat(router.day)),
         )
+
+    def _request_error(self, key: str, stats: ProviderSnapshot) -> str | None:
+        """Return the last real call's error category, unless it was cleared since."""
+        cleared = self._cleared.get(key)
+        if cleared is None or stats.last_error_at is None:
+            return stats.last_error_category
+        at = dt_util.parse_datetime(stats.last_error_at)
+        return stats.last_error_category if at is None or at > cleared else None
 
     def _is_free(self, key: str) -> bool:
         """Whether the provider's model costs nothing (a local one): no budget stops it."""

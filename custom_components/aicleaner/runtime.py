@@ -103,13 +103,16 @@ async def async_build_runtime(
     )
 
 
-def async_apply_entry_update(hass: HomeAssistant, entry: AICleanerConfigEntry) -> None:
+def async_apply_entry_update(
+    hass: HomeAssistant, entry: AICleanerConfigEntry
+) -> set[str]:
     """Apply changed options or provider subentries to the running router.
 
     No reload: the router keeps today's spend, stats and cache across the change, a renamed
     provider included. A provider whose key changed has its breaker closed, since an auth failure
-    held it open for the old key.
+    held it open for the old key. Returns the providers whose key changed.
     """
+    rekeyed: set[str] = set()
     runtime = entry.runtime_data
     router = runtime.router
     router.update_config(RouterConfig.from_mapping(entry.options))
@@ -124,4 +127,6 @@ def async_apply_entry_update(hass: HomeAssistant, entry: AICleanerConfigEntry) -
             and before.get(CONF_API_KEY) != subentry.data.get(CONF_API_KEY)
         ):
             router.reset_credentials(subentry_id)
+            rekeyed.add(subentry_id)
     runtime.provider_data = {s.subentry_id: s.data for s in entry.subentries.values()}
+    return rekeyed
