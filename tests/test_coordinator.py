@@ -22,6 +22,7 @@ from custom_components.aicleaner.const import (
 from custom_components.aicleaner.coordinator import ProviderStatus
 from custom_components.aicleaner.credentials import async_get_vault
 from tests.entity_setup import (
+    ENTRY_ID,
     analyze,
     async_first_health_calls,
     async_setup_providers,
@@ -104,8 +105,14 @@ async def test_a_failing_health_call_is_unhealthy_logged_once_and_its_recovery_o
         "last_error": "provider",
     }
     assert caplog.text.count("Provider OpenAI is unavailable: provider") == 1
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, OPENAI), ENTRY_ID
+    )
+    assert device is not None
     assert alerts == [
         {
+            # The provider's device: its logbook lists the alert.
+            "device_id": device.id,
             "provider": "OpenAI",
             "metric": "status",
             "status": "unhealthy",

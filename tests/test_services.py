@@ -14,6 +14,7 @@ from homeassistant.components.media_source import PlayMedia, Unresolvable
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
@@ -25,7 +26,7 @@ from custom_components.aicleaner.const import (
     CONF_MODEL,
     DOMAIN,
 )
-from tests.entity_setup import async_setup_providers
+from tests.entity_setup import ENTRY_ID, async_setup_providers, subentry_id
 from tests.simulator import Fault, SimulatorServer
 
 
@@ -87,7 +88,13 @@ async def test_analyze_answers_with_provider_model_tokens_cost_and_latency(
     assert "data" not in result
     await hass.async_block_till_done()
     [event] = events
+    # Tied to the device of the provider that answered: its logbook lists the request.
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, subentry_id("openai")), ENTRY_ID
+    )
+    assert device is not None
     assert event.data == {
+        "device_id": device.id,
         "request_id": result["request_id"],
         "provider": "OpenAI",
         "model": result["model"],

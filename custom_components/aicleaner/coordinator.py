@@ -34,6 +34,7 @@ from .const import (
     HEALTH_CHECK_TIMEOUT,
     LOGGER,
 )
+from .devices import async_device_id
 from .router.errors import (
     AICleanerError,
     AllProvidersFailed,
@@ -428,7 +429,7 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
                 "Provider %s is available again (%s)", health.name, status.value
             )
         if before is not None:
-            self._alert(health.name, "status", status.value, before.value, None)
+            self._alert(health, "status", status.value, before.value, None)
 
     def _follow_latency(self, health: ProviderHealth) -> None:
         """Alert when the provider's latency crosses the warning or critical threshold."""
@@ -452,13 +453,11 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
         before = self._levels.get(health.key, LatencyLevel.OK)
         self._levels[health.key] = level
         if level is not before:
-            self._alert(
-                health.name, "latency", level.value, round(latency, 1), threshold
-            )
+            self._alert(health, "latency", level.value, round(latency, 1), threshold)
 
     def _alert(
         self,
-        provider: str,
+        health: ProviderHealth,
         metric: str,
         status: str,
         value: Any,
@@ -467,7 +466,11 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
         self.hass.bus.async_fire(
             EVENT_HEALTH_ALERT,
             {
-                "provider": provider,
+                # The provider's device: its logbook lists the alert.
+                "device_id": async_device_id(
+                    self.hass, self.config_entry.entry_id, health.key
+                ),
+                "provider": health.name,
                 "metric": metric,
                 "status": status,
                 "value": value,

@@ -24,6 +24,7 @@ from homeassistant.util.json import JsonValueType
 import probatio
 
 from .const import CONF_ADMIN_ONLY, CONF_ENABLED, DOMAIN, SELECTION_STRATEGIES
+from .devices import async_device_id
 from .error_messages import as_ha_error
 from .image_inputs import async_read_images
 from .router.errors import AICleanerError, AllProvidersFailed, BadRequestError
@@ -272,14 +273,24 @@ def _response(
 
 def _fire_complete(
     hass: HomeAssistant,
-    names: Mapping[str, str],
+    entry: AICleanerConfigEntry,
     request: AIRequest,
     response: AIResponse | None,
 ) -> None:
-    """Tell the event bus a request ended: identifiers and figures, never its text or images."""
+    """Tell the event bus a request ended: identifiers and figures, never its text or images.
+
+    `device_id` ties it to the device of the provider that answered (the router's when none did),
+    so that device's logbook lists it.
+    """
+    names = provider_names(entry)
     hass.bus.async_fire(
         EVENT_ANALYSIS_COMPLETE,
         {
+            "device_id": async_device_id(
+                hass,
+                entry.entry_id,
+                entry.entry_id if response is None else response.provider,
+            ),
             "request_id": request.request_id,
             "provider": None
             if response is None
@@ -313,9 +324,9 @@ async def _async_run(
         # On the router of the entry as loaded when the call began; refused once it unloads.
         response = await runtime.inflight.run(runtime.router.process(call.request))
     except AICleanerError as err:
-        _fire_complete(hass, names, call.request, None)
+        _fire_complete(hass, entry, call.request, None)
         raise as_ha_error(err, runtime.router, names) from err
-    _fire_complete(hass, names, call.request, response)
+    _fire_complete(hass, entry, call.request, response)
     return response
 
 
@@ -359,10 +370,10 @@ async def _async_analyze_batch(call: ServiceCall) -> ServiceResponse:
             continue
         outcome = next(outcomes)
         if isinstance(outcome, AIResponse):
-            _fire_complete(hass, names, item.request, outcome)
+            _fire_complete(hass, entry, item.request, outcome)
             results.append(_response(outcome, names, json=item.json))
             continue
-        _fire_complete(hass, names, item.request, None)
+        _fire_complete(hass, entry, item.request, None)
         if isinstance(outcome, AICleanerError):
             category = (
                 "invalid_input"
