@@ -446,6 +446,45 @@ async def test_metrics_show_today_and_the_last_30_days(
     assert "OpenAI" in metrics["performance"]["providers"]
 
 
+async def test_metrics_give_times_in_ms_and_shares_in_percent_as_the_sensors_do(
+    hass: HomeAssistant, setup_aicleaner: Setup
+) -> None:
+    await setup_aicleaner(("openai", "OpenAI", {}))
+    answer = await analyze(hass, prompt="hi")
+    metrics = await hass.services.async_call(
+        DOMAIN, "get_metrics", {}, blocking=True, return_response=True
+    )
+    overall = metrics["performance"]["overall_stats"]
+    provider = metrics["performance"]["providers"]["OpenAI"]
+    assert "average_response_time" not in overall
+    # The router measures a little less than the whole action: within the same ms range.
+    assert 0 < overall["average_response_time_ms"] <= answer["latency_ms"] + 0.1
+    assert "latency_p50" not in provider
+    assert provider["latency_p50_ms"] == pytest.approx(
+        float(hass.states.get("sensor.openai_latency").state), abs=0.1
+    )
+    assert provider["success_rate"] == 100.0
+    assert float(hass.states.get("sensor.openai_success_rate").state) == 100.0
+    # One request used a little of the rate limit: most of it, in %, is left.
+    assert 50.0 < provider["rate_headroom"] < 100.0
+
+
+async def test_check_health_shows_no_latency_for_a_provider_that_is_down(
+    hass: HomeAssistant, setup_aicleaner: Setup, simulator: SimulatorServer
+) -> None:
+    await setup_aicleaner(("openai", "OpenAI", {}))
+    await analyze(hass, prompt="hi")
+    simulator.sim.set_fault(
+        "openai", Fault(kind="status", status=500, endpoint="models")
+    )
+    health = await hass.services.async_call(
+        DOMAIN, "check_health", {}, blocking=True, return_response=True
+    )
+    # Not the latency of its last good answer.
+    assert health["providers"]["OpenAI"]["status"] == "unhealthy"
+    assert health["providers"]["OpenAI"]["latency_ms"] is None
+
+
 async def test_a_batch_item_no_provider_answers_carries_its_error_and_category(
     hass: HomeAssistant, setup_aicleaner: Setup, simulator: SimulatorServer
 ) -> None:

@@ -121,7 +121,8 @@ class ProviderHealth:
     stats: ProviderSnapshot
     check: HealthCheck | None
     status: ProviderStatus
-    # ms: p50 of recent requests, else the last health call; None before either.
+    # ms: p50 of recent requests, else the last health call; None before either, or when the
+    # last health call failed (a provider that is down has no latency to show).
     latency_ms: float | None
     # A category, never the provider's own text: the failed health call's, else the last request's.
     last_error: str | None
@@ -361,7 +362,10 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
                 stats, check, self._failing(key, now), free=self._is_free(key)
             )
             latency_ms = (
-                stats.latency_p50 * 1000.0
+                # Down: no latency to show, not the last good one.
+                None
+                if check is not None and check.error is not None
+                else stats.latency_p50 * 1000.0
                 if stats.latency_p50 is not None
                 else None
                 if check is None

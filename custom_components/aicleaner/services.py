@@ -27,6 +27,7 @@ from .const import CONF_ADMIN_ONLY, CONF_ENABLED, DOMAIN, SELECTION_STRATEGIES
 from .devices import async_device_id
 from .error_messages import as_ha_error
 from .image_inputs import async_read_images
+from .metrics import in_ms_and_percent
 from .router.errors import AICleanerError, AllProvidersFailed, BadRequestError
 from .router.models import AIRequest, AIResponse
 from .runtime import AICleanerConfigEntry, AICleanerRuntimeData
@@ -411,8 +412,10 @@ async def _async_get_metrics(call: ServiceCall) -> ServiceResponse:
     runtime = entry.runtime_data
     names = provider_names(entry)
     performance = runtime.router.get_performance_metrics()
+    # Times in ms and shares in %, as everywhere else (the router counts seconds and 0–1).
+    performance["overall_stats"] = in_ms_and_percent(performance["overall_stats"])
     performance["providers"] = {
-        names.get(key, key): figures
+        names.get(key, key): in_ms_and_percent(figures)
         for key, figures in performance["providers"].items()
     }
     today = runtime.router.get_cost_summary()
