@@ -272,3 +272,31 @@ async def test_the_simulator_answers_a_structured_task_with_an_instance_of_its_s
     assert data["rooms"] == "kitchen"
     assert data["minutes"] == 5
     assert isinstance(data["where"]["entity_id"], list)
+
+
+async def test_an_image_task_no_provider_can_read_is_refused_naming_the_reason(
+    hass: HomeAssistant, setup_aicleaner: Setup
+) -> None:
+    # llama3.2 reads no images.
+    await setup_aicleaner(("ollama", "Local", {"model": "llama3.2"}))
+    hass.states.async_set("camera.kitchen", "idle")
+    with (
+        patch(
+            "homeassistant.components.camera.async_get_image",
+            return_value=CameraImage("image/jpeg", jpeg((80, 60))),
+        ),
+        pytest.raises(ServiceValidationError) as raised,
+    ):
+        await generate(
+            hass,
+            instructions="What needs cleaning?",
+            attachments=[
+                {
+                    "media_content_id": "media-source://camera/camera.kitchen",
+                    "media_content_type": "image/jpeg",
+                }
+            ],
+        )
+    assert str(raised.value) == (
+        "No provider can serve this request: Local cannot read images"
+    )

@@ -509,9 +509,14 @@ async def test_local_only_with_no_local_provider_says_none_can_serve(
     hass: HomeAssistant, setup_aicleaner: Setup
 ) -> None:
     await setup_aicleaner(("openai", "OpenAI", {}))
-    with pytest.raises(HomeAssistantError) as raised:
+    # The caller's demand, not a provider, is at fault: a validation error naming the reason.
+    with pytest.raises(ServiceValidationError) as raised:
         await analyze(hass, prompt="hi", local_only=True)
     assert raised.value.translation_key == "no_provider_can_serve"
+    assert str(raised.value) == (
+        "No provider can serve this request: "
+        "OpenAI is not local (the request is local only)"
+    )
 
 
 async def test_the_global_budget_is_named_when_it_refuses(

@@ -40,6 +40,15 @@ _REASONS: Final[Mapping[str, str]] = {
 }
 
 
+# Why a provider could not take a request at all, as the router says it (`refusals`), in words.
+_REFUSALS: Final[Mapping[str, str]] = {
+    "disabled": "is disabled",
+    "not allowed": "is not allowed for this user",
+    "not local": "is not local (the request is local only)",
+    "no vision": "cannot read images",
+}
+
+
 def describe_attempt(attempt: Attempt, names: Mapping[str, str]) -> str:
     """One attempt in words: the provider's name, why it failed, and the HTTP status."""
     reason = _REASONS.get(attempt.category or "", attempt.category or attempt.outcome)
@@ -77,8 +86,21 @@ def as_ha_error(
             },
         )
     if not attempts:
-        return HomeAssistantError(
-            translation_domain=DOMAIN, translation_key="no_provider_can_serve"
+        # No provider could take the request at all (not local, no vision...): the request's own
+        # demands were at fault, not a provider. Each provider's reason is named.
+        return ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="no_provider_can_serve",
+            translation_placeholders={
+                "reasons": "; ".join(
+                    f"{names.get(key, key)} {_REFUSALS.get(reason, reason)}"
+                    for key, reason in sorted(
+                        err.refusals.items(),
+                        key=lambda item: names.get(item[0], item[0]),
+                    )
+                )
+                or "no provider is configured"
+            },
         )
     return HomeAssistantError(
         translation_domain=DOMAIN,

@@ -343,8 +343,12 @@ class Router(AttemptsMixin, ReportingMixin):
             in (SelectionStrategy.LEAST_LOADED, SelectionStrategy.ADAPTIVE),
         )
         if not candidates:
+            refusals = self._refusals(request)
             raise AllProvidersFailed(
-                request.request_id, (), self._no_candidate_message(request)
+                request.request_id,
+                (),
+                self._no_candidate_message(request, refusals),
+                refusals=refusals,
             )
         if len(candidates) > 1:
             context = StrategyContext(
@@ -413,11 +417,20 @@ class Router(AttemptsMixin, ReportingMixin):
             )
         return candidates
 
-    def _no_candidate_message(self, request: AIRequest) -> str:
+    def _no_candidate_message(
+        self, request: AIRequest, refusals: Mapping[str, str]
+    ) -> str:
         """Say why no provider qualified (only built on that failure)."""
         if request.provider is not None and request.provider not in self._slots:
             return f"No provider named {request.provider!r} is configured"
-        reasons = []
+        return "No provider can serve this request: " + (
+            ", ".join(f"{name} ({reason})" for name, reason in refusals.items())
+            or "none configured"
+        )
+
+    def _refusals(self, request: AIRequest) -> dict[str, str]:
+        """Say why each provider did not qualify, by name (only built on that failure)."""
+        reasons: dict[str, str] = {}
         for slot in self._slot_list:
             if request.provider is not None and slot.name != request.provider:
                 continue
@@ -428,14 +441,15 @@ class Router(AttemptsMixin, ReportingMixin):
                 and slot.name not in request.allowed_providers
             ):
                 reason = "not allowed"
-            elif request.local_only and not slot.provider.is_local:
+            elif request.local_only and (
+                not slot.provider.is_local
+                or slot.capabilities(request.model).runs_in_cloud
+            ):
                 reason = "not local"
             else:
                 reason = "no vision"
-            reasons.append(f"{slot.name} ({reason})")
-        return "No provider can serve this request: " + (
-            ", ".join(reasons) or "none configured"
-        )
+            reasons[slot.name] = reason
+        return reasons
 
     # ----------------------------------------------------------------- time
 
