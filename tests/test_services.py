@@ -621,3 +621,18 @@ async def test_a_provider_whose_key_cannot_be_read_is_never_offered(
     hass.config.allowlist_external_dirs = {str(tmp_path)}
     result = await analyze(hass, prompt="look", image_path=str(photo))
     assert result["provider"] == "Kept"
+
+
+async def test_a_small_global_budget_is_named_with_its_own_figure(
+    hass: HomeAssistant, setup_aicleaner: Setup
+) -> None:
+    entry = await setup_aicleaner(("openai", "OpenAI", {}))
+    await analyze(hass, prompt="hello")
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "global_daily_budget": 0.000001}
+    )
+    await hass.async_block_till_done()
+    with pytest.raises(HomeAssistantError) as raised:
+        await analyze(hass, prompt="hello again")
+    # Not "0.00 USD": the budget as it was set.
+    assert "of 0.000001 USD spent)" in str(raised.value)

@@ -11,6 +11,7 @@ from typing import Final
 
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
+from .budget_repairs import usd
 from .const import DOMAIN
 from .router import Router
 from .router.errors import (
@@ -120,11 +121,11 @@ def _budgets(router: Router, keys: set[str], names: Mapping[str, str]) -> str:
         limit = costs.get("daily_budget")
         if limit is not None:
             spent_out.append(
-                f"{names.get(key, key)} ({costs['total_cost']:.4f} of {limit:.2f} USD spent)"
+                f"{names.get(key, key)} ({costs['total_cost']:.4f} of {usd(limit)} USD spent)"
             )
     global_limit = summary["global_daily_budget"]
     if global_limit is not None:
         spent_out.append(
-            f"global ({summary['total_cost']:.4f} of {global_limit:.2f} USD spent)"
+            f"global ({summary['total_cost']:.4f} of {usd(global_limit)} USD spent)"
         )
     return "; ".join(spent_out)
