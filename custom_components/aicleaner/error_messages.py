@@ -41,10 +41,11 @@ _REASONS: Final[Mapping[str, str]] = {
 }
 
 
+# A provider the caller may not use: left out of what the caller is told.
+_NOT_ALLOWED: Final = "not allowed"
 # Why a provider could not take a request at all, as the router says it (`refusals`), in words.
 _REFUSALS: Final[Mapping[str, str]] = {
     "disabled": "is disabled",
-    "not allowed": "is not allowed for this user",
     "not local": "is not local (the request is local only)",
     "no vision": "cannot read images",
 }
@@ -88,7 +89,8 @@ def as_ha_error(
         )
     if not attempts:
         # No provider could take the request at all (not local, no vision...): the request's own
-        # demands were at fault, not a provider. Each provider's reason is named.
+        # demands were at fault, not a provider. Each provider's reason is named, except those the
+        # caller may not use: a non-admin never learns an admin-only provider's name.
         return ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="no_provider_can_serve",
@@ -99,8 +101,9 @@ def as_ha_error(
                         err.refusals.items(),
                         key=lambda item: names.get(item[0], item[0]),
                     )
+                    if reason != _NOT_ALLOWED
                 )
-                or "no provider is configured"
+                or "none of the providers you may use can"
             },
         )
     return HomeAssistantError(
