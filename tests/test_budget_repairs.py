@@ -129,6 +129,9 @@ async def test_a_spent_overall_budget_is_one_issue_and_free_providers_keep_servi
     # The paid provider is stopped; the free local one serves, as the issue says.
     assert hass.states.get("sensor.openai_status").state == "budget_exhausted"
     assert hass.states.get("sensor.local_llm_status").state == "healthy"
+    # Nor is the free provider's own budget shown as spent.
+    assert hass.states.get("sensor.local_llm_budget_remaining_today").state == "10.0"
+    assert hass.states.get("sensor.openai_budget_remaining_today").state == "0.0"
     result = await analyze(hass, prompt="hello again")
     assert result["provider"] == "Local LLM"
 

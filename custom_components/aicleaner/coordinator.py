@@ -126,6 +126,9 @@ class ProviderHealth:
     latency_ms: float | None
     # A category, never the provider's own text: the failed health call's, else the last request's.
     last_error: str | None
+    # USD the provider may still spend today; None when no budget applies to it. A free provider
+    # answers to its own budget only: a spent overall budget does not stop it.
+    budget_remaining: float | None = None
 
     @property
     def name(self) -> str:
@@ -358,9 +361,8 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
         providers: dict[str, ProviderHealth] = {}
         for key, stats in router.providers.items():
             check = self._checks.get(key)
-            status = _status(
-                stats, check, self._failing(key, now), free=self._is_free(key)
-            )
+            free = self._is_free(key)
+            status = _status(stats, check, self._failing(key, now), free=free)
             latency_ms = (
                 # Down: no latency to show, not the last good one.
                 None
@@ -380,6 +382,9 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
                 last_error=check.error
                 if check is not None and check.error is not None
                 else self._request_error(key, stats),
+                budget_remaining=_own_budget_left(stats)
+                if free
+                else stats.budget_remaining,
             )
             self._follow_status(health)
             self._follow_latency(health)
@@ -512,6 +517,13 @@ async def _async_health(provider: Provider) -> HealthCheck:
         )
         return HealthCheck(at=started, latency_ms=None, error=UNEXPECTED_ERROR)
     return HealthCheck(at=started, latency_ms=result.latency_ms, error=None)
+
+
+def _own_budget_left(stats: ProviderSnapshot) -> float | None:
+    """USD left of the provider's own daily budget (None without one)."""
+    if stats.daily_budget is None:
+        return None
+    return max(0.0, stats.daily_budget - stats.cost_today)
 
 
 def _status(
