@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from unittest.mock import patch
 
 from homeassistant.components.ai_task import AITaskEntityFeature
 from homeassistant.components.camera import Image as CameraImage
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.setup import async_setup_component
 import pytest
+from pytest_homeassistant_custom_component.common import MockUser
 
+from custom_components.aicleaner.ai_task import AICleanerTaskEntity
+from custom_components.aicleaner.const import CONF_ADMIN_ONLY
 from tests import test_services
 from tests.simulator import Fault, SimulatorServer
 from tests.test_services import Setup, jpeg
@@ -178,3 +182,121 @@ async def test_a_budget_refusal_reaches_the_ai_task_caller(
     with pytest.raises(HomeAssistantError) as raised:
         await generate(hass, instructions="Tasks?")
     assert raised.value.translation_key == "budget_exhausted"
+
+
+async def test_a_task_keeps_its_callers_access_while_another_task_starts(
+    hass: HomeAssistant,
+    setup_aicleaner: Setup,
+    hass_read_only_user: MockUser,
+) -> None:
+    await setup_aicleaner(
+        ("openai", "Private", {CONF_ADMIN_ONLY: True}), ("anthropic", "Shared", {})
+    )
+    gate = asyncio.Event()
+    waiting = asyncio.Event()
+    calls = 0
+
+    async def images(self: AICleanerTaskEntity, attachments: Any) -> tuple[()]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            # The non-admin's task waits here (as for reading an image) ...
+            waiting.set()
+            await gate.wait()
+        return ()
+
+    def task(context: Context) -> Any:
+        return hass.services.async_call(
+            "ai_task",
+            "generate_data",
+            {"entity_id": ENTITY_ID, "task_name": "tidy", "instructions": "Tasks?"},
+            blocking=True,
+            return_response=True,
+            context=context,
+        )
+
+    with patch.object(AICleanerTaskEntity, "_async_images", images):
+        users = asyncio.ensure_future(task(Context(user_id=hass_read_only_user.id)))
+        await waiting.wait()
+        # ... while an automation's task (no user) starts and ends on the same entity.
+        automation = await task(Context())
+        gate.set()
+        user = await users
+    assert automation["data"].startswith("Simulated openai reply")
+    # The admin-only provider never answered the non-admin.
+    assert user["data"].startswith("Simulated anthropic reply")
+
+
+async def test_a_structured_answer_that_fails_validation_is_never_served_from_the_cache(
+    hass: HomeAssistant, setup_aicleaner: Setup, simulator: SimulatorServer
+) -> None:
+    await setup_aicleaner(("openai", "OpenAI", {}))
+    simulator.sim.set_reply("openai", '{"chores": ["dust"]}')
+    with pytest.raises(HomeAssistantError):
+        await generate(hass, instructions="Tasks?", structure=TASKS_STRUCTURE)
+    # The provider now answers with the structure: the same task asks it again.
+    simulator.sim.set_reply("openai", '{"tasks": ["dust the shelf"]}')
+    result = await generate(hass, instructions="Tasks?", structure=TASKS_STRUCTURE)
+    assert result["data"] == {"tasks": ["dust the shelf"]}
+    assert simulator.sim.request_count("openai") == 2
+
+
+async def test_a_target_answer_of_the_wrong_type_fails_over_like_any_invalid_answer(
+    hass: HomeAssistant, setup_aicleaner: Setup, simulator: SimulatorServer
+) -> None:
+    await setup_aicleaner(("openai", "OpenAI", {}), ("anthropic", "Claude", {}))
+    structure = {"where": {"required": True, "selector": {"target": {}}}}
+    # The target selector raises TypeError, not Invalid, for a number where a list belongs.
+    simulator.sim.set_reply("openai", '{"where": {"entity_id": 5}}')
+    simulator.sim.set_reply("anthropic", '{"where": {"entity_id": ["light.kitchen"]}}')
+    result = await generate(hass, instructions="Where?", structure=structure)
+    assert result["data"] == {"where": {"entity_id": ["light.kitchen"]}}
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic", "gemini", "ollama"])
+async def test_the_simulator_answers_a_structured_task_with_an_instance_of_its_structure(
+    hass: HomeAssistant, setup_aicleaner: Setup, kind: str
+) -> None:
+    await setup_aicleaner((kind, "Provider", {}))
+    structure = {
+        **TASKS_STRUCTURE,
+        "rooms": {"selector": {"select": {"options": ["kitchen", "hall"]}}},
+        "minutes": {"selector": {"number": {"min": 5, "max": 60}}},
+        "where": {"selector": {"target": {}}},
+    }
+    result = await generate(hass, instructions="Tasks?", structure=structure)
+    data = result["data"]
+    assert isinstance(data["tasks"], list)
+    assert data["tasks"]
+    assert data["urgent"] is True
+    assert data["rooms"] == "kitchen"
+    assert data["minutes"] == 5
+    assert isinstance(data["where"]["entity_id"], list)
+
+
+async def test_an_image_task_no_provider_can_read_is_refused_naming_the_reason(
+    hass: HomeAssistant, setup_aicleaner: Setup
+) -> None:
+    # llama3.2 reads no images.
+    await setup_aicleaner(("ollama", "Local", {"model": "llama3.2"}))
+    hass.states.async_set("camera.kitchen", "idle")
+    with (
+        patch(
+            "homeassistant.components.camera.async_get_image",
+            return_value=CameraImage("image/jpeg", jpeg((80, 60))),
+        ),
+        pytest.raises(ServiceValidationError) as raised,
+    ):
+        await generate(
+            hass,
+            instructions="What needs cleaning?",
+            attachments=[
+                {
+                    "media_content_id": "media-source://camera/camera.kitchen",
+                    "media_content_type": "image/jpeg",
+                }
+            ],
+        )
+    assert str(raised.value) == (
+        "No provider can serve this request: Local cannot read images"
+    )

@@ -14,7 +14,8 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
-from custom_components.aicleaner.const import CONF_DAILY_BUDGET, DOMAIN
+from custom_components.aicleaner.budget_repairs import usd
+from custom_components.aicleaner.const import CONF_DAILY_BUDGET, CONF_MODEL, DOMAIN
 from tests import test_services
 from tests.test_services import Setup, analyze
 
@@ -103,3 +104,58 @@ async def test_a_zero_budget_is_a_choice_not_a_warning(
     await hass.async_block_till_done()
     key = next(iter(entry.subentries))
     assert issue(hass, f"budget_exhausted_{key}") is None
+
+
+async def test_a_spent_overall_budget_is_one_issue_and_free_providers_keep_serving(
+    hass: HomeAssistant, setup_aicleaner: Setup
+) -> None:
+    entry = await setup_aicleaner(
+        ("openai", "OpenAI", {CONF_DAILY_BUDGET: 10.0}),
+        ("ollama", "Local LLM", {CONF_DAILY_BUDGET: 10.0}),
+    )
+    await analyze(hass, prompt="hello")
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "global_daily_budget": 0.000001}
+    )
+    await hass.async_block_till_done()
+    ours = sorted(
+        issue_id for domain, issue_id in ir.async_get(hass).issues if domain == DOMAIN
+    )
+    # One overall issue, with the budget as set; no provider is described as spent.
+    assert ours == ["budget_exhausted_global"]
+    found = issue(hass, "budget_exhausted_global")
+    assert found is not None
+    assert found.translation_placeholders["budget"] == "0.000001"
+    # The paid provider is stopped; the free local one serves, as the issue says.
+    assert hass.states.get("sensor.openai_status").state == "budget_exhausted"
+    assert hass.states.get("sensor.local_llm_status").state == "healthy"
+    # Nor is the free provider's own budget shown as spent.
+    assert hass.states.get("sensor.local_llm_budget_remaining_today").state == "10.0"
+    assert hass.states.get("sensor.openai_budget_remaining_today").state == "0.0"
+    result = await analyze(hass, prompt="hello again")
+    assert result["provider"] == "Local LLM"
+
+
+def test_budgets_are_written_with_every_digit_they_have() -> None:
+    assert usd(0.001) == "0.001"
+    assert usd(10.0) == "10.00"
+    assert usd(1.5) == "1.50"
+    assert usd(0.0125) == "0.0125"
+
+
+async def test_deleting_the_entry_removes_its_budget_and_model_issues(
+    hass: HomeAssistant, setup_aicleaner: Setup
+) -> None:
+    # o4-mini was shut down on 2026-10-23: a retired-model issue.
+    entry = await setup_aicleaner(("openai", "OpenAI", {CONF_MODEL: "o4-mini"}))
+    await analyze(hass, prompt="hello")
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "global_daily_budget": TINY}
+    )
+    await hass.async_block_till_done()
+    key = next(iter(entry.subentries))
+    assert issue(hass, "budget_exhausted_global") is not None
+    assert issue(hass, f"retired_model_{key}") is not None
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert [i for domain, i in ir.async_get(hass).issues if domain == DOMAIN] == []

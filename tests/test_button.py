@@ -47,7 +47,32 @@ async def test_pressing_reset_closes_a_breaker_an_auth_failure_opened(
 
     state = hass.states.get("sensor.openai_status")
     assert state.attributes["breaker"] == "closed"
-    # Its one real call failed: it shows as degraded until it answers again.
-    assert state.state == "degraded"
+    # The press starts it afresh: the failure before it (the fault now fixed) no longer shows.
+    assert state.state == "healthy"
+    assert state.attributes["last_error"] is None
     answer = await analyze(hass, prompt="hi again", provider=["OpenAI"])
     assert answer["provider"] == "OpenAI"
+    assert hass.states.get("sensor.openai_status").state == "healthy"
+
+
+async def test_pressing_reset_checks_the_provider_again_at_once(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    await async_setup_providers(hass, simulator, ("openai", "OpenAI", {}))
+    simulator.sim.set_fault(
+        "openai", Fault(kind="status", status=500, endpoint="models")
+    )
+    await hass.services.async_call(
+        "aicleaner", "check_health", {}, blocking=True, return_response=True
+    )
+    assert hass.states.get("sensor.openai_status").state == "unhealthy"
+    simulator.sim.clear_faults()
+
+    await hass.services.async_call(
+        "button",
+        "press",
+        {"entity_id": "button.openai_reset_circuit_breaker"},
+        blocking=True,
+    )
+
+    assert hass.states.get("sensor.openai_status").state == "healthy"

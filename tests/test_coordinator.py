@@ -8,6 +8,7 @@ from typing import Any
 from unittest.mock import patch
 
 from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import CONF_API_KEY
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
@@ -19,7 +20,9 @@ from custom_components.aicleaner.const import (
     EVENT_HEALTH_ALERT,
 )
 from custom_components.aicleaner.coordinator import ProviderStatus
+from custom_components.aicleaner.credentials import async_get_vault
 from tests.entity_setup import (
+    ENTRY_ID,
     analyze,
     async_first_health_calls,
     async_setup_providers,
@@ -102,8 +105,14 @@ async def test_a_failing_health_call_is_unhealthy_logged_once_and_its_recovery_o
         "last_error": "provider",
     }
     assert caplog.text.count("Provider OpenAI is unavailable: provider") == 1
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, OPENAI), ENTRY_ID
+    )
+    assert device is not None
     assert alerts == [
         {
+            # The provider's device: its logbook lists the alert.
+            "device_id": device.id,
             "provider": "OpenAI",
             "metric": "status",
             "status": "unhealthy",
@@ -397,3 +406,74 @@ async def test_a_renamed_provider_shows_its_new_name_and_model_on_its_device(
     assert (device.name, device.model) == ("Cloud", "gpt-4o")
     result = await _check_health(hass)
     assert list(result["providers"]) == ["Cloud"]
+
+
+async def test_a_good_health_call_clears_the_failures_before_it(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    await async_setup_providers(
+        hass,
+        simulator,
+        ("openai", "OpenAI", {"max_retries": 0}),
+        ("anthropic", "Claude", {}),
+    )
+    await async_first_health_calls(hass)
+    simulator.sim.set_fault(
+        "openai", Fault(kind="status", status=503, endpoint="generate", count=1)
+    )
+    assert (await analyze(hass, prompt="Tidy?"))["provider"] == "Claude"
+    assert hass.states.get("sensor.openai_status").state == "degraded"
+    # Recovered: it answers, yet one failure in two calls still reads degraded ...
+    answer = await analyze(hass, prompt="Tidy again?", provider=["OpenAI"])
+    assert answer["provider"] == "OpenAI"
+    assert hass.states.get("sensor.openai_status").state == "degraded"
+
+    # ... until a good health call clears what came before it.
+    result = await _check_health(hass)
+
+    assert result["providers"]["OpenAI"]["status"] == "healthy"
+    assert result["providers"]["OpenAI"]["last_error"] is None
+    assert hass.states.get("sensor.aicleaner_healthy_providers").state == "2"
+
+
+async def test_an_answer_after_a_failed_health_call_shows_the_provider_up(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    await async_setup_providers(hass, simulator, ("openai", "OpenAI", {}))
+    simulator.sim.set_fault(
+        "openai", Fault(kind="status", status=500, endpoint="models")
+    )
+    await _check_health(hass)
+    assert hass.states.get("sensor.openai_status").state == "unhealthy"
+
+    assert (await analyze(hass, prompt="Tidy?"))["provider"] == "OpenAI"
+    await hass.async_block_till_done()
+
+    assert hass.states.get("sensor.openai_status").state == "healthy"
+
+
+async def test_a_new_key_clears_the_old_keys_auth_failure(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    entry = await async_setup_providers(
+        hass, simulator, ("openai", "OpenAI", {}), ("anthropic", "Claude", {})
+    )
+    simulator.sim.set_fault("anthropic", Fault(kind="status", status=401))
+    await _check_health(hass)
+    assert (await analyze(hass, prompt="Tidy?", provider=["Claude", "OpenAI"]))[
+        "provider"
+    ] == "OpenAI"
+    assert hass.states.get("binary_sensor.claude_problem").state == "on"
+    simulator.sim.clear_faults()
+
+    vault = await async_get_vault(hass)
+    subentry = entry.subentries[CLAUDE]
+    hass.config_entries.async_update_subentry(
+        entry, subentry, data={**subentry.data, CONF_API_KEY: vault.encrypt("sk-2")}
+    )
+    await hass.async_block_till_done()
+
+    state = hass.states.get("sensor.claude_status")
+    assert state.state == "healthy"
+    assert state.attributes["last_error"] is None
+    assert hass.states.get("binary_sensor.claude_problem").state == "off"

@@ -59,6 +59,13 @@ async def test_a_real_analysis_and_an_alert_are_described(
         f"costing {answer['cost']:.4f} USD"
     )
     assert alert_entry["message"] == "OpenAI is now circuit open (was healthy)"
+    # Each entry has an icon of its own.
+    assert analysis_entry["icon"] == "mdi:robot-outline"
+    assert alert_entry["icon"] == "mdi:heart-pulse"
+    failed = described["aicleaner_analysis_complete"](
+        Event("aicleaner_analysis_complete", {**event_data, "success": False})
+    )
+    assert failed["icon"] == "mdi:robot-dead-outline"
 
 
 def test_analysis_sentences() -> None:

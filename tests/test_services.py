@@ -14,6 +14,7 @@ from homeassistant.components.media_source import PlayMedia, Unresolvable
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
@@ -25,7 +26,7 @@ from custom_components.aicleaner.const import (
     CONF_MODEL,
     DOMAIN,
 )
-from tests.entity_setup import async_setup_providers
+from tests.entity_setup import ENTRY_ID, async_setup_providers, subentry_id
 from tests.simulator import Fault, SimulatorServer
 
 
@@ -88,7 +89,13 @@ async def test_analyze_answers_with_provider_model_tokens_cost_and_latency(
     assert "data" not in result
     await hass.async_block_till_done()
     [event] = events
+    # Tied to the device of the provider that answered: its logbook lists the request.
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, subentry_id("openai")), ENTRY_ID
+    )
+    assert device is not None
     assert event.data == {
+        "device_id": device.id,
         "request_id": result["request_id"],
         "provider": "OpenAI",
         "model": result["model"],
@@ -459,6 +466,45 @@ async def test_metrics_show_today_and_the_last_30_days(
     assert "OpenAI" in metrics["performance"]["providers"]
 
 
+async def test_metrics_give_times_in_ms_and_shares_in_percent_as_the_sensors_do(
+    hass: HomeAssistant, setup_aicleaner: Setup
+) -> None:
+    await setup_aicleaner(("openai", "OpenAI", {}))
+    answer = await analyze(hass, prompt="hi")
+    metrics = await hass.services.async_call(
+        DOMAIN, "get_metrics", {}, blocking=True, return_response=True
+    )
+    overall = metrics["performance"]["overall_stats"]
+    provider = metrics["performance"]["providers"]["OpenAI"]
+    assert "average_response_time" not in overall
+    # The router measures a little less than the whole action: within the same ms range.
+    assert 0 < overall["average_response_time_ms"] <= answer["latency_ms"] + 0.1
+    assert "latency_p50" not in provider
+    assert provider["latency_p50_ms"] == pytest.approx(
+        float(hass.states.get("sensor.openai_latency").state), abs=0.1
+    )
+    assert provider["success_rate"] == 100.0
+    assert float(hass.states.get("sensor.openai_success_rate").state) == 100.0
+    # One request used a little of the rate limit: most of it, in %, is left.
+    assert 50.0 < provider["rate_headroom"] < 100.0
+
+
+async def test_check_health_shows_no_latency_for_a_provider_that_is_down(
+    hass: HomeAssistant, setup_aicleaner: Setup, simulator: SimulatorServer
+) -> None:
+    await setup_aicleaner(("openai", "OpenAI", {}))
+    await analyze(hass, prompt="hi")
+    simulator.sim.set_fault(
+        "openai", Fault(kind="status", status=500, endpoint="models")
+    )
+    health = await hass.services.async_call(
+        DOMAIN, "check_health", {}, blocking=True, return_response=True
+    )
+    # Not the latency of its last good answer.
+    assert health["providers"]["OpenAI"]["status"] == "unhealthy"
+    assert health["providers"]["OpenAI"]["latency_ms"] is None
+
+
 async def test_a_batch_item_no_provider_answers_carries_its_error_and_category(
     hass: HomeAssistant, setup_aicleaner: Setup, simulator: SimulatorServer
 ) -> None:
@@ -483,9 +529,14 @@ async def test_local_only_with_no_local_provider_says_none_can_serve(
     hass: HomeAssistant, setup_aicleaner: Setup
 ) -> None:
     await setup_aicleaner(("openai", "OpenAI", {}))
-    with pytest.raises(HomeAssistantError) as raised:
+    # The caller's demand, not a provider, is at fault: a validation error naming the reason.
+    with pytest.raises(ServiceValidationError) as raised:
         await analyze(hass, prompt="hi", local_only=True)
     assert raised.value.translation_key == "no_provider_can_serve"
+    assert str(raised.value) == (
+        "No provider can serve this request: "
+        "OpenAI is not local (the request is local only)"
+    )
 
 
 async def test_the_global_budget_is_named_when_it_refuses(
@@ -590,3 +641,18 @@ async def test_a_provider_whose_key_cannot_be_read_is_never_offered(
     hass.config.allowlist_external_dirs = {str(tmp_path)}
     result = await analyze(hass, prompt="look", image_path=str(photo))
     assert result["provider"] == "Kept"
+
+
+async def test_a_small_global_budget_is_named_with_its_own_figure(
+    hass: HomeAssistant, setup_aicleaner: Setup
+) -> None:
+    entry = await setup_aicleaner(("openai", "OpenAI", {}))
+    await analyze(hass, prompt="hello")
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, "global_daily_budget": 0.000001}
+    )
+    await hass.async_block_till_done()
+    with pytest.raises(HomeAssistantError) as raised:
+        await analyze(hass, prompt="hello again")
+    # Not "0.00 USD": the budget as it was set.
+    assert "of 0.000001 USD spent)" in str(raised.value)

@@ -13,7 +13,7 @@ from .budget_repairs import async_setup_budget_checks
 from .const import CONF_API_KEY_SET_AT, DOMAIN
 from .entity import async_update_provider_devices
 from .key_repairs import async_check_keys, async_setup_key_checks
-from .model_repairs import async_check_models
+from .model_repairs import async_check_models, async_delete_model_issues
 from .runtime import AICleanerConfigEntry, async_apply_entry_update, async_build_runtime
 from .services import async_setup_services
 
@@ -54,6 +54,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: AICleanerConfigEntry) ->
     )
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     await async_check_models(hass, entry)
+    # The issues describe the loaded entry: a deleted or disabled entry's must not stay.
+    entry.async_on_unload(lambda: async_delete_model_issues(hass))
     entry.async_on_unload(async_setup_key_checks(hass, entry))
     entry.async_on_unload(async_setup_access_checks(hass, entry))
     # Health calls and live stats for the entities; a provider that is down fails no setup.
@@ -85,9 +87,16 @@ async def async_migrate_entry(hass: HomeAssistant, entry: AICleanerConfigEntry) 
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: AICleanerConfigEntry) -> bool:
-    """Unload the entry; the ledger is written before the router goes."""
+    """Unload the entry; the ledger is written before the router goes.
+
+    Requests in flight end first (within a bound; then they are cancelled, which books their
+    reserved cost): their spend is in the router before the last save, so a reload, a disable or
+    a delete never loses it.
+    """
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
-    await entry.runtime_data.ledger.async_save()
+    runtime = entry.runtime_data
+    await runtime.inflight.async_close()
+    await runtime.ledger.async_close()
     return unloaded
 
 
@@ -95,8 +104,9 @@ async def _async_update_listener(
     hass: HomeAssistant, entry: AICleanerConfigEntry
 ) -> None:
     """Apply new router settings or provider subentries without a reload."""
-    async_apply_entry_update(hass, entry)
+    rekeyed = async_apply_entry_update(hass, entry)
     await async_check_models(hass, entry)
     async_check_keys(hass, entry)
     async_update_provider_devices(hass, entry)
-    await entry.runtime_data.coordinator.async_sync_providers()
+    # A provider with a new key starts afresh: its auth failures were the old key's.
+    await entry.runtime_data.coordinator.async_sync_providers(fresh=rekeyed)

@@ -11,13 +11,14 @@ the strategy and admitted by its breaker, limits and budget.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from functools import partial
 import json
 import time
 from typing import Any, Final
 
 from homeassistant.components import ai_task, conversation
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import llm
 from homeassistant.helpers.entity import EntityDescription
@@ -30,7 +31,7 @@ from .error_messages import as_ha_error
 from .image_inputs import read_image_file
 from .router.errors import AICleanerError, AllProvidersFailed, ErrorCategory
 from .router.models import AIRequest, AIResponse, Attempt, AttemptOutcome, ImageInput
-from .runtime import AICleanerConfigEntry
+from .runtime import AICleanerConfigEntry, AICleanerRuntimeData
 from .services import provider_names
 
 PARALLEL_UPDATES = 0
@@ -38,6 +39,10 @@ PARALLEL_UPDATES = 0
 AI_TASK: Final = EntityDescription(key="ai_task", name=None)
 # Room for a structured answer: a JSON object of several fields.
 MAX_TOKENS: Final = 2048
+# The caller of the task running in the current asyncio task (set at the start of its call).
+_TASK_CONTEXT: ContextVar[Context | None] = ContextVar(
+    "aicleaner_ai_task_context", default=None
+)
 
 
 async def async_setup_entry(
@@ -76,12 +81,17 @@ class AICleanerTaskEntity(ai_task.AITaskEntity, AICleanerEntity):
         chat_log: conversation.ChatLog,
     ) -> ai_task.GenDataTaskResult:
         """Answer the task; with a structure, only with data that validates against it."""
+        # The caller of this task, never the entity's `_context`: the entity is shared, and a
+        # concurrent task replaces that at its own start (see `async_set_context`).
+        caller = _TASK_CONTEXT.get()
         entry = self.coordinator.config_entry
-        router = entry.runtime_data.router
+        # Taken before any await: the entry may unload meanwhile (its calls are then refused).
+        runtime = entry.runtime_data
+        router = runtime.router
         names = provider_names(entry)
         images = await self._async_images(task.attachments or [])
         structure = task.structure
-        remaining = await self._async_allowed(entry)
+        remaining = await self._async_allowed(entry, runtime, caller)
         # One deadline for every pass, as for a single request.
         deadline = time.monotonic() + router.config.request_timeout
         tried: list[Attempt] = []
@@ -99,7 +109,7 @@ class AICleanerTaskEntity(ai_task.AITaskEntity, AICleanerEntity):
                 timeout=max(deadline - time.monotonic(), 1.0),
             )
             try:
-                response = await router.process(request)
+                response = await runtime.inflight.run(router.process(request))
             except AICleanerError as err:
                 failure = err
                 if tried and isinstance(err, AllProvidersFailed):
@@ -110,6 +120,8 @@ class AICleanerTaskEntity(ai_task.AITaskEntity, AICleanerEntity):
             data = _validated(structure, response)
             if data is not _INVALID:
                 break
+            # Never served again from the cache: the next identical task would fail the same way.
+            router.forget(request)
             # The provider answered, but not with the asked structure: the next one may.
             tried += [a for a in response.attempts if a.provider != response.provider]
             tried.append(
@@ -133,12 +145,27 @@ class AICleanerTaskEntity(ai_task.AITaskEntity, AICleanerEntity):
             conversation_id=chat_log.conversation_id, data=data
         )
 
-    async def _async_allowed(self, entry: AICleanerConfigEntry) -> set[str]:
+    @callback
+    def async_set_context(self, context: Context) -> None:
+        """Keep the caller of the task starting now in its own asyncio task, then as HA does.
+
+        HA sets the context of each task's call on the entity; a task that awaits would read a
+        later task's there. A context variable is per asyncio task: each task keeps its own.
+        """
+        _TASK_CONTEXT.set(context)
+        super().async_set_context(context)
+
+    async def _async_allowed(
+        self,
+        entry: AICleanerConfigEntry,
+        runtime: AICleanerRuntimeData,
+        caller: Context | None,
+    ) -> set[str]:
         """Return the enabled providers the caller may use (admin-only ones: an admin or no user)."""
-        user_id = None if self._context is None else self._context.user_id
+        user_id = None if caller is None else caller.user_id
         user = None if user_id is None else await self.hass.auth.async_get_user(user_id)
         is_admin = user_id is None or (user is not None and user.is_admin)
-        running = set(entry.runtime_data.router.provider_names)
+        running = set(runtime.router.provider_names)
         allowed = {
             key
             for key, subentry in entry.subentries.items()
@@ -192,5 +219,6 @@ def _validated(structure: probatio.Schema | None, response: AIResponse) -> Any:
         return _INVALID
     try:
         return structure(response.data)
-    except probatio.Invalid:
+    except Exception:  # noqa: BLE001 - selectors written for people's input raise more than Invalid
+        # e.g. a `target` selector given a number raises TypeError: the answer does not validate.
         return _INVALID

@@ -8,7 +8,7 @@ budget is raised. A budget of 0 is the user's "never spend", not a spent budget:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, Final
 
 from homeassistant.core import HomeAssistant, callback
@@ -26,7 +26,8 @@ def issue_id(key: str) -> str:
     return f"{ISSUE_PREFIX}{key}"
 
 
-def _spent(limit: float | None, spent: float) -> bool:
+def budget_spent(limit: float | None, spent: float) -> bool:
+    """Whether a daily budget is spent; a budget of 0 is "never spend", not a spent one."""
     return bool(limit) and spent >= float(limit or 0)
 
 
@@ -39,12 +40,13 @@ def async_check_budgets(hass: HomeAssistant, entry: AICleanerConfigEntry) -> Non
         subentry = entry.subentries.get(key)
         if subentry is None or not subentry.data.get(CONF_ENABLED, True):
             continue
-        if costs["budget_exhausted"] and costs["daily_budget"]:
+        # Its own budget only: a spent overall budget is the overall issue's, not every provider's.
+        if budget_spent(costs["daily_budget"], costs["total_cost"]):
             wanted[issue_id(key)] = _placeholders(
                 subentry.title, costs["total_cost"], costs["daily_budget"]
             )
     global_limit = summary["global_daily_budget"]
-    if _spent(global_limit, summary["total_cost"]):
+    if budget_spent(global_limit, summary["total_cost"]):
         wanted[issue_id(GLOBAL)] = _placeholders(
             "", summary["total_cost"], global_limit
         )
@@ -61,26 +63,48 @@ def async_check_budgets(hass: HomeAssistant, entry: AICleanerConfigEntry) -> Non
             else "budget_exhausted",
             translation_placeholders=placeholders,
         )
-    registry = ir.async_get(hass)
-    for domain, existing in list(registry.issues):
-        if (
-            domain == DOMAIN
-            and existing.startswith(ISSUE_PREFIX)
-            and existing not in wanted
-        ):
-            ir.async_delete_issue(hass, DOMAIN, existing)
+    _delete_issues(hass, keep=wanted)
 
 
 def _placeholders(name: str, spent: float, limit: Any) -> dict[str, str]:
-    return {"name": name, "spent": f"{spent:.4f}", "budget": f"{float(limit):.2f}"}
+    return {"name": name, "spent": f"{spent:.4f}", "budget": usd(float(limit))}
+
+
+def usd(amount: float) -> str:
+    """Write a budget in USD with cents, and with as many more digits as it has (0.001 stays)."""
+    text = f"{amount:.6f}".rstrip("0")
+    whole, _, cents = text.partition(".")
+    return f"{whole}.{cents.ljust(2, '0')}"
 
 
 @callback
 def async_setup_budget_checks(
     hass: HomeAssistant, entry: AICleanerConfigEntry
 ) -> Callable[[], None]:
-    """Check the budgets now and on every health snapshot; return the undo."""
+    """Check the budgets now and on every health snapshot; return the undo.
+
+    The undo deletes the budget issues: they describe the loaded entry (a deleted entry's must
+    not stay), and setup checks again.
+    """
     async_check_budgets(hass, entry)
-    return entry.runtime_data.coordinator.async_add_listener(
+    remove_listener = entry.runtime_data.coordinator.async_add_listener(
         lambda: async_check_budgets(hass, entry)
     )
+
+    @callback
+    def _undo() -> None:
+        remove_listener()
+        _delete_issues(hass, keep=set())
+
+    return _undo
+
+
+@callback
+def _delete_issues(hass: HomeAssistant, keep: Collection[str]) -> None:
+    for domain, existing in list(ir.async_get(hass).issues):
+        if (
+            domain == DOMAIN
+            and existing.startswith(ISSUE_PREFIX)
+            and existing not in keep
+        ):
+            ir.async_delete_issue(hass, DOMAIN, existing)

@@ -39,7 +39,10 @@ class ResetBreakerButton(AICleanerProviderEntity, ButtonEntity):
     """Closes the provider's breaker, so that the next request tries it again."""
 
     async def async_press(self) -> None:
-        """Close the breaker and show the provider's new status at once."""
+        """Close the breaker, start the provider afresh and show its status from a new health call.
+
+        Its failures before the press (the fault just fixed) no longer make it degraded.
+        """
         LOGGER.info(
             "Circuit breaker of %s closed by hand",
             self.coordinator.config_entry.subentries[self.subentry_id].title,
@@ -47,4 +50,4 @@ class ResetBreakerButton(AICleanerProviderEntity, ButtonEntity):
         self.coordinator.config_entry.runtime_data.router.reset_breaker(
             self.subentry_id
         )
-        self.coordinator.async_push()
+        await self.coordinator.async_recheck(self.subentry_id)

@@ -34,6 +34,7 @@ from .const import (
     HEALTH_CHECK_TIMEOUT,
     LOGGER,
 )
+from .devices import async_device_id
 from .router.errors import (
     AICleanerError,
     AllProvidersFailed,
@@ -125,10 +126,14 @@ class ProviderHealth:
     stats: ProviderSnapshot
     check: HealthCheck | None
     status: ProviderStatus
-    # ms: p50 of recent requests, else the last health call; None before either.
+    # ms: p50 of recent requests, else the last health call; None before either, or when the
+    # last health call failed (a provider that is down has no latency to show).
     latency_ms: float | None
     # A category, never the provider's own text: the failed health call's, else the last request's.
     last_error: str | None
+    # USD the provider may still spend today; None when no budget applies to it. A free provider
+    # answers to its own budget only: a spent overall budget does not stop it.
+    budget_remaining: float | None = None
 
     @property
     def name(self) -> str:
@@ -196,6 +201,9 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
         self._router = router
         self._checks: dict[str, HealthCheck] = {}
         self._recent: dict[str, deque[tuple[float, bool]]] = {}
+        # When each provider's stale failures were last cleared (a good health call, the reset
+        # button, a new key): errors before that no longer show.
+        self._cleared: dict[str, datetime] = {}
         self._statuses: dict[str, ProviderStatus] = {}
         self._levels: dict[str, LatencyLevel] = {}
         self._started = False
@@ -258,12 +266,29 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
         self.async_set_updated_data(data)
         return data
 
-    async def async_sync_providers(self) -> None:
-        """Follow changed options or subentries: check new providers, then show them."""
+    async def async_sync_providers(self, fresh: Iterable[str] = ()) -> None:
+        """Follow changed options or subentries: check new providers, then show them.
+
+        `fresh` providers (a new key) start afresh: their failures so far described the old setup.
+        """
+        for key in fresh:
+            self._forget(key)
         self.update_interval = _interval(self.config_entry)
         known = self._router.provider_names
         await self._async_check(key for key in known if key not in self._checks)
         self.async_push()
+
+    async def async_recheck(self, key: str) -> None:
+        """Start a provider afresh (its breaker was reset by hand): forget, check it now, show it."""
+        self._forget(key)
+        await self._async_check([key])
+        self.async_push()
+
+    def _forget(self, key: str) -> None:
+        """Drop a provider's health call and recent failures; its older errors stop showing."""
+        self._checks.pop(key, None)
+        self._recent.pop(key, None)
+        self._cleared[key] = dt_util.utcnow()
 
     @callback
     def async_push(self) -> None:
@@ -295,10 +320,16 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
                 or attempt.category in _NOT_HEALTH
             ):
                 continue
-            recent = self._recent.get(attempt.provider)
+            key = attempt.provider
+            recent = self._recent.get(key)
             if recent is None:
-                recent = self._recent[attempt.provider] = deque(maxlen=PASSIVE_CALLS)
-            recent.append((now, attempt.outcome is AttemptOutcome.ERROR))
+                recent = self._recent[key] = deque(maxlen=PASSIVE_CALLS)
+            failed = attempt.outcome is AttemptOutcome.ERROR
+            recent.append((now, failed))
+            check = self._checks.get(key)
+            if not failed and check is not None and check.error is not None:
+                # It answered: a failed health call before that no longer says it is down.
+                del self._checks[key]
         self._push.async_schedule_call()
 
     async def _async_check(self, keys: Iterable[str]) -> None:
@@ -311,10 +342,22 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
         }
         if not providers:
             return
+        started = time.monotonic()
         checks = await asyncio.gather(
             *(_async_health(provider) for provider in providers.values())
         )
         self._checks.update(zip(providers, checks, strict=True))
+        for key, check in zip(providers, checks, strict=True):
+            if check.error is None:
+                # A good health call clears the failures before it (stale after a recovery);
+                # real calls failing after it count again.
+                recent = self._recent.get(key)
+                if recent is not None:
+                    self._recent[key] = deque(
+                        (item for item in recent if item[0] > started),
+                        maxlen=PASSIVE_CALLS,
+                    )
+                self._cleared[key] = check.at
 
     def _build(self) -> AICleanerData:
         """Merge the router's snapshot, the health calls and the recent calls; raise the alerts."""
@@ -323,9 +366,13 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
         providers: dict[str, ProviderHealth] = {}
         for key, stats in router.providers.items():
             check = self._checks.get(key)
-            status = _status(stats, check, self._failing(key, now))
+            free = self._is_free(key)
+            status = _status(stats, check, self._failing(key, now), free=free)
             latency_ms = (
-                stats.latency_p50 * 1000.0
+                # Down: no latency to show, not the last good one.
+                None
+                if check is not None and check.error is not None
+                else stats.latency_p50 * 1000.0
                 if stats.latency_p50 is not None
                 else None
                 if check is None
@@ -339,13 +386,16 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
                 latency_ms=latency_ms,
                 last_error=check.error
                 if check is not None and check.error is not None
-                else stats.last_error_category,
+                else self._request_error(key, stats),
+                budget_remaining=_own_budget_left(stats)
+                if free
+                else stats.budget_remaining,
             )
             self._follow_status(health)
             self._follow_latency(health)
         for gone in set(self._checks) - set(providers):
             del self._checks[gone]
-        for state in (self._recent, self._statuses, self._levels):
+        for state in (self._recent, self._statuses, self._levels, self._cleared):
             for gone in set(state) - set(providers):
                 del state[gone]
         return AICleanerData(
@@ -353,6 +403,18 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
             providers=providers,
             day_started=dt_util.start_of_local_day(date.fromisoformat(router.day)),
         )
+
+    def _request_error(self, key: str, stats: ProviderSnapshot) -> str | None:
+        """Return the last real call's error category, unless it was cleared since."""
+        cleared = self._cleared.get(key)
+        if cleared is None or stats.last_error_at is None:
+            return stats.last_error_category
+        at = dt_util.parse_datetime(stats.last_error_at)
+        return stats.last_error_category if at is None or at > cleared else None
+
+    def _is_free(self, key: str) -> bool:
+        """Whether the provider's model costs nothing (a local one): no budget stops it."""
+        return self._router.provider(key).price().cost(1_000_000, 1_000_000) <= 0
 
     def _failing(self, key: str, now: float) -> bool:
         """Whether enough of the provider's recent real calls failed to call it degraded."""
@@ -381,7 +443,7 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
                 "Provider %s is available again (%s)", health.name, status.value
             )
         if before is not None:
-            self._alert(health.name, "status", status.value, before.value, None)
+            self._alert(health, "status", status.value, before.value, None)
 
     def _follow_latency(self, health: ProviderHealth) -> None:
         """Alert when the provider's latency crosses the warning or critical threshold."""
@@ -405,13 +467,11 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
         before = self._levels.get(health.key, LatencyLevel.OK)
         self._levels[health.key] = level
         if level is not before:
-            self._alert(
-                health.name, "latency", level.value, round(latency, 1), threshold
-            )
+            self._alert(health, "latency", level.value, round(latency, 1), threshold)
 
     def _alert(
         self,
-        provider: str,
+        health: ProviderHealth,
         metric: str,
         status: str,
         value: Any,
@@ -420,7 +480,11 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
         self.hass.bus.async_fire(
             EVENT_HEALTH_ALERT,
             {
-                "provider": provider,
+                # The provider's device: its logbook lists the alert.
+                "device_id": async_device_id(
+                    self.hass, self.config_entry.entry_id, health.key
+                ),
+                "provider": health.name,
                 "metric": metric,
                 "status": status,
                 "value": value,
@@ -460,8 +524,15 @@ async def _async_health(provider: Provider) -> HealthCheck:
     return HealthCheck(at=started, latency_ms=result.latency_ms, error=None)
 
 
+def _own_budget_left(stats: ProviderSnapshot) -> float | None:
+    """USD left of the provider's own daily budget (None without one)."""
+    if stats.daily_budget is None:
+        return None
+    return max(0.0, stats.daily_budget - stats.cost_today)
+
+
 def _status(
-    stats: ProviderSnapshot, check: HealthCheck | None, failing: bool
+    stats: ProviderSnapshot, check: HealthCheck | None, failing: bool, *, free: bool
 ) -> ProviderStatus:
     """Decide a provider's status, the cause that stops it most first.
 
@@ -475,7 +546,8 @@ def _status(
     health_error = None if check is None else check.error
     if health_error is not None and health_error != ErrorCategory.RATE_LIMIT:
         return ProviderStatus.UNHEALTHY
-    if stats.budget_remaining is not None and stats.budget_remaining <= 0:
+    if stats.budget_remaining is not None and stats.budget_remaining <= 0 and not free:
+        # A free provider passes every budget (a spent overall one included): it still serves.
         return ProviderStatus.BUDGET_EXHAUSTED
     if health_error == ErrorCategory.RATE_LIMIT or stats.rate_headroom <= 0:
         return ProviderStatus.RATE_LIMITED

@@ -11,6 +11,7 @@ from typing import Final
 
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
+from .budget_repairs import usd
 from .const import DOMAIN
 from .router import Router
 from .router.errors import (
@@ -42,6 +43,16 @@ _REASONS: Final[Mapping[str, str]] = {
     ErrorCategory.BREAKER_OPEN: "paused after repeated failures",
     ErrorCategory.RATE_LIMITED_LOCAL: "at its rate limit",
     ErrorCategory.DEADLINE: "out of time",
+}
+
+
+# A provider the caller may not use: left out of what the caller is told.
+_NOT_ALLOWED: Final = "not allowed"
+# Why a provider could not take a request at all, as the router says it (`refusals`), in words.
+_REFUSALS: Final[Mapping[str, str]] = {
+    "disabled": "is disabled",
+    "not local": "is not local (the request is local only)",
+    "no vision": "cannot read images",
 }
 
 
@@ -82,8 +93,23 @@ def as_ha_error(
             },
         )
     if not attempts:
-        return HomeAssistantError(
-            translation_domain=DOMAIN, translation_key="no_provider_can_serve"
+        # No provider could take the request at all (not local, no vision...): the request's own
+        # demands were at fault, not a provider. Each provider's reason is named, except those the
+        # caller may not use: a non-admin never learns an admin-only provider's name.
+        return ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="no_provider_can_serve",
+            translation_placeholders={
+                "reasons": "; ".join(
+                    f"{names.get(key, key)} {_REFUSALS.get(reason, reason)}"
+                    for key, reason in sorted(
+                        err.refusals.items(),
+                        key=lambda item: names.get(item[0], item[0]),
+                    )
+                    if reason != _NOT_ALLOWED
+                )
+                or "none of the providers you may use can"
+            },
         )
     return HomeAssistantError(
         translation_domain=DOMAIN,
@@ -103,11 +129,11 @@ def _budgets(router: Router, keys: set[str], names: Mapping[str, str]) -> str:
         limit = costs.get("daily_budget")
         if limit is not None:
             spent_out.append(
-                f"{names.get(key, key)} ({costs['total_cost']:.4f} of {limit:.2f} USD spent)"
+                f"{names.get(key, key)} ({costs['total_cost']:.4f} of {usd(limit)} USD spent)"
             )
     global_limit = summary["global_daily_budget"]
     if global_limit is not None:
         spent_out.append(
-            f"global ({summary['total_cost']:.4f} of {global_limit:.2f} USD spent)"
+            f"global ({summary['total_cost']:.4f} of {usd(global_limit)} USD spent)"
         )
     return "; ".join(spent_out)

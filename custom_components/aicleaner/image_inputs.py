@@ -142,7 +142,8 @@ async def _async_entity_picture(hass: HomeAssistant, entity_id: str) -> ImageInp
         raise _invalid("media_unknown", media_content_id=entity_id)
     try:
         picture = await image.async_get_image(hass, entity_id)
-    except HomeAssistantError as err:
+    # KeyError: the image integration is not loaded (HA's lookup of its component fails).
+    except (HomeAssistantError, KeyError) as err:
         raise _invalid("media_unknown", media_content_id=entity_id) from err
     return await hass.async_add_executor_job(as_image, picture.content, entity_id)
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.components.logbook.const import (
+    LOGBOOK_ENTRY_ICON,
     LOGBOOK_ENTRY_MESSAGE,
     LOGBOOK_ENTRY_NAME,
 )
@@ -13,6 +14,12 @@ from homeassistant.core import Event, HomeAssistant, callback
 
 from .const import DEFAULT_TITLE, DOMAIN, EVENT_HEALTH_ALERT
 from .services import EVENT_ANALYSIS_COMPLETE
+
+# The entries' icons; the events carry `device_id`, so each shows on its provider's device page.
+ICON_ANSWERED: Final = "mdi:robot-outline"
+ICON_FAILED: Final = "mdi:robot-dead-outline"
+ICON_STATUS: Final = "mdi:heart-pulse"
+ICON_LATENCY: Final = "mdi:timer-alert-outline"
 
 
 def describe_analysis(data: Mapping[str, Any]) -> str:
@@ -66,6 +73,9 @@ def async_describe_events(
         return {
             LOGBOOK_ENTRY_NAME: DEFAULT_TITLE,
             LOGBOOK_ENTRY_MESSAGE: describe_analysis(event.data),
+            LOGBOOK_ENTRY_ICON: ICON_ANSWERED
+            if event.data.get("success")
+            else ICON_FAILED,
         }
 
     @callback
@@ -73,6 +83,9 @@ def async_describe_events(
         return {
             LOGBOOK_ENTRY_NAME: DEFAULT_TITLE,
             LOGBOOK_ENTRY_MESSAGE: describe_alert(event.data),
+            LOGBOOK_ENTRY_ICON: ICON_LATENCY
+            if event.data.get("metric") == "latency"
+            else ICON_STATUS,
         }
 
     async_describe_event(DOMAIN, EVENT_ANALYSIS_COMPLETE, _analysis)

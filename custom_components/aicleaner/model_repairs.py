@@ -8,6 +8,7 @@ keeps the issue and two providers on the same retired model get one issue each.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Final
 
 from homeassistant.config_entries import ConfigEntry
@@ -50,12 +51,17 @@ def _check(hass: HomeAssistant, entry: ConfigEntry) -> None:
                 "date": day.isoformat() if day else "",
             },
         )
-    registry = ir.async_get(hass)
-    for domain, existing in list(registry.issues):
+    async_delete_model_issues(hass, keep=wanted)
+
+
+@callback
+def async_delete_model_issues(hass: HomeAssistant, keep: Collection[str] = ()) -> None:
+    """Delete the retired-model issues but `keep`; at unload all go (setup checks again)."""
+    for domain, existing in list(ir.async_get(hass).issues):
         if (
             domain == DOMAIN
             and existing.startswith(ISSUE_PREFIX)
-            and existing not in wanted
+            and existing not in keep
         ):
             ir.async_delete_issue(hass, DOMAIN, existing)
 

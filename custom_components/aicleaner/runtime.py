@@ -15,6 +15,7 @@ from homeassistant.util import dt as dt_util
 from .const import CONF_BASE_URL, CONF_MODEL
 from .coordinator import AICleanerCoordinator
 from .credentials import CredentialError, CredentialVault, async_get_vault
+from .inflight import InFlight
 from .provider_options import client_options
 from .providers import BaseProvider, create_provider
 from .router import ProviderSettings, Router, RouterConfig
@@ -33,6 +34,8 @@ class AICleanerRuntimeData:
     provider_data: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     # Subentries left out of the router because their stored key cannot be decrypted.
     unreadable_keys: frozenset[str] = frozenset()
+    # Router calls running: an unload waits for them before the ledger's last save.
+    inflight: InFlight = field(default_factory=InFlight)
 
 
 type AICleanerConfigEntry = ConfigEntry[AICleanerRuntimeData]
@@ -100,13 +103,16 @@ async def async_build_runtime(
     )
 
 
-def async_apply_entry_update(hass: HomeAssistant, entry: AICleanerConfigEntry) -> None:
+def async_apply_entry_update(
+    hass: HomeAssistant, entry: AICleanerConfigEntry
+) -> set[str]:
     """Apply changed options or provider subentries to the running router.
 
     No reload: the router keeps today's spend, stats and cache across the change, a renamed
     provider included. A provider whose key changed has its breaker closed, since an auth failure
-    held it open for the old key.
+    held it open for the old key. Returns the providers whose key changed.
     """
+    rekeyed: set[str] = set()
     runtime = entry.runtime_data
     router = runtime.router
     router.update_config(RouterConfig.from_mapping(entry.options))
@@ -121,4 +127,6 @@ def async_apply_entry_update(hass: HomeAssistant, entry: AICleanerConfigEntry) -
             and before.get(CONF_API_KEY) != subentry.data.get(CONF_API_KEY)
         ):
             router.reset_credentials(subentry_id)
+            rekeyed.add(subentry_id)
     runtime.provider_data = {s.subentry_id: s.data for s in entry.subentries.values()}
+    return rekeyed

@@ -71,9 +71,10 @@ PROVIDER_SENSORS: tuple[ProviderSensorEntityDescription, ...] = (
         translation_key="budget_remaining",
         device_class=SensorDeviceClass.MONETARY,
         native_unit_of_measurement=USD,
-        suggested_display_precision=2,
+        # As the costs: "1.0000 left" beside "0.0025 spent", never "1.00" beside "0.0025".
+        suggested_display_precision=4,
         # Unknown when the provider has no daily budget.
-        value_fn=lambda health: health.stats.budget_remaining,
+        value_fn=lambda health: health.budget_remaining,
         attributes_fn=lambda health: {"daily_budget": health.stats.daily_budget},
     ),
     ProviderSensorEntityDescription(

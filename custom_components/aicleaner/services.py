@@ -24,11 +24,13 @@ from homeassistant.util.json import JsonValueType
 import probatio
 
 from .const import CONF_ADMIN_ONLY, CONF_ENABLED, DOMAIN, SELECTION_STRATEGIES
+from .devices import async_device_id
 from .error_messages import as_ha_error
 from .image_inputs import async_read_images
+from .metrics import in_ms_and_percent
 from .router.errors import AICleanerError, AllProvidersFailed, BadRequestError
 from .router.models import AIRequest, AIResponse
-from .runtime import AICleanerConfigEntry
+from .runtime import AICleanerConfigEntry, AICleanerRuntimeData
 
 SERVICE_ANALYZE: Final = "analyze"
 SERVICE_ANALYZE_BATCH: Final = "analyze_batch"
@@ -163,6 +165,8 @@ async def _async_build(
     is_admin: bool,
 ) -> _Call:
     """Check one analyze request against the entry, read its images, and build the router request."""
+    # Taken before any await: the entry may unload while the images are read.
+    runtime = entry.runtime_data
     prompt = data["prompt"].strip()
     if not prompt:
         raise _invalid("prompt_empty")
@@ -190,7 +194,7 @@ async def _async_build(
     if not allowed:
         raise _invalid("providers_not_allowed")
     # A provider whose key cannot be read is not in the router (it has a repair issue).
-    running = set(entry.runtime_data.router.provider_names)
+    running = set(runtime.router.provider_names)
     if not any(
         key in running and subentries[key].data.get(CONF_ENABLED, True)
         for key in allowed
@@ -202,7 +206,7 @@ async def _async_build(
         cameras=data.get("camera_entity_id") or [],
         media_ids=data.get("media_content_id") or [],
     )
-    router = entry.runtime_data.router
+    router = runtime.router
     if images and not any(
         key in running
         and subentries[key].data.get(CONF_ENABLED, True)
@@ -271,14 +275,24 @@ def _response(
 
 def _fire_complete(
     hass: HomeAssistant,
-    names: Mapping[str, str],
+    entry: AICleanerConfigEntry,
     request: AIRequest,
     response: AIResponse | None,
 ) -> None:
-    """Tell the event bus a request ended: identifiers and figures, never its text or images."""
+    """Tell the event bus a request ended: identifiers and figures, never its text or images.
+
+    `device_id` ties it to the device of the provider that answered (the router's when none did),
+    so that device's logbook lists it.
+    """
+    names = provider_names(entry)
     hass.bus.async_fire(
         EVENT_ANALYSIS_COMPLETE,
         {
+            "device_id": async_device_id(
+                hass,
+                entry.entry_id,
+                entry.entry_id if response is None else response.provider,
+            ),
             "request_id": request.request_id,
             "provider": None
             if response is None
@@ -302,25 +316,30 @@ async def _async_is_admin(hass: HomeAssistant, call: ServiceCall) -> bool:
 
 
 async def _async_run(
-    hass: HomeAssistant, entry: AICleanerConfigEntry, call: _Call
+    hass: HomeAssistant,
+    entry: AICleanerConfigEntry,
+    runtime: AICleanerRuntimeData,
+    call: _Call,
 ) -> AIResponse:
     names = provider_names(entry)
     try:
-        response = await entry.runtime_data.router.process(call.request)
+        # On the router of the entry as loaded when the call began; refused once it unloads.
+        response = await runtime.inflight.run(runtime.router.process(call.request))
     except AICleanerError as err:
-        _fire_complete(hass, names, call.request, None)
-        raise as_ha_error(err, entry.runtime_data.router, names) from err
-    _fire_complete(hass, names, call.request, response)
+        _fire_complete(hass, entry, call.request, None)
+        raise as_ha_error(err, runtime.router, names) from err
+    _fire_complete(hass, entry, call.request, response)
     return response
 
 
 async def _async_analyze(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
     entry = _loaded_entry(hass)
+    runtime = entry.runtime_data
     built = await _async_build(
         hass, entry, call.data, is_admin=await _async_is_admin(hass, call)
     )
-    response = await _async_run(hass, entry, built)
+    response = await _async_run(hass, entry, runtime, built)
     return _response(response, provider_names(entry), json=built.json)
 
 
@@ -328,9 +347,10 @@ async def _async_analyze_batch(call: ServiceCall) -> ServiceResponse:
     """Answer many requests; each result is its answer or its error, in input order."""
     hass = call.hass
     entry = _loaded_entry(hass)
+    runtime = entry.runtime_data
     is_admin = await _async_is_admin(hass, call)
     names = provider_names(entry)
-    router = entry.runtime_data.router
+    router = runtime.router
     limit = call.data.get("batch_size")
     built: list[_Call | HomeAssistantError] = []
     for data in call.data["requests"]:
@@ -339,8 +359,11 @@ async def _async_analyze_batch(call: ServiceCall) -> ServiceResponse:
         except HomeAssistantError as err:
             built.append(err)
     to_run = [item for item in built if isinstance(item, _Call)]
+    # Items built while the entry unloaded never run on its old router: the batch is refused.
     outcomes = iter(
-        await router.process_batch([item.request for item in to_run], limit)
+        await runtime.inflight.run(
+            router.process_batch([item.request for item in to_run], limit)
+        )
     )
     results: list[dict[str, Any]] = []
     for item in built:
@@ -349,10 +372,10 @@ async def _async_analyze_batch(call: ServiceCall) -> ServiceResponse:
             continue
         outcome = next(outcomes)
         if isinstance(outcome, AIResponse):
-            _fire_complete(hass, names, item.request, outcome)
+            _fire_complete(hass, entry, item.request, outcome)
             results.append(_response(outcome, names, json=item.json))
             continue
-        _fire_complete(hass, names, item.request, None)
+        _fire_complete(hass, entry, item.request, None)
         if isinstance(outcome, AICleanerError):
             category = (
                 "invalid_input"
@@ -390,8 +413,10 @@ async def _async_get_metrics(call: ServiceCall) -> ServiceResponse:
     runtime = entry.runtime_data
     names = provider_names(entry)
     performance = runtime.router.get_performance_metrics()
+    # Times in ms and shares in %, as everywhere else (the router counts seconds and 0–1).
+    performance["overall_stats"] = in_ms_and_percent(performance["overall_stats"])
     performance["providers"] = {
-        names.get(key, key): figures
+        names.get(key, key): in_ms_and_percent(figures)
         for key, figures in performance["providers"].items()
     }
     today = runtime.router.get_cost_summary()

@@ -46,6 +46,7 @@ class CostLedger:
         )
         self._days: dict[str, DayFigures] = {}
         self._cancel_save: CALLBACK_TYPE | None = None
+        self._closed = False
 
     async def async_load(self) -> None:
         """Load the saved ledger into the router; call before the router takes traffic.
@@ -97,7 +98,7 @@ class CostLedger:
         `Store.async_delay_save` alone would debounce, moving the write on at every call, so under
         steady traffic nothing reached the disk until the traffic paused, and a kill lost it all.
         """
-        if self._cancel_save is None:
+        if self._cancel_save is None and not self._closed:
             self._cancel_save = async_call_later(
                 self._hass, SAVE_DELAY, self._async_save_due
             )
@@ -105,6 +106,15 @@ class CostLedger:
     async def _async_save_due(self, _now: datetime) -> None:
         self._cancel_save = None
         await self._store.async_save(self._data_to_save())
+
+    async def async_close(self) -> None:
+        """Save for the last time (at unload): no timer outlives it, and no later save is made.
+
+        A save after this one would write this router's state over what the next one (after a
+        reload) has booked since.
+        """
+        self._closed = True
+        await self.async_save()
 
     async def async_save(self) -> None:
         """Save now (on unload, or when HA writes its last data)."""

@@ -7,6 +7,7 @@ from typing import Any
 from homeassistant.components import system_health
 from homeassistant.core import HomeAssistant, callback
 
+from .budget_repairs import budget_spent, usd
 from .const import DOMAIN
 from .coordinator import UNAVAILABLE, ProviderStatus
 from .runtime import AICleanerConfigEntry
@@ -51,14 +52,14 @@ async def system_health_info(hass: HomeAssistant) -> dict[str, Any]:
         )
         or "none",
         "spent_today": f"{spent:.4f} USD",
-        "daily_budget": "no overall limit" if limit is None else f"{limit:.2f} USD",
+        "daily_budget": "no overall limit" if limit is None else f"{usd(limit)} USD",
         "budget_used": "-"
         if limit is None or limit <= 0
         else f"{100.0 * spent / limit:.1f} %",
         "providers_over_budget": sum(
             1
             for costs in summary["provider_costs"].values()
-            if costs["budget_exhausted"] and costs["daily_budget"]
+            if budget_spent(costs["daily_budget"], costs["total_cost"])
         ),
         "provider_budgets_total": f"{sum(budgets):.2f} USD" if budgets else "none",
     }

@@ -72,6 +72,16 @@ def test_free_calls_pass_even_when_the_budget_is_spent() -> None:
     assert ledger.reserve("local", 0.0001) is None
 
 
+def test_free_calls_pass_once_the_overall_budget_is_overspent() -> None:
+    # The last paid answer cost more than its share: the overall spend is past the limit.
+    ledger = BudgetLedger({"cloud": None, "local": None}, 0.001, Today())
+    reservation = ledger.reserve("cloud", 0.001)
+    assert reservation is not None
+    ledger.commit(reservation, 0.0012, 10, 10)
+    assert ledger.reserve("local", 0.0) is not None
+    assert ledger.reserve("cloud", 0.000001) is None
+
+
 def test_new_day_starts_from_zero_and_keeps_calls_in_flight_reserved() -> None:
     today = Today()
     ledger = BudgetLedger({"a": 1.0}, 2.0, today)

@@ -294,6 +294,32 @@ async def test_router_with_a_disabled_cache_neither_looks_up_nor_coalesces(
     assert (cache["entries"], cache["hits"], cache["misses"]) == (0, 0, 0)
 
 
+def test_a_discarded_entry_is_gone_and_its_bytes_freed() -> None:
+    cache = ResponseCache(ttl=10, max_entries=10, max_bytes=100_000, clock=FakeClock())
+    cache.put("k", response("abc"))
+    cache.put("other", response("de"))
+    size = cache.size_bytes
+    cache.discard("k")
+    assert cache.get("k") is None
+    assert cache.get("other") is not None
+    assert cache.size_bytes == size - (3 + 1 + OVERHEAD)
+    # A key not stored is no error.
+    cache.discard("never")
+    assert len(cache) == 1
+
+
+async def test_a_forgotten_answer_is_asked_again(make_router: RouterFactory) -> None:
+    provider = FakeProvider("a")
+    router = make_router([provider], RouterConfig(cache_ttl=60))
+    request = AIRequest(prompt="same")
+    await router.process(request)
+    assert (await router.process(AIRequest(prompt="same"))).cached
+    router.forget(request)
+    again = await router.process(AIRequest(prompt="same"))
+    assert not again.cached
+    assert len(provider.calls) == 2
+
+
 async def test_coalescer_hands_the_leaders_result_to_followers() -> None:
     coalescer = RequestCoalescer()
     future = coalescer.lead("k")

@@ -381,6 +381,8 @@ async def test_a_local_only_request_never_reaches_a_cloud_run_model_of_a_home_se
             AIRequest(prompt="private", model="gpt-oss:120b-cloud", local_only=True)
         )
     assert raised.value.attempts == ()
+    # The reason, structured for the caller: the model runs in the cloud, so "not local".
+    assert raised.value.refusals == {"ollama": "not local"}
     assert simulator.sim.request_count("ollama") == 0
     # The server's own model stays local.
     response = await router.process(AIRequest(prompt="private", local_only=True))

@@ -622,8 +622,9 @@ async def test_candidates_are_filtered_by_enabled_vision_locality_and_access(
                 prompt="p", local_only=True, allowed_providers=frozenset({"cloud"})
             )
         )
-    with pytest.raises(AllProvidersFailed, match="blind \\(no vision\\)"):
+    with pytest.raises(AllProvidersFailed, match="blind \\(no vision\\)") as raised:
         await router.process(AIRequest(prompt="p", images=(IMAGE,), provider="blind"))
+    assert raised.value.refusals == {"blind": "no vision"}
     with pytest.raises(AllProvidersFailed, match="off \\(disabled\\)"):
         await router.process(AIRequest(prompt="p", provider="off"))
     with pytest.raises(AllProvidersFailed, match="cloud \\(not allowed\\)"):

@@ -17,6 +17,8 @@ from aiohttp import web
 import orjson
 from PIL import Image, UnidentifiedImageError
 
+from .structured import instance, requested_schema
+
 if TYPE_CHECKING:
     from .faults import Fault
 
@@ -124,13 +126,17 @@ def default_reply(
     """A deterministic reply that tells tests what the simulator received.
 
     A request that asks for JSON (natively, or by instruction as a model would read it) gets the
-    same facts as a JSON object.
+    same facts as a JSON object, or an instance of the JSON schema it gives (`structured.py`).
     """
     text = (
         f"Simulated {provider} reply from {model}: "
         f"received {prompt_chars} characters of text and {images} image(s)."
     )
     if body is not None and wants_json(body):
+        # Asked for a schema, a model with structured output answers with an instance of it.
+        schema = requested_schema(body)
+        if schema is not None:
+            return json.dumps(instance(schema, text))
         return json.dumps({"reply": text, "characters": prompt_chars, "images": images})
     return text
 

@@ -148,8 +148,11 @@ class BudgetLedger:
             and entry.cost + entry.reserved + amount > limit + _EPSILON
         ):
             return None
+        # The overall budget stops only calls that cost money: a free (local) provider keeps
+        # serving once it is spent, as the overall budget's repair says.
         if (
             self._global_limit is not None
+            and amount > 0
             and self._total_cost + self._total_reserved + amount
             > self._global_limit + _EPSILON
         ):

@@ -124,6 +124,11 @@ class ResponseCache:
         while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
             self._drop(next(iter(self._entries)))
 
+    def discard(self, key: str) -> None:
+        """Forget the entry stored under `key`, if any."""
+        if key in self._entries:
+            self._drop(key)
+
     def clear(self) -> None:
         """Forget every entry."""
         self._entries.clear()

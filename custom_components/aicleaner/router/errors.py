@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from .models import Attempt
 
@@ -313,11 +313,22 @@ class AllProvidersFailed(AICleanerError):
     """Every candidate provider was tried or skipped and none produced an answer."""
 
     def __init__(
-        self, request_id: str, attempts: Sequence[Attempt], message: str | None = None
+        self,
+        request_id: str,
+        attempts: Sequence[Attempt],
+        message: str | None = None,
+        *,
+        refusals: Mapping[str, str] | None = None,
     ) -> None:
-        """Keep every attempt so the caller can say what was tried."""
+        """Keep every attempt so the caller can say what was tried.
+
+        `refusals`: when no provider could serve the request at all, why each was left out
+        (`disabled`, `not allowed`, `not local`, `no vision`), by provider name: the caller's
+        request, not a provider, was at fault.
+        """
         self.request_id = request_id
         self.attempts = tuple(attempts)
+        self.refusals: Mapping[str, str] = dict(refusals or {})
         tried = (
             ", ".join(
                 f"{a.provider} ({a.category or a.outcome})" for a in self.attempts

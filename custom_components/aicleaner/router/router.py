@@ -265,6 +265,14 @@ class Router(AttemptsMixin, ReportingMixin):
 
         return list(await asyncio.gather(*(one(request) for request in requests)))
 
+    def forget(self, request: AIRequest) -> None:
+        """Drop the cached answer to `request`: its caller found it unusable.
+
+        An AI Task answer that does not match the task's structure must not be served again for
+        the cache's lifetime.
+        """
+        self._cache.discard(request_key(request))
+
     async def _serve(
         self, request: AIRequest, started: float, deadline: float
     ) -> AIResponse:
@@ -352,8 +360,12 @@ class Router(AttemptsMixin, ReportingMixin):
             in (SelectionStrategy.LEAST_LOADED, SelectionStrategy.ADAPTIVE),
         )
         if not candidates:
+            refusals = self._refusals(request)
             raise AllProvidersFailed(
-                request.request_id, (), self._no_candidate_message(request)
+                request.request_id,
+                (),
+                self._no_candidate_message(request, refusals),
+                refusals=refusals,
             )
         if len(candidates) > 1:
             context = StrategyContext(
@@ -470,11 +482,20 @@ class Router(AttemptsMixin, ReportingMixin):
             )
         return candidates
 
-    def _no_candidate_message(self, request: AIRequest) -> str:
+    def _no_candidate_message(
+        self, request: AIRequest, refusals: Mapping[str, str]
+    ) -> str:
         """Say why no provider qualified (only built on that failure)."""
         if request.provider is not None and request.provider not in self._slots:
             return f"No provider named {request.provider!r} is configured"
-        reasons = []
+        return "No provider can serve this request: " + (
+            ", ".join(f"{name} ({reason})" for name, reason in refusals.items())
+            or "none configured"
+        )
+
+    def _refusals(self, request: AIRequest) -> dict[str, str]:
+        """Say why each provider did not qualify, by name (only built on that failure)."""
+        reasons: dict[str, str] = {}
         for slot in self._slot_list:
             if request.provider is not None and slot.name != request.provider:
                 continue
@@ -485,14 +506,15 @@ class Router(AttemptsMixin, ReportingMixin):
                 and slot.name not in request.allowed_providers
             ):
                 reason = "not allowed"
-            elif request.local_only and not slot.provider.is_local:
+            elif request.local_only and (
+                not slot.provider.is_local
+                or slot.capabilities(request.model).runs_in_cloud
+            ):
                 reason = "not local"
             else:
                 reason = "no vision"
-            reasons.append(f"{slot.name} ({reason})")
-        return "No provider can serve this request: " + (
-            ", ".join(reasons) or "none configured"
-        )
+            reasons[slot.name] = reason
+        return reasons
 
     # ----------------------------------------------------------------- time
 
