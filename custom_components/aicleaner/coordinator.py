@@ -414,7 +414,8 @@ class AICleanerCoordinator(DataUpdateCoordinator[AICleanerData]):
 
     def _is_free(self, key: str) -> bool:
         """Whether the provider's model costs nothing (a local one): no budget stops it."""
-        return self._router.provider(key).price().cost(1_000_000, 1_000_000) <= 0
+        router = self._router
+        return router.provider(key).price(on=router.day).cost(1_000_000, 1_000_000) <= 0
 
     def _failing(self, key: str, now: float) -> bool:
         """Whether enough of the provider's recent real calls failed to call it degraded."""
