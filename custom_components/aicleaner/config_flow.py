@@ -621,7 +621,11 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
                 errors["base"] = "price_incomplete"
             else:
                 # The advanced section's settings are stored flat, as ProviderSettings reads them.
-                advanced = user_input.get(SECTION_ADVANCED) or {}
+                # A form posted without the section (the flow API) keeps the current values.
+                advanced = {
+                    **self._suggested_settings()[SECTION_ADVANCED],
+                    **(user_input.get(SECTION_ADVANCED) or {}),
+                }
                 # An empty optional field means "none": no limit, no override.
                 self._settings = {
                     CONF_DAILY_BUDGET: None,
@@ -641,7 +645,9 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
             {
                 **self._settings_fields(await self._async_model_options()),
                 **_price_fields(),
-                probatio.Required(SECTION_ADVANCED, default={}): section(
+                # No default on the section itself: the frontend would pre-fill the section with
+                # that empty default instead of the fields' own values (see _advanced_fields).
+                probatio.Optional(SECTION_ADVANCED): section(
                     probatio.Schema(_advanced_fields()), {"collapsed": True}
                 ),
             }
