@@ -548,7 +548,11 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
                 self._connection_schema(), suggested
             ),
             errors=errors,
-            description_placeholders={"name": current_name},
+            description_placeholders={
+                "name": current_name,
+                # The provider's own address, named by the wrong-path error.
+                "default_url": PROVIDER_CLASSES[self._kind].default_base_url or "",
+            },
         )
 
     async def _async_test_connection(
