@@ -236,13 +236,19 @@ async def test_provider_names_must_be_unique(
     hass: HomeAssistant, simulator: SimulatorServer
 ) -> None:
     entry = await _router_entry(hass)
-    for expected in (None, {CONF_NAME: "name_exists"}):
+    # The same name in another case is the same name (the action finds providers that way).
+    for name, expected in (
+        ("Local", None),
+        ("Local", {CONF_NAME: "name_exists"}),
+        ("LOCAL", {CONF_NAME: "name_exists"}),
+        (" local ", {CONF_NAME: "name_exists"}),
+    ):
         result = await _start_subentry_flow(hass, entry, "ollama")
         schema_keys = {str(key) for key in result["data_schema"].schema}
         assert CONF_API_KEY not in schema_keys  # Ollama takes no key
         result = await hass.config_entries.subentries.async_configure(
             result["flow_id"],
-            {CONF_NAME: "Local", CONF_BASE_URL: f"{simulator.url}/ollama"},
+            {CONF_NAME: name, CONF_BASE_URL: f"{simulator.url}/ollama"},
         )
         if expected is None:
             result = await hass.config_entries.subentries.async_configure(

@@ -351,6 +351,24 @@ async def test_bad_fields_are_refused_with_their_own_message(
     assert raised.value.translation_key == key
 
 
+async def test_a_provider_is_pinned_by_its_name_in_any_case(
+    hass: HomeAssistant, setup_aicleaner: Setup
+) -> None:
+    await setup_aicleaner(("openai", "OpenAI", {}), ("anthropic", "Claude", {}))
+    for asked in ("claude", "CLAUDE", " Claude"):
+        result = await analyze(
+            hass, prompt=f"hi {asked}", provider=asked, use_cache=False
+        )
+        assert result["provider"] == "Claude", asked
+    with pytest.raises(ServiceValidationError) as raised:
+        await analyze(hass, prompt="hi", provider="Claud")
+    assert raised.value.translation_key == "provider_unknown"
+    assert raised.value.translation_placeholders == {
+        "name": "Claud",
+        "names": "Claude, OpenAI",
+    }
+
+
 async def test_no_provider_configured_is_refused(
     hass: HomeAssistant, setup_aicleaner: Setup
 ) -> None:

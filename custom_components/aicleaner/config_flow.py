@@ -506,8 +506,9 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
         if not name:
             return "name_required"
         own_id = None if self._is_new else self._reconfigure_subentry_id
+        # "OpenAI" and "openai" are the same name to people (and to the analyze action).
         if any(
-            subentry.title == name
+            subentry.title.casefold() == name.casefold()
             for subentry_id, subentry in self._get_entry().subentries.items()
             if subentry_id != own_id
         ):

@@ -147,6 +147,23 @@ def provider_names(entry: AICleanerConfigEntry) -> dict[str, str]:
     return names
 
 
+def _provider_key(subentries: Mapping[str, ConfigSubentry], name: str) -> str:
+    """Find the provider a call names: by its name in any case (an exact match first), or its id."""
+    if name in subentries:
+        return name
+    folded = name.strip().casefold()
+    matches = [
+        key
+        for key, subentry in subentries.items()
+        if subentry.title.casefold() == folded
+    ]
+    exact = [key for key in matches if subentries[key].title == name]
+    if found := exact or matches:
+        return found[0]
+    names = ", ".join(sorted(subentry.title for subentry in subentries.values()))
+    raise _invalid("provider_unknown", name=name, names=names)
+
+
 @dataclass(frozen=True, slots=True)
 class _Call:
     """One validated analyze request and what its answer needs to be reported."""
@@ -174,14 +191,9 @@ async def _async_build(
     subentries = entry.subentries
     if not subentries:
         raise _invalid("no_providers")
-    by_name = {subentry.title: key for key, subentry in subentries.items()}
-    asked = data.get("provider") or []
-    for name in asked:
-        if name not in by_name and name not in subentries:
-            raise _invalid(
-                "provider_unknown", name=name, names=", ".join(sorted(by_name))
-            )
-    order = tuple(by_name.get(name, name) for name in asked)
+    order = tuple(
+        _provider_key(subentries, name) for name in data.get("provider") or []
+    )
     allowed = {
         key
         for key, subentry in subentries.items()
