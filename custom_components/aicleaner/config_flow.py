@@ -99,9 +99,10 @@ from .const import (
     UNIT_USD_PER_MTOK,
 )
 from .credentials import CredentialError, async_get_vault, sends_key_in_clear
-from .provider_options import client_options
+from .provider_options import client_options, price_override
 from .providers import PROVIDER_CLASSES, PROVIDER_KINDS, create_provider
 from .providers.catalog import is_retired, model_choices, recommended_model
+from .providers.gateway import GatewayFinding, async_probe_gateway
 from .providers.locality import is_private_host
 from .router import ProviderSettings
 from .router.errors import (
@@ -112,6 +113,7 @@ from .router.errors import (
     ProviderError,
     ProviderTimeoutError,
 )
+from .router.models import ModelPrice
 
 
 def _box(
@@ -449,6 +451,8 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
         self._models: tuple[str, ...] = ()
         # What the settings step gathered, kept while the price step asks for an override.
         self._settings: dict[str, Any] = {}
+        # What the connection test found out about an OpenAI-compatible server.
+        self._gateway = GatewayFinding()
 
     @property
     def _kind(self) -> str:
@@ -586,6 +590,14 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
         if error is not None:
             return {CONF_BASE_URL if error in _URL_ERRORS else "base": error}
         self._models = models
+        if self._kind == "openai_compatible" and base_url is not None:
+            # Which gateway (if any) the server is, and the prices it publishes.
+            self._gateway = await async_probe_gateway(
+                async_get_clientsession(self.hass),
+                base_url,
+                api_key=api_key,
+                models=models,
+            )
         self._connection[CONF_BASE_URL] = base_url
         if new_key:
             self._connection.update(vault.key_data(new_key))
@@ -643,6 +655,8 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
                     **{k: v for k, v in user_input.items() if k != SECTION_ADVANCED},
                     **advanced,
                 }
+                if self._gateway_price(self._settings) is not None:
+                    return await self.async_step_gateway_price()
                 if not self._price_listed(self._settings):
                     return await self.async_step_price()
                 return self._async_save(self._settings)
@@ -688,6 +702,42 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
             step_id="price",
             data_schema=self.add_suggested_values_to_schema(
                 probatio.Schema(_price_fields()), user_input or {}
+            ),
+            errors=errors,
+            description_placeholders={
+                "name": self._name,
+                "model": str(self._settings.get(CONF_MODEL, "")),
+                "input": _usd(price.input_per_mtok),
+                "output": _usd(price.output_per_mtok),
+            },
+        )
+
+    def _gateway_price(self, data: dict[str, Any]) -> ModelPrice | None:
+        """Return the price a gateway publishes for the chosen model, unless a price was typed."""
+        if data.get(CONF_SERVER_ROLE) != SERVER_FORWARDS or price_override(data):
+            return None
+        return self._gateway.prices.get(str(data.get(CONF_MODEL) or ""))
+
+    async def async_step_gateway_price(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Show the price the gateway publishes for the model, pre-filled as the price override."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if (CONF_PRICE_INPUT in user_input) != (CONF_PRICE_OUTPUT in user_input):
+                errors["base"] = "price_incomplete"
+            else:
+                return self._async_save({**self._settings, **user_input})
+        price = self._gateway_price(self._settings)
+        assert price is not None
+        published = {
+            CONF_PRICE_INPUT: price.input_per_mtok,
+            CONF_PRICE_OUTPUT: price.output_per_mtok,
+        }
+        return self.async_show_form(
+            step_id="gateway_price",
+            data_schema=self.add_suggested_values_to_schema(
+                probatio.Schema(_price_fields()), user_input or published
             ),
             errors=errors,
             description_placeholders={
@@ -856,9 +906,11 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
         )
         if self._kind == "openai_compatible":
             # Only a suggestion: a private host may well be a gateway to the cloud (see strings).
+            # A gateway found by the connection test forwards, wherever it is.
             suggested[CONF_SERVER_ROLE] = current.get(CONF_SERVER_ROLE) or (
                 SERVER_RUNS_MODELS
-                if is_private_host(self._connection.get(CONF_BASE_URL) or "")
+                if not self._gateway.is_gateway
+                and is_private_host(self._connection.get(CONF_BASE_URL) or "")
                 else SERVER_FORWARDS
             )
         return suggested
