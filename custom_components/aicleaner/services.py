@@ -19,7 +19,7 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util.json import JsonValueType
 import probatio
 
@@ -147,10 +147,20 @@ def provider_names(entry: AICleanerConfigEntry) -> dict[str, str]:
     return names
 
 
-def _provider_key(subentries: Mapping[str, ConfigSubentry], name: str) -> str:
-    """Find the provider a call names: by its name in any case (an exact match first), or its id."""
+def _provider_key(hass: HomeAssistant, entry: AICleanerConfigEntry, name: str) -> str:
+    """Find the provider a call names: its name, its device or its subentry id.
+
+    A name matches in any case, an exact match first; a device is what the action form's picker gives.
+    """
+    subentries = entry.subentries
     if name in subentries:
         return name
+    device = dr.async_get(hass).async_get(name)
+    if device is not None:
+        # Each provider is a service device of its own subentry; the router's belongs to none.
+        for subentry_id in device.config_entries_subentries.get(entry.entry_id, ()):
+            if subentry_id is not None and subentry_id in subentries:
+                return subentry_id
     folded = name.strip().casefold()
     matches = [
         key
@@ -192,7 +202,7 @@ async def _async_build(
     if not subentries:
         raise _invalid("no_providers")
     order = tuple(
-        _provider_key(subentries, name) for name in data.get("provider") or []
+        _provider_key(hass, entry, name) for name in data.get("provider") or []
     )
     allowed = {
         key
