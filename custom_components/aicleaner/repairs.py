@@ -22,7 +22,7 @@ from homeassistant.helpers.selector import (
 )
 import probatio
 
-from .config_flow import async_test_provider
+from .connection_test import async_test_provider
 from .const import CONF_BASE_URL, CONF_MODEL, DOMAIN
 from .credentials import CredentialError, CredentialVault, async_get_vault
 from .key_repairs import ROTATION
