@@ -42,6 +42,8 @@ class RouterOptionsFlow(OptionsFlow):
         """Start with no rule chosen."""
         # Index in the stored rules of the rule being edited; None while adding one.
         self._rule_index: int | None = None
+        # The rule being made, while its tag is asked.
+        self._rule: dict[str, Any] = {}
 
     def _rules(self) -> list[dict[str, Any]]:
         return [
@@ -143,60 +145,41 @@ class RouterOptionsFlow(OptionsFlow):
     async def async_step_rule(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Ask for a rule's condition, its providers in order and its priority; or delete it."""
+        """Ask for a rule's condition, its providers in order and its priority; or delete it.
+
+        A rule on a tag asks for the tag on a step of its own ("rule_tag"), so the form of a rule on
+        images shows no tag field.
+        """
         rules = self._rules()
-        editing = self._rule_index is not None and self._rule_index < len(rules)
+        editing = self._editing(rules)
         errors: dict[str, str] = {}
         if user_input is not None:
             if editing and user_input.get("delete"):
                 del rules[self._rule_index or 0]
                 return self._save({CONF_ROUTING_RULES: rules})
             condition = str(user_input.get("condition") or "")
-            if condition == RULE_TAG:
-                # A tag rule stores the tag itself as its condition.
-                condition = str(user_input.get("tag") or "").strip()
             providers = [
                 provider
                 for provider in user_input.get("providers") or ()
                 if provider in self.config_entry.subentries
             ]
-            others = [
-                rule
-                for index, rule in enumerate(rules)
-                if not (editing and index == self._rule_index)
-            ]
-            field = "tag" if user_input.get("condition") == RULE_TAG else "condition"
-            if not condition:
-                errors[field] = "condition_required"
-            elif any(rule["condition"] == condition for rule in others):
-                errors[field] = "condition_exists"
             if not providers:
                 errors["providers"] = "providers_required"
-            if not errors:
-                rule = {
+            elif condition != RULE_TAG and self._condition_taken(rules, condition):
+                errors["condition"] = "condition_exists"
+            else:
+                self._rule = {
                     "condition": condition,
                     "providers": providers,
                     "priority": int(user_input.get("priority", 1)),
                     "enabled": bool(user_input.get("enabled", True)),
                 }
-                if editing:
-                    rules[self._rule_index or 0] = rule
-                else:
-                    rules.append(rule)
-                return self._save({CONF_ROUTING_RULES: rules})
-        suggested: dict[str, Any] = (
-            dict(rules[self._rule_index or 0]) if editing else {}
-        )
+                if condition == RULE_TAG:
+                    return await self.async_step_rule_tag()
+                return self._save_rule(rules)
+        suggested = self._stored_rule(rules) if editing else {}
         if suggested.get("condition") not in (None, *RULE_CONDITIONS):
-            suggested["tag"] = suggested["condition"]
             suggested["condition"] = RULE_TAG
-        if suggested:
-            # A provider deleted since is no longer offered.
-            suggested["providers"] = [
-                provider
-                for provider in suggested["providers"]
-                if provider in self.config_entry.subentries
-            ]
         if user_input is not None:
             suggested = user_input
         return self.async_show_form(
@@ -207,9 +190,70 @@ class RouterOptionsFlow(OptionsFlow):
             errors=errors,
         )
 
+    async def async_step_rule_tag(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the tag a rule applies to: the request's `tags` carry it."""
+        rules = self._rules()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            tag = str(user_input.get("tag") or "").strip()
+            if not tag:
+                errors["tag"] = "condition_required"
+            elif tag in (*RULE_CONDITIONS, RULE_TAG) or self._condition_taken(
+                rules, tag
+            ):
+                errors["tag"] = "condition_exists"
+            else:
+                self._rule["condition"] = tag
+                return self._save_rule(rules)
+        stored = self._stored_rule(rules) if self._editing(rules) else {}
+        suggested = (
+            {"tag": stored["condition"]}
+            if stored.get("condition") not in (None, *RULE_CONDITIONS)
+            else {}
+        )
+        return self.async_show_form(
+            step_id="rule_tag",
+            data_schema=self.add_suggested_values_to_schema(
+                probatio.Schema({probatio.Required("tag"): TextSelector()}),
+                user_input or suggested,
+            ),
+            errors=errors,
+        )
+
+    def _editing(self, rules: list[dict[str, Any]]) -> bool:
+        return self._rule_index is not None and self._rule_index < len(rules)
+
+    def _stored_rule(self, rules: list[dict[str, Any]]) -> dict[str, Any]:
+        """Return the rule being edited as its form shows it (without providers deleted since)."""
+        rule = dict(rules[self._rule_index or 0])
+        rule["providers"] = [
+            provider
+            for provider in rule.get("providers", ())
+            if provider in self.config_entry.subentries
+        ]
+        return rule
+
+    def _condition_taken(self, rules: list[dict[str, Any]], condition: str) -> bool:
+        """Whether another rule (not the one being edited) has this condition."""
+        editing = self._editing(rules)
+        return any(
+            rule["condition"] == condition
+            for index, rule in enumerate(rules)
+            if not (editing and index == self._rule_index)
+        )
+
+    def _save_rule(self, rules: list[dict[str, Any]]) -> ConfigFlowResult:
+        if self._editing(rules):
+            rules[self._rule_index or 0] = self._rule
+        else:
+            rules.append(self._rule)
+        return self._save({CONF_ROUTING_RULES: rules})
+
     def _rule_schema(self, *, editing: bool) -> probatio.Schema:
         fields: dict[Any, Any] = {
-            # Requests with images, without images, or carrying the tag typed below.
+            # Requests with images, without images, or carrying a tag (asked on the next step).
             probatio.Required("condition"): SelectSelector(
                 SelectSelectorConfig(
                     options=[*RULE_CONDITIONS, RULE_TAG],
@@ -217,7 +261,6 @@ class RouterOptionsFlow(OptionsFlow):
                     translation_key="rule_condition",
                 )
             ),
-            probatio.Optional("tag"): TextSelector(),
             # The providers are tried in the order they were picked (the order of the list).
             probatio.Required("providers"): SelectSelector(
                 SelectSelectorConfig(
