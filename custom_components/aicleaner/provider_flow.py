@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -14,63 +13,42 @@ from homeassistant.const import CONF_API_KEY, CONF_NAME
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
-    BooleanSelector,
     SelectOptionDict,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
 )
 from homeassistant.helpers.translation import async_get_translations
+from homeassistant.util import dt as dt_util
 import probatio
 from yarl import URL
 
 from .connection_test import URL_ERRORS, async_test_provider
 from .const import (
-    CONF_ADMIN_ONLY,
     CONF_API_KEY_SET_AT,
     CONF_BASE_URL,
-    CONF_BREAKER_TIMEOUT,
-    CONF_BURST_ALLOWANCE,
     CONF_DAILY_BUDGET,
-    CONF_ENABLED,
-    CONF_FAILURE_THRESHOLD,
-    CONF_HALF_OPEN_MAX_CALLS,
-    CONF_LOCAL,
-    CONF_MAX_RETRIES,
     CONF_MODEL,
     CONF_PRICE_INPUT,
     CONF_PRICE_OUTPUT,
-    CONF_PRIORITY,
     CONF_RATE_LIMIT_RPH,
     CONF_RATE_LIMIT_RPM,
     CONF_RATE_LIMIT_TPM,
     CONF_SERVER_ROLE,
-    CONF_TIMEOUT_SECONDS,
-    CONF_WEIGHT,
     DOMAIN,
     KINDS_REQUIRING_BASE_URL,
     KINDS_REQUIRING_KEY,
     KINDS_WITHOUT_KEY,
     SECTION_ADVANCED,
     SERVER_FORWARDS,
-    SERVER_ROLES,
-    SERVER_RUNS_MODELS,
-    UNIT_REQUESTS,
-    UNIT_REQUESTS_PER_HOUR,
-    UNIT_REQUESTS_PER_MINUTE,
-    UNIT_TOKENS_PER_MINUTE,
 )
 from .credentials import CredentialError, async_get_vault
-from .flow_schema import advanced_fields, is_http_url, number_box, price_fields, usd
+from .flow_schema import advanced_fields, is_http_url, price_fields, usd
+from .provider_form import settings_fields, suggested_local, suggested_settings
 from .provider_options import client_options, price_override
 from .providers import PROVIDER_CLASSES, create_provider
-from .providers.catalog import is_retired, model_choices, recommended_model
+from .providers.catalog import model_choices
 from .providers.gateway import GatewayFinding, async_probe_gateway
-from .providers.locality import is_private_host
-from .router import ProviderSettings
 from .router.models import ModelPrice
 
 
@@ -295,7 +273,15 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
                 return self._async_save(self._settings)
         schema = probatio.Schema(
             {
-                **self._settings_fields(await self._async_model_options()),
+                **settings_fields(
+                    self._kind,
+                    await self._async_model_options(),
+                    local=suggested_local(
+                        self._kind,
+                        self._current(),
+                        self._connection.get(CONF_BASE_URL),
+                    ),
+                ),
                 **price_fields(),
                 # No default on the section itself: the frontend would pre-fill the section with
                 # that empty default instead of the fields' own values (see _advanced_fields).
@@ -396,157 +382,15 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
         """Whether the chosen model's price is known (listed, free, or overridden)."""
         return bool(self._client(data).price_quote().listed)
 
-    def _settings_fields(self, model_options: list[SelectOptionDict]) -> dict[Any, Any]:
-        fields: dict[Any, Any] = {
-            # Custom values too: a model the list does not name (an alias, a new release).
-            probatio.Required(CONF_MODEL): SelectSelector(
-                SelectSelectorConfig(
-                    options=model_options,
-                    custom_value=True,
-                    sort=False,
-                    mode=SelectSelectorMode.DROPDOWN,
-                )
-            ),
-        }
-        if self._kind == "openai_compatible":
-            fields[probatio.Required(CONF_SERVER_ROLE)] = SelectSelector(
-                SelectSelectorConfig(
-                    options=list(SERVER_ROLES),
-                    mode=SelectSelectorMode.LIST,
-                    translation_key=CONF_SERVER_ROLE,
-                )
-            )
-        fields.update(
-            {
-                probatio.Required(CONF_ENABLED): BooleanSelector(),
-                probatio.Required(CONF_PRIORITY): probatio.All(
-                    number_box(1, 100), probatio.Coerce(int)
-                ),
-                probatio.Required(CONF_WEIGHT): number_box(0.1, 100, step=0.1),
-                # Empty: no daily limit for this provider.
-                probatio.Optional(CONF_DAILY_BUDGET): number_box(
-                    0, 10000, step=0.01, unit="USD"
-                ),
-                probatio.Optional(CONF_RATE_LIMIT_RPM): probatio.All(
-                    number_box(
-                        1,
-                        100000,
-                        unit=UNIT_REQUESTS_PER_MINUTE,
-                        translation_key="rate_limit_rpm",
-                    ),
-                    probatio.Coerce(int),
-                ),
-                probatio.Optional(CONF_RATE_LIMIT_TPM): probatio.All(
-                    number_box(
-                        1,
-                        100000000,
-                        unit=UNIT_TOKENS_PER_MINUTE,
-                        translation_key="rate_limit_tpm",
-                    ),
-                    probatio.Coerce(int),
-                ),
-                probatio.Optional(CONF_RATE_LIMIT_RPH): probatio.All(
-                    number_box(
-                        1,
-                        1000000,
-                        unit=UNIT_REQUESTS_PER_HOUR,
-                        translation_key="rate_limit_rph",
-                    ),
-                    probatio.Coerce(int),
-                ),
-                probatio.Required(
-                    CONF_BURST_ALLOWANCE, default=ProviderSettings().burst_allowance
-                ): probatio.All(
-                    number_box(
-                        0, 10000, unit=UNIT_REQUESTS, translation_key="burst_allowance"
-                    ),
-                    probatio.Coerce(int),
-                ),
-                probatio.Optional(CONF_ADMIN_ONLY, default=False): BooleanSelector(),
-            }
-        )
-        if self._kind == "ollama":
-            # Whether local-only requests may use this server; its -cloud models never serve them.
-            fields[probatio.Required(CONF_LOCAL, default=self._suggested_local())] = (
-                BooleanSelector()
-            )
-        return fields
-
-    def _suggested_local(self) -> bool:
-        """Trust an Ollama server as local when it says so, else when its host is private."""
-        current = self._current().get(CONF_LOCAL)
-        if current is not None:
-            return bool(current)
-        base_url = (
-            self._connection.get(CONF_BASE_URL)
-            or PROVIDER_CLASSES[self._kind].default_base_url
-            or ""
-        )
-        return is_private_host(base_url)
-
     def _suggested_settings(self) -> dict[str, Any]:
-        defaults = ProviderSettings()
-        current = self._current()
-        today = date.today()
-        model = current.get(CONF_MODEL)
-        if not model or is_retired(model, today):
-            # A shut-down model is never pre-selected, not even the one being replaced.
-            model = recommended_model(self._kind, self._models, today=today)
-        suggested = {
-            CONF_MODEL: model,
-            CONF_ENABLED: current.get(CONF_ENABLED, defaults.enabled),
-            CONF_PRIORITY: current.get(CONF_PRIORITY, defaults.priority),
-            CONF_WEIGHT: current.get(CONF_WEIGHT, defaults.weight),
-            CONF_DAILY_BUDGET: current.get(CONF_DAILY_BUDGET, defaults.daily_budget),
-            CONF_RATE_LIMIT_RPM: current.get(
-                CONF_RATE_LIMIT_RPM, defaults.rate_limit_rpm
-            ),
-            CONF_RATE_LIMIT_TPM: current.get(
-                CONF_RATE_LIMIT_TPM, defaults.rate_limit_tpm
-            ),
-            CONF_RATE_LIMIT_RPH: current.get(
-                CONF_RATE_LIMIT_RPH, defaults.rate_limit_rph
-            ),
-            CONF_BURST_ALLOWANCE: current.get(
-                CONF_BURST_ALLOWANCE, defaults.burst_allowance
-            ),
-            CONF_ADMIN_ONLY: current.get(CONF_ADMIN_ONLY, False),
-            SECTION_ADVANCED: {
-                CONF_TIMEOUT_SECONDS: current.get(
-                    CONF_TIMEOUT_SECONDS, defaults.timeout_seconds
-                ),
-                CONF_MAX_RETRIES: current.get(CONF_MAX_RETRIES, defaults.max_retries),
-                CONF_FAILURE_THRESHOLD: current.get(
-                    CONF_FAILURE_THRESHOLD, defaults.breaker.failure_threshold
-                ),
-                CONF_BREAKER_TIMEOUT: current.get(
-                    CONF_BREAKER_TIMEOUT, defaults.breaker.timeout_seconds
-                ),
-                CONF_HALF_OPEN_MAX_CALLS: current.get(
-                    CONF_HALF_OPEN_MAX_CALLS, defaults.breaker.half_open_max_calls
-                ),
-            },
-        }
-        if self._kind == "ollama":
-            suggested[CONF_LOCAL] = self._suggested_local()
-        # An empty override stays empty (a None suggestion would not validate as a number).
-        suggested.update(
-            {
-                key: current[key]
-                for key in (CONF_PRICE_INPUT, CONF_PRICE_OUTPUT)
-                if current.get(key) is not None
-            }
+        return suggested_settings(
+            self._kind,
+            self._current(),
+            models=self._models,
+            base_url=self._connection.get(CONF_BASE_URL),
+            gateway=self._gateway,
+            today=dt_util.now().date(),
         )
-        if self._kind == "openai_compatible":
-            # Only a suggestion: a private host may well be a gateway to the cloud (see strings).
-            # A gateway found by the connection test forwards, wherever it is.
-            suggested[CONF_SERVER_ROLE] = current.get(CONF_SERVER_ROLE) or (
-                SERVER_RUNS_MODELS
-                if not self._gateway.is_gateway
-                and is_private_host(self._connection.get(CONF_BASE_URL) or "")
-                else SERVER_FORWARDS
-            )
-        return suggested
 
     def _async_save(self, data: dict[str, Any]) -> SubentryFlowResult:
         """Create the subentry, or update the one being reconfigured."""
