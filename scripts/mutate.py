@@ -51,6 +51,8 @@ TARGETS: dict[str, str] = {
     "custom_components/aicleaner/router/estimate.py": "tests/router",
     "custom_components/aicleaner/providers/pricing.py": "tests/providers",
     "custom_components/aicleaner/providers/base.py": "tests/providers",
+    # A gateway's published prices become the price override that setup suggests.
+    "custom_components/aicleaner/providers/gateway.py": "tests/providers",
 }
 PYTEST_ARGS = ("-x", "-q", "-p", "no:cacheprovider")
 # Copied into the temporary repository: what the tests need, not history or caches.

@@ -204,17 +204,30 @@ def test_a_provider_is_reconfigured_with_a_new_key_and_everything_else_untouched
 
 
 @pytest.mark.usefixtures("socket_enabled")
-def test_every_provider_added_in_the_browser_answers(
-    fresh: tuple[HassProcess, int],
+def test_every_provider_added_in_the_browser_answers_the_action_run_in_the_browser(
+    browser: Browser,
 ) -> None:
-    hass, _port = fresh
-    for _kind, name, *_ in PROVIDERS:
-        answer = hass.request(
-            "POST",
-            "/api/services/aicleaner/analyze?return_response",
-            # Pinned by name, in another case than typed (names are case-insensitive).
-            {"prompt": f"Hello {name}", "provider": name.upper(), "use_cache": False},
+    browser.open("/developer-tools/action", "Perform action")
+
+    def _analyze(name: str) -> str:
+        page = browser.page
+        if not page.locator(".cm-content").count():
+            page.get_by_text("YAML mode", exact=True).first.click()
+        editor = page.locator(".cm-content").first
+        editor.click()
+        page.keyboard.press("Control+a")
+        page.keyboard.press("Delete")
+        # Pinned by name, in another case than typed (names are case-insensitive).
+        page.keyboard.type(
+            "action: aicleaner.analyze\n"
+            f"data: {{prompt: Hello {name}, provider: {name.lower()}, use_cache: false}}\n"
         )
-        response = answer["service_response"]
-        assert response["provider"] == name
-        assert response["text"]
+        page.get_by_role("button", name="Perform action").click()
+        return browser._text_with((f"provider : {name}",))
+
+    for _kind, name, *_ in PROVIDERS:
+        text = browser.run(lambda name=name: _analyze(name))
+        response = text[text.find("Response") :]
+        assert f"provider : {name}" in response, response[:1500]
+        assert "outcome : success" in response
+    browser.shot("analyzed.png")
