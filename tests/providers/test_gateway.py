@@ -7,6 +7,8 @@ token, as strings; "-1" for a router whose price varies).
 
 from __future__ import annotations
 
+import json
+
 from aiohttp import ClientSession, web
 import pytest
 
@@ -187,3 +189,27 @@ async def test_a_probe_that_fails_finds_nothing_and_never_raises(
     assert await async_probe_gateway(
         session, gone, api_key=None, models=["claude-3"]
     ) == GatewayFinding(CLOUD_MODELS)
+
+
+def _padded(body: dict[str, object], size: int) -> bytes:
+    """`body` as JSON of exactly `size` bytes, padded inside a string: cut short, it is no JSON."""
+    bare = json.dumps({**body, "pad": ""}).encode()
+    return json.dumps({**body, "pad": "x" * (size - len(bare))}).encode()
+
+
+async def test_a_probe_reads_a_whole_answer_of_up_to_8_mib_and_none_longer(
+    fake_server: FakeServer, session: ClientSession
+) -> None:
+    limit = 8 * 1024 * 1024
+    for size, found in ((limit, LITELLM), (limit + 1, None)):
+        payload = _padded(LITELLM_MODEL_INFO, size)
+        assert len(payload) == size
+
+        async def respond(
+            request: web.Request, payload: bytes = payload
+        ) -> web.Response:
+            return web.Response(body=payload, content_type="application/json")
+
+        fake_server.responder = respond
+        finding = await async_probe_gateway(session, fake_server.url, api_key=None)
+        assert finding.kind == found, size

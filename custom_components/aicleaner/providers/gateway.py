@@ -65,7 +65,8 @@ _OPENROUTER_HOST: Final = "openrouter.ai"
 _KEY_REFUSALS: Final = frozenset({"auth_error", "no_db_connection"})
 _PROBE_TIMEOUT: Final = 5.0
 _PER_MILLION: Final = Decimal(1_000_000)
-# At most this many bytes of a probe's answer are read (a model list of thousands of entries fits).
+# A probe's answer longer than this is not read (OpenRouter's model list of hundreds of models is
+# about 1 MiB).
 _MAX_BODY: Final = 8 * 1024 * 1024
 
 
@@ -190,7 +191,12 @@ async def _get_json(
             async with session.get(url, headers=headers, allow_redirects=False) as resp:
                 if resp.status != 200:
                     return None
-                raw = await resp.content.read(_MAX_BODY)
+                raw = bytearray()
+                # One read gives what has arrived, not the whole body: read to the end.
+                async for chunk in resp.content.iter_chunked(65536):
+                    raw += chunk
+                    if len(raw) > _MAX_BODY:
+                        return None
         return orjson.loads(raw)
     except aiohttp.ClientError, TimeoutError, ValueError, orjson.JSONDecodeError:
         return None
