@@ -69,6 +69,23 @@ OPENROUTER_MODELS = {
             "pricing": {"prompt": "0.0000008", "completion": "0.000004", "image": "0"},
         },
         {"id": "openrouter/auto", "pricing": {"prompt": "-1", "completion": "-1"}},
+        {
+            # A per-image fee that a per-token price would leave out: not taken as published.
+            "id": "openai/gpt-4o",
+            "pricing": {
+                "prompt": "0.0000025",
+                "completion": "0.00001",
+                "image": "0.003613",
+            },
+        },
+        {
+            "id": "perplexity/sonar",
+            "pricing": {
+                "prompt": "0.000001",
+                "completion": "0.000001",
+                "request": "0.005",
+            },
+        },
     ]
 }
 

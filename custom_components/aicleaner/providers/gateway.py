@@ -6,8 +6,8 @@ server as a gateway when any of these holds:
 - it answers LiteLLM's `GET /model/info` (its models with `input_cost_per_token`, `output_cost_per_token`);
 - it is OpenRouter (host `openrouter.ai`, or a model list whose entries carry `pricing.prompt`/`completion`).
 The prices a gateway publishes are per token; they are returned per million tokens, as everywhere
-else. A price of 0 or below (unknown, or "varies" on OpenRouter) is not published: money is never
-guessed low. No Home Assistant imports: the session is injected, and nothing here raises.
+else. A price of 0 or below (unknown, or "varies" on OpenRouter), or one with a fee per request or
+image besides, is not published: money is never guessed low. No Home Assistant imports: the session is injected, and nothing here raises.
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ _CLOUD_VENDORS: Final = frozenset(
     }
 )
 _OPENROUTER_HOST: Final = "openrouter.ai"
+# OpenRouter's charges besides its per-token prices (`pricing` of `GET /models`).
+_OPENROUTER_FEES: Final = ("request", "image", "web_search", "internal_reasoning")
 # LiteLLM's error types for a refused key (`ProxyErrorTypes`).
 _KEY_REFUSALS: Final = frozenset({"auth_error", "no_db_connection"})
 _PROBE_TIMEOUT: Final = 5.0
@@ -159,7 +161,12 @@ def openrouter_prices(body: Any) -> dict[str, ModelPrice] | None:
         pricing = item["pricing"]
         prompt = _per_million(pricing.get("prompt"))
         completion = _per_million(pricing.get("completion"))
-        if prompt is not None and completion is not None and "id" in item:
+        # A fee per request or per image is not in a per-token price: the model is not taken as
+        # published (its price then comes from the table or the reservation, never lower).
+        fees = any(
+            _per_million(pricing.get(fee)) is not None for fee in _OPENROUTER_FEES
+        )
+        if prompt is not None and completion is not None and not fees and "id" in item:
             prices[str(item["id"])] = ModelPrice(prompt, completion)
     return prices
 
