@@ -8,8 +8,10 @@ token, as strings; "-1" for a router whose price varies).
 from __future__ import annotations
 
 import json
+import socket
 
-from aiohttp import ClientSession, web
+from aiohttp import ClientSession, TCPConnector, web
+from aiohttp.abc import AbstractResolver, ResolveResult
 import pytest
 
 from custom_components.aicleaner.providers.gateway import (
@@ -44,6 +46,15 @@ LITELLM_MODEL_INFO = {
                 "output_cost_per_token": 6e-7,
                 "mode": "chat",
             },
+        },
+        {
+            # Half a price is no price: the missing half could be anything.
+            "model_name": "input-only",
+            "model_info": {"input_cost_per_token": 1e-6, "output_cost_per_token": None},
+        },
+        {
+            "model_name": "output-only",
+            "model_info": {"input_cost_per_token": None, "output_cost_per_token": 2e-6},
         },
         {
             # A model with no price in LiteLLM's map: not published, never taken as free.
@@ -104,6 +115,9 @@ OPENROUTER_MODELS = {
         ("anthropic/claude-3.5-haiku", True),
         ("bedrock/anthropic.claude-3", True),
         ("openrouter/auto", True),
+        # A gateway's own prefixes before the model's name.
+        ("my-proxy/team-a/claude-3-haiku", True),
+        ("my-proxy/team-a/llama3.2", False),
         # Open weights that people run at home.
         ("gpt-oss:20b", False),
         ("openai/gpt-oss-20b", True),
@@ -129,6 +143,9 @@ def test_a_litellm_key_refusal_is_recognised_from_its_real_body() -> None:
         400,
         {"error": {"message": "max_tokens too large", "type": "invalid_request_error"}},
     )
+    # The message alone says it (older LiteLLM typed it otherwise).
+    assert is_key_refusal(400, {"error": {"message": "No connected db."}})
+    assert not is_key_refusal(400, {"error": "No connected db."})
     assert not is_key_refusal(404, LITELLM_NO_DB)
     assert not is_key_refusal(400, "No connected db.")
 
@@ -230,3 +247,65 @@ async def test_a_probe_reads_a_whole_answer_of_up_to_8_mib_and_none_longer(
         fake_server.responder = respond
         finding = await async_probe_gateway(session, fake_server.url, api_key=None)
         assert finding.kind == found, size
+
+
+@pytest.mark.parametrize(
+    "value", [True, False, None, [1e-6], {"usd": 1e-6}, "n/a", "-1", 0]
+)
+async def test_a_price_that_is_no_positive_number_is_not_published(
+    fake_server: FakeServer, session: ClientSession, value: object
+) -> None:
+    fake_server.reply(
+        {
+            "data": [
+                {
+                    "model_name": "m",
+                    "model_info": {
+                        "input_cost_per_token": value,
+                        "output_cost_per_token": 1e-6,
+                    },
+                }
+            ]
+        }
+    )
+    finding = await async_probe_gateway(session, fake_server.url, api_key=None)
+    assert finding == GatewayFinding(LITELLM)
+
+
+class _Resolver(AbstractResolver):
+    """Resolve every name to 127.0.0.1: OpenRouter's host names reach the fake server."""
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        return [
+            ResolveResult(
+                hostname=host,
+                host="127.0.0.1",
+                port=port,
+                family=socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+        ]
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+@pytest.mark.parametrize("host", ["openrouter.ai", "eu.openrouter.ai"])
+async def test_openrouter_is_known_by_its_host_even_when_its_prices_cannot_be_read(
+    fake_server: FakeServer, host: str
+) -> None:
+    fake_server.reply({"error": {"message": "Not Found"}}, status=404)
+    port = fake_server.server.port
+    async with ClientSession(connector=TCPConnector(resolver=_Resolver())) as session:
+        finding = await async_probe_gateway(
+            session, f"http://{host}:{port}/api/v1", api_key=KEY
+        )
+        other = await async_probe_gateway(
+            session, f"http://notopenrouter.ai:{port}/api/v1", api_key=KEY
+        )
+    assert finding == GatewayFinding(OPENROUTER)
+    assert other == GatewayFinding()
+    assert fake_server.requests[0].headers["Host"].startswith(host)

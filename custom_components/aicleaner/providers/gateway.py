@@ -107,8 +107,7 @@ def _per_million(value: Any) -> float | None:
 
     Scaled in decimal, from the figure as written: "0.0000008" is 0.8, not 0.7999999999999999.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        return None
+    # Anything but a number or its text (a bool, a list, an object) is refused by Decimal itself.
     try:
         rate = Decimal(str(value).strip()) * _PER_MILLION
     except InvalidOperation:
