@@ -55,6 +55,8 @@ TARGETS: dict[str, str] = {
     # Whose fault is it: the error taxonomy and the classification of every API's error answers.
     "custom_components/aicleaner/router/errors.py": "tests/router",
     "custom_components/aicleaner/providers/classify.py": "tests/providers",
+    # A gateway's published prices become the price override that setup suggests.
+    "custom_components/aicleaner/providers/gateway.py": "tests/providers",
 }
 PYTEST_ARGS = ("-x", "-q", "-p", "no:cacheprovider")
 # Copied into the temporary repository: what the tests need, not history or caches.

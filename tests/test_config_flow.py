@@ -236,13 +236,19 @@ async def test_provider_names_must_be_unique(
     hass: HomeAssistant, simulator: SimulatorServer
 ) -> None:
     entry = await _router_entry(hass)
-    for expected in (None, {CONF_NAME: "name_exists"}):
+    # The same name in another case is the same name (the action finds providers that way).
+    for name, expected in (
+        ("Local", None),
+        ("Local", {CONF_NAME: "name_exists"}),
+        ("LOCAL", {CONF_NAME: "name_exists"}),
+        (" local ", {CONF_NAME: "name_exists"}),
+    ):
         result = await _start_subentry_flow(hass, entry, "ollama")
         schema_keys = {str(key) for key in result["data_schema"].schema}
         assert CONF_API_KEY not in schema_keys  # Ollama takes no key
         result = await hass.config_entries.subentries.async_configure(
             result["flow_id"],
-            {CONF_NAME: "Local", CONF_BASE_URL: f"{simulator.url}/ollama"},
+            {CONF_NAME: name, CONF_BASE_URL: f"{simulator.url}/ollama"},
         )
         if expected is None:
             result = await hass.config_entries.subentries.async_configure(
@@ -650,6 +656,30 @@ async def test_a_reachable_server_on_a_wrong_path_is_not_called_unreachable(
         assert result["errors"] == {"base": expected}, base_url
 
 
+@pytest.mark.parametrize(
+    ("kind", "official"),
+    [
+        ("openai", "https://api.openai.com/v1"),
+        ("anthropic", "https://api.anthropic.com"),
+        ("gemini", "https://generativelanguage.googleapis.com"),
+    ],
+)
+async def test_the_wrong_path_error_names_the_official_address_from_a_placeholder(
+    hass: HomeAssistant, simulator: SimulatorServer, kind: str, official: str
+) -> None:
+    entry = await _router_entry(hass)
+    result = await _start_subentry_flow(hass, entry, kind)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {CONF_NAME: kind, CONF_API_KEY: "k", CONF_BASE_URL: f"{simulator.url}/wrong"},
+    )
+    assert result["errors"] == {"base": "wrong_endpoint"}
+    message = _strings()["config_subentries"][kind]["error"]["wrong_endpoint"]
+    # hassfest refuses URLs in strings: the address comes in as a placeholder.
+    assert "http" not in message
+    assert official in message.format(**result["description_placeholders"])
+
+
 async def _entry_with_providers(
     hass: HomeAssistant, simulator: SimulatorServer
 ) -> MockConfigEntry:
@@ -697,7 +727,10 @@ async def test_reconfigure_names_the_provider_renames_it_and_ends_with_its_own_m
         hass, entry, "openai", source=SOURCE_RECONFIGURE, subentry_id=subentry_id
     )
     assert result["step_id"] == "reconfigure"
-    assert result["description_placeholders"] == {"name": "OpenAI"}
+    assert result["description_placeholders"] == {
+        "name": "OpenAI",
+        "default_url": "https://api.openai.com/v1",
+    }
     assert (
         "{name}"
         in _strings()["config_subentries"]["openai"]["step"]["reconfigure"]["title"]

@@ -44,14 +44,16 @@ async def _to_settings(
     return result
 
 
-async def test_a_private_host_only_suggests_that_the_server_runs_its_models(
+async def test_a_private_host_listing_cloud_models_is_not_suggested_as_running_them(
     hass: HomeAssistant, simulator: SimulatorServer
 ) -> None:
+    # Issue 19: a private host alone once suggested "runs the models"; a server on 127.0.0.1 that
+    # lists gpt-* models is a gateway (tests/test_config_flow_gateway.py has the other cases).
     entry = await _router_entry(hass)
     result = await _to_settings(
         hass, entry, "openai_compatible", simulator.provider_url("openai")
     )
-    assert _suggested(result)[CONF_SERVER_ROLE] == "runs_models"
+    assert _suggested(result)[CONF_SERVER_ROLE] == "forwards"
     assert result["description_placeholders"]["host"] == "127.0.0.1"
     assert _suggested(result)[CONF_ADMIN_ONLY] is False
 

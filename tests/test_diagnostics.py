@@ -65,15 +65,31 @@ async def test_diagnostics_hold_settings_stats_breakers_and_ledger_but_no_key(
 
     assert dump["router_settings"]["global_daily_budget"] == 5.0
     key = subentry.subentry_id
-    assert dump["breakers"][key] == {"state": "open", "auth_failed": False}
+    # Keyed by the name people see (issue 20); the subentry id stays inside.
+    assert dump["breakers"]["OpenAI"] == {
+        "id": key,
+        "state": "open",
+        "auth_failed": False,
+    }
     assert dump["snapshot"]["total_requests"] == 1
-    assert dump["snapshot"]["providers"][key]["failures_today"] == 1
+    assert dump["snapshot"]["providers"]["OpenAI"]["failures_today"] == 1
+    assert dump["snapshot"]["providers"]["OpenAI"]["id"] == key
     ledger = dump["ledger_today"]
     assert ledger["global_daily_budget"] == 5.0
     assert ledger["total_cost"] > 0
     claude = next(k for k in entry.subentries if k != key)
-    assert ledger["provider_costs"][claude]["requests"] == 1
-    assert dump["health"]["providers"][key]["status"] == "circuit_open"
+    assert ledger["provider_costs"]["Claude"]["requests"] == 1
+    assert ledger["provider_costs"]["Claude"]["id"] == claude
+    assert dump["health"]["providers"]["OpenAI"]["status"] == "circuit_open"
+    assert dump["health"]["providers"]["OpenAI"]["id"] == key
+    assert (
+        set(dump["breakers"])
+        == set(dump["health"]["providers"])
+        == {
+            "OpenAI",
+            "Claude",
+        }
+    )
 
 
 async def test_diagnostics_keep_a_plain_base_url(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 from pathlib import Path
+import re
 from typing import Any
 
 from homeassistant.const import __version__ as HA_VERSION
@@ -105,8 +106,8 @@ def _translation_keys_in_code() -> list[tuple[str, str, str]]:
                 value, kwargs["translation_domain"] = node.args[0], node.args[0]
             if not isinstance(value, ast.Constant) or not isinstance(value.value, str):
                 continue
-            # `_box` is the config flow's number-box helper; it passes the key to a selector.
-            if name.endswith("SelectorConfig") or name == "_box":
+            # `number_box` is the flows' number-box helper; it passes the key to a selector.
+            if name.endswith("SelectorConfig") or name == "number_box":
                 section = "selector"
             elif name == "async_create_issue":
                 section = "issues"
@@ -145,3 +146,115 @@ def test_hacs_json_has_only_known_keys_and_matches_tested_ha() -> None:
     assert hacs["name"]
     # The minimum HA version HACS enforces is the one this test suite runs against.
     assert hacs["homeassistant"] == HA_VERSION
+
+
+# The rules of HA's integration quality scale, as core's script/hassfest/quality_scale.py lists them
+# (docs-conditions and docs-triggers joined Bronze in 2025).
+QUALITY_SCALE_RULES = {
+    "bronze": {
+        "action-setup",
+        "appropriate-polling",
+        "brands",
+        "common-modules",
+        "config-flow-test-coverage",
+        "config-flow",
+        "dependency-transparency",
+        "docs-actions",
+        "docs-conditions",
+        "docs-high-level-description",
+        "docs-installation-instructions",
+        "docs-removal-instructions",
+        "docs-triggers",
+        "entity-event-setup",
+        "entity-unique-id",
+        "has-entity-name",
+        "runtime-data",
+        "test-before-configure",
+        "test-before-setup",
+        "unique-config-entry",
+    },
+    "silver": {
+        "action-exceptions",
+        "config-entry-unloading",
+        "docs-configuration-parameters",
+        "docs-installation-parameters",
+        "entity-unavailable",
+        "integration-owner",
+        "log-when-unavailable",
+        "parallel-updates",
+        "reauthentication-flow",
+        "test-coverage",
+    },
+    "gold": {
+        "devices",
+        "diagnostics",
+        "discovery-update-info",
+        "discovery",
+        "docs-data-update",
+        "docs-examples",
+        "docs-known-limitations",
+        "docs-supported-devices",
+        "docs-supported-functions",
+        "docs-troubleshooting",
+        "docs-use-cases",
+        "dynamic-devices",
+        "entity-category",
+        "entity-device-class",
+        "entity-disabled-by-default",
+        "entity-translations",
+        "exception-translations",
+        "icon-translations",
+        "reconfiguration-flow",
+        "repair-issues",
+        "stale-devices",
+    },
+    "platinum": {"async-dependency", "inject-websession", "strict-typing"},
+}
+
+
+def test_quality_scale_lists_every_rule_once_with_a_status() -> None:
+    rules = yaml.safe_load(
+        (INTEGRATION / "quality_scale.yaml").read_text(encoding="utf-8")
+    )["rules"]
+    assert set(rules) == set().union(*QUALITY_SCALE_RULES.values())
+    for name, rule in rules.items():
+        status = rule if isinstance(rule, str) else rule["status"]
+        assert status in ("done", "todo", "exempt"), name
+        if status == "exempt":
+            # An exemption says why.
+            assert isinstance(rule, dict), name
+            assert rule.get("comment"), name
+
+
+# hassfest's own pattern (script/hassfest/translations.py RE_URL): strings name addresses through
+# description placeholders.
+HASSFEST_URL = re.compile(
+    r"(((ftp|ftps|scp|http|https|mqtt|mqtts|socket|socks5):\/\/|www\.)"
+    r"[a-z0-9]+([\-\.]{1}[a-z0-9]+)*\.[a-z]{2,5}(:[0-9]{1,5})?(\/.*)?)",
+    re.IGNORECASE,
+)
+
+
+def _strings_leaves(node: Any, path: str = "") -> list[tuple[str, str]]:
+    if isinstance(node, dict):
+        return [
+            leaf
+            for key, value in node.items()
+            for leaf in _strings_leaves(value, f"{path}.{key}".lstrip("."))
+        ]
+    return [(path, node)]
+
+
+def test_strings_pass_hassfests_url_and_fixable_issue_rules() -> None:
+    strings = json.loads((INTEGRATION / "strings.json").read_text(encoding="utf-8"))
+    with_url = [
+        path for path, text in _strings_leaves(strings) if HASSFEST_URL.search(text)
+    ]
+    assert with_url == []
+    # An issue has either a description or a fix flow (whose step describes it), not both.
+    both = [
+        key
+        for key, issue in strings["issues"].items()
+        if "description" in issue and "fix_flow" in issue
+    ]
+    assert both == []

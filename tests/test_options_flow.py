@@ -241,13 +241,17 @@ async def test_a_rule_added_in_the_options_puts_its_providers_first_without_a_re
         {"value": ids["OpenAI"], "label": "OpenAI"},
         {"value": ids["Gemini"], "label": "Gemini"},
     ]
+    # The rule form has no tag field: a rule on images has no tag (issue 20).
+    assert "tag" not in {str(key) for key in result["data_schema"].schema}
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {
-            "condition": "tag",
-            "tag": " garden ",
-            "providers": [ids["Gemini"], ids["OpenAI"]],
-        },
+        {"condition": "tag", "providers": [ids["Gemini"], ids["OpenAI"]]},
+    )
+    # A rule on a tag asks for it on a step of its own.
+    assert result["step_id"] == "rule_tag"
+    assert {str(key) for key in result["data_schema"].schema} == {"tag"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"tag": " garden "}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
@@ -343,11 +347,7 @@ async def test_a_rule_needs_a_condition_providers_and_a_condition_of_its_own(
     result = await _open(hass, entry, "add_rule")
     for typed, errors in (
         (
-            {"condition": "tag", "tag": "  ", "providers": [ids["Gemini"]]},
-            {"tag": "condition_required"},
-        ),
-        (
-            {"condition": "tag", "tag": "garden", "providers": []},
+            {"condition": "tag", "providers": []},
             {"providers": "providers_required"},
         ),
         (
@@ -362,6 +362,18 @@ async def test_a_rule_needs_a_condition_providers_and_a_condition_of_its_own(
         assert result["errors"] == errors
         # What was typed stays.
         assert _suggested(result)["condition"] == typed["condition"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"condition": "tag", "providers": [ids["Gemini"]]}
+    )
+    assert result["step_id"] == "rule_tag"
+    for tag, error in (
+        ("  ", "condition_required"),
+        ("image_analysis", "condition_exists"),
+    ):
+        result = await hass.config_entries.options.async_configure(
+            result["flow_id"], {"tag": tag}
+        )
+        assert result["errors"] == {"tag": error}
     assert len(entry.options[CONF_ROUTING_RULES]) == 1
 
 
@@ -370,3 +382,37 @@ async def test_a_rule_cannot_be_added_before_any_provider(hass: HomeAssistant) -
     result = await _open(hass, entry, "add_rule")
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "no_providers"
+
+
+async def test_a_tag_rule_is_edited_with_its_tag_shown_on_its_own_step(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    entry = await _entry(hass, simulator)
+    ids = _ids(entry)
+    rule = {
+        "condition": "garden",
+        "providers": [ids["Gemini"]],
+        "priority": 2,
+        "enabled": True,
+    }
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_ROUTING_RULES: [rule]}
+    )
+    await hass.async_block_till_done()
+    result = await _open(hass, entry, "pick_rule")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"rule": "0"}
+    )
+    assert _suggested(result) == {**rule, "condition": "tag"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**rule, "condition": "tag", "providers": [ids["OpenAI"]]}
+    )
+    assert result["step_id"] == "rule_tag"
+    # Its own tag is no clash with another rule.
+    assert _suggested(result) == {"tag": "garden"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"tag": "garden"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options[CONF_ROUTING_RULES] == [{**rule, "providers": [ids["OpenAI"]]}]

@@ -5,6 +5,7 @@ Each is saved by the flow and used by the running router without a reload.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from unittest.mock import patch
@@ -37,6 +38,7 @@ from custom_components.aicleaner.const import (
     SECTION_ADVANCED,
 )
 from custom_components.aicleaner.credentials import async_get_vault
+from custom_components.aicleaner.providers.gateway import GatewayFinding
 from custom_components.aicleaner.router import BreakerSettings, ProviderSettings
 from custom_components.aicleaner.router.errors import AllProvidersFailed
 from custom_components.aicleaner.router.models import AIRequest, HealthResult
@@ -298,6 +300,17 @@ async def test_only_ollama_asks_whether_it_runs_at_home(
 # --- keys over plain http ------------------------------------------------------------------------
 
 
+@pytest.fixture
+def no_gateway_probe() -> Iterator[None]:
+    """The hosts below do not exist: the connection test's model list is patched, so is the probe."""
+    with patch(
+        "custom_components.aicleaner.provider_flow.async_probe_gateway",
+        return_value=GatewayFinding(),
+    ):
+        yield
+
+
+@pytest.mark.usefixtures("no_gateway_probe")
 async def test_a_key_is_never_sent_over_plain_http_to_a_public_host(
     hass: HomeAssistant, simulator: SimulatorServer
 ) -> None:
@@ -331,6 +344,7 @@ async def test_a_key_is_never_sent_over_plain_http_to_a_public_host(
             assert result["step_id"] == "settings", changed
 
 
+@pytest.mark.usefixtures("no_gateway_probe")
 async def test_a_key_over_plain_http_on_the_home_network_is_allowed(
     hass: HomeAssistant,
 ) -> None:

@@ -349,6 +349,10 @@ async def test_rotating_through_the_fix_flow_needs_a_new_key_and_clears_the_remi
     entry = await _entry(hass, simulator, set_days_ago=120)
     ids = _ids(entry)
     result = await fix_flow.start(issue_id(ROTATION, ids["Gemini"]))
+    # A fixable issue shows only its fix flow's step: the step says how old the key is.
+    assert result["description_placeholders"]["name"] == "Gemini"
+    assert result["description_placeholders"]["days"] == "120"
+    assert result["description_placeholders"]["date"]
     result = await fix_flow.submit(result["flow_id"], {CONF_API_KEY: "g-good"})
     assert result["errors"] == {CONF_API_KEY: "key_unchanged"}
     result = await fix_flow.submit(result["flow_id"], {CONF_API_KEY: "g-new"})

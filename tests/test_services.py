@@ -18,14 +18,18 @@ from homeassistant.helpers import device_registry as dr
 from PIL import Image
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+import yaml
 
+import custom_components.aicleaner
 from custom_components.aicleaner.const import (
     CONF_ADMIN_ONLY,
     CONF_DAILY_BUDGET,
     CONF_ENABLED,
     CONF_MODEL,
+    DEFAULT_TITLE,
     DOMAIN,
 )
+from custom_components.aicleaner.entity import KIND_NAMES
 from tests.entity_setup import ENTRY_ID, async_setup_providers, subentry_id
 from tests.simulator import Fault, SimulatorServer
 
@@ -376,6 +380,58 @@ async def test_bad_fields_are_refused_with_their_own_message(
     with pytest.raises(ServiceValidationError) as raised:
         await analyze(hass, **data)
     assert raised.value.translation_key == key
+
+
+async def test_a_provider_is_pinned_by_its_name_in_any_case(
+    hass: HomeAssistant, setup_aicleaner: Setup
+) -> None:
+    await setup_aicleaner(("openai", "OpenAI", {}), ("anthropic", "Claude", {}))
+    for asked in ("claude", "CLAUDE", " Claude"):
+        result = await analyze(
+            hass, prompt=f"hi {asked}", provider=asked, use_cache=False
+        )
+        assert result["provider"] == "Claude", asked
+    with pytest.raises(ServiceValidationError) as raised:
+        await analyze(hass, prompt="hi", provider="Claud")
+    assert raised.value.translation_key == "provider_unknown"
+    assert raised.value.translation_placeholders == {
+        "name": "Claud",
+        "names": "Claude, OpenAI",
+    }
+
+
+async def test_a_provider_is_pinned_by_the_device_the_action_form_picks(
+    hass: HomeAssistant, setup_aicleaner: Setup
+) -> None:
+    entry = await setup_aicleaner(("openai", "OpenAI", {}), ("anthropic", "Claude", {}))
+    devices = dr.async_get(hass)
+    by_name = {
+        device.name: device.id
+        for device in dr.async_entries_for_config_entry(devices, entry.entry_id)
+    }
+    result = await analyze(
+        hass, prompt="hi", provider=[by_name["Claude"], "OpenAI"], use_cache=False
+    )
+    assert result["provider"] == "Claude"
+    # The router's own device is no provider.
+    with pytest.raises(ServiceValidationError) as raised:
+        await analyze(hass, prompt="hi", provider=by_name["AICleaner"])
+    assert raised.value.translation_key == "provider_unknown"
+
+
+def test_the_action_forms_provider_picker_offers_every_kind_and_not_the_router() -> (
+    None
+):
+    services = yaml.safe_load(
+        (Path(custom_components.aicleaner.__file__).parent / "services.yaml").read_text(
+            encoding="utf-8"
+        )
+    )
+    selector = services["analyze"]["fields"]["provider"]["selector"]["device"]
+    assert selector["multiple"] is True
+    assert {f["integration"] for f in selector["filter"]} == {DOMAIN}
+    assert {f["manufacturer"] for f in selector["filter"]} == set(KIND_NAMES.values())
+    assert DEFAULT_TITLE not in {f["manufacturer"] for f in selector["filter"]}
 
 
 async def test_no_provider_configured_is_refused(

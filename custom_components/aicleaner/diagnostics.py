@@ -6,6 +6,7 @@ user, password or query string it carries, as a gateway may take its token there
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any, Final
 
@@ -16,6 +17,7 @@ from yarl import URL
 
 from .const import CONF_BASE_URL
 from .runtime import AICleanerConfigEntry
+from .services import provider_names
 
 TO_REDACT: Final = {CONF_API_KEY}
 
@@ -53,40 +55,55 @@ async def async_get_config_entry_diagnostics(
     ]
     snapshot = router.snapshot()
     coordinator_data = runtime.coordinator.data
+    # People read providers by name; each entry keeps its subentry id, which logs and storage use.
+    names = provider_names(entry)
+
+    def by_name(items: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            names.get(key, key): {"id": key, **value} for key, value in items.items()
+        }
+
+    ledger = router.get_cost_summary()
+    if isinstance(ledger.get("provider_costs"), Mapping):
+        ledger = {**ledger, "provider_costs": by_name(ledger["provider_costs"])}
     return {
         "entry": entry_dict,
         "router_settings": dict(entry.options),
         "providers_without_readable_key": sorted(runtime.unreadable_keys),
         "snapshot": {
             **{k: v for k, v in asdict(snapshot).items() if k != "providers"},
-            "providers": {
-                key: stats.as_dict() for key, stats in snapshot.providers.items()
-            },
+            "providers": by_name(
+                {key: stats.as_dict() for key, stats in snapshot.providers.items()}
+            ),
         },
-        "breakers": {
-            key: {
-                "state": stats.breaker_state,
-                "auth_failed": stats.breaker_auth_failed,
+        "breakers": by_name(
+            {
+                key: {
+                    "state": stats.breaker_state,
+                    "auth_failed": stats.breaker_auth_failed,
+                }
+                for key, stats in snapshot.providers.items()
             }
-            for key, stats in snapshot.providers.items()
-        },
+        ),
         "health": {
             "overall": coordinator_data.overall_health.value,
-            "providers": {
-                key: {
-                    "status": health.status.value,
-                    "last_error": health.last_error,
-                    "latency_ms": health.latency_ms,
-                    "last_check": None
-                    if health.check is None
-                    else {
-                        "at": health.check.at.isoformat(),
-                        "latency_ms": health.check.latency_ms,
-                        "error": health.check.error,
-                    },
+            "providers": by_name(
+                {
+                    key: {
+                        "status": health.status.value,
+                        "last_error": health.last_error,
+                        "latency_ms": health.latency_ms,
+                        "last_check": None
+                        if health.check is None
+                        else {
+                            "at": health.check.at.isoformat(),
+                            "latency_ms": health.check.latency_ms,
+                            "error": health.check.error,
+                        },
+                    }
+                    for key, health in coordinator_data.providers.items()
                 }
-                for key, health in coordinator_data.providers.items()
-            },
+            ),
         },
-        "ledger_today": router.get_cost_summary(),
+        "ledger_today": ledger,
     }

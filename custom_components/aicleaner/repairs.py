@@ -14,6 +14,7 @@ from homeassistant.components.repairs import RepairsFlow, RepairsFlowResult
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.selector import (
     TextSelector,
     TextSelectorConfig,
@@ -21,8 +22,8 @@ from homeassistant.helpers.selector import (
 )
 import probatio
 
-from .config_flow import async_test_provider
-from .const import CONF_BASE_URL, CONF_MODEL
+from .connection_test import async_test_provider
+from .const import CONF_BASE_URL, CONF_MODEL, DOMAIN
 from .credentials import CredentialError, CredentialVault, async_get_vault
 from .key_repairs import ROTATION
 
@@ -80,8 +81,17 @@ class ProviderKeyRepairFlow(RepairsFlow):
             # The typed key stays after an error, as in the provider flow.
             data_schema=self.add_suggested_values_to_schema(KEY_SCHEMA, user_input),
             errors=errors,
-            description_placeholders={"name": subentry.title},
+            # The issue's own figures (a rotation's date and age): a fixable issue shows only
+            # this step's description, not the issue's.
+            description_placeholders={
+                **self._issue_placeholders(),
+                "name": subentry.title,
+            },
         )
+
+    def _issue_placeholders(self) -> dict[str, str]:
+        issue = ir.async_get(self.hass).async_get_issue(DOMAIN, self._issue_id)
+        return dict(issue.translation_placeholders or {}) if issue else {}
 
     async def _async_check(
         self, vault: CredentialVault, subentry: ConfigSubentry, new_key: str

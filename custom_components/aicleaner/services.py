@@ -19,7 +19,7 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util.json import JsonValueType
 import probatio
 
@@ -149,6 +149,33 @@ def provider_names(entry: AICleanerConfigEntry) -> dict[str, str]:
     return names
 
 
+def _provider_key(hass: HomeAssistant, entry: AICleanerConfigEntry, name: str) -> str:
+    """Find the provider a call names: its name, its device or its subentry id.
+
+    A name matches in any case, an exact match first; a device is what the action form's picker gives.
+    """
+    subentries = entry.subentries
+    if name in subentries:
+        return name
+    device = dr.async_get(hass).async_get(name)
+    if device is not None:
+        # Each provider is a service device of its own subentry; the router's belongs to none.
+        for subentry_id in device.config_entries_subentries.get(entry.entry_id, ()):
+            if subentry_id is not None and subentry_id in subentries:
+                return subentry_id
+    folded = name.strip().casefold()
+    matches = [
+        key
+        for key, subentry in subentries.items()
+        if subentry.title.casefold() == folded
+    ]
+    exact = [key for key in matches if subentries[key].title == name]
+    if found := exact or matches:
+        return found[0]
+    names = ", ".join(sorted(subentry.title for subentry in subentries.values()))
+    raise _invalid("provider_unknown", name=name, names=names)
+
+
 @dataclass(frozen=True, slots=True)
 class _Call:
     """One validated analyze request and what its answer needs to be reported."""
@@ -178,14 +205,9 @@ async def _async_build(
     subentries = entry.subentries
     if not subentries:
         raise _invalid("no_providers")
-    by_name = {subentry.title: key for key, subentry in subentries.items()}
-    asked = data.get("provider") or []
-    for name in asked:
-        if name not in by_name and name not in subentries:
-            raise _invalid(
-                "provider_unknown", name=name, names=", ".join(sorted(by_name))
-            )
-    order = tuple(by_name.get(name, name) for name in asked)
+    order = tuple(
+        _provider_key(hass, entry, name) for name in data.get("provider") or []
+    )
     allowed = {
         key
         for key, subentry in subentries.items()

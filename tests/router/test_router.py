@@ -87,6 +87,18 @@ async def test_process_returns_the_providers_answer_with_one_success_attempt(
     assert outcomes(response) == [("a", "success", None)]
 
 
+async def test_a_priority_tie_goes_to_the_label_first_in_alphabetical_order(
+    make_router: RouterFactory,
+) -> None:
+    # Keys in creation order ("a" first); the labels people see say the opposite.
+    zeta = FakeProvider("a", label="Zeta")
+    alpha = FakeProvider("b", label="alpha")
+    settings = {name: by_priority("x")["x"] for name in ("a", "b")}
+    router = make_router([zeta, alpha], PRIORITY, settings)
+    response = await router.process(AIRequest(prompt="hello"))
+    assert response.provider == "b"
+
+
 @pytest.mark.parametrize(
     "error",
     [

@@ -38,6 +38,7 @@ def candidate(
     health: float = 1.0,
     rr_pass: float = 0.0,
     half_open: bool = False,
+    label: str = "",
 ) -> Candidate:
     stats = ProviderStats(alpha=0.2, window=10)
     stats.latency_ewma = latency
@@ -52,6 +53,7 @@ def candidate(
         cost,
         headroom,
         half_open=half_open,
+        label=label,
     )
 
 
@@ -70,6 +72,20 @@ def test_priority_puts_one_first_and_breaks_ties_by_weight_then_name() -> None:
         candidate("d", priority=1, weight=3.0),
     ]
     assert names(by_priority(cands, CONTEXT)) == ["d", "a", "b", "c"]
+
+
+def test_ties_go_to_the_label_people_see_alphabetically_in_any_case() -> None:
+    # Subentry ids are in creation order; the docs promise the name's alphabetical order.
+    cands = [
+        candidate("01-first-created", label="Zeta"),
+        candidate("02", label="beta"),
+        candidate("03", label="Alpha"),
+        candidate("04", label="alpha"),
+    ]
+    ordered = by_priority(cands, CONTEXT)
+    assert [c.label for c in ordered] == ["Alpha", "alpha", "beta", "Zeta"]
+    # Same label in another case: the stable key decides, so the order never flips.
+    assert names(ordered)[:2] == ["03", "04"]
 
 
 def test_round_robin_picks_the_lowest_pass() -> None:

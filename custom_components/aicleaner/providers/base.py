@@ -24,6 +24,7 @@ import orjson
 from yarl import URL
 
 from ..router.errors import (
+    AuthError,
     BadRequestError,
     CutOffError,
     EmptyResponseError,
@@ -44,7 +45,7 @@ from ..router.models import (
     ModelPrice,
     Usage,
 )
-from .classify import ERROR_CODE, classify_error, error_message
+from .classify import ERROR_CODE, classify_error, error_code, error_message
 from .gateway_cost import litellm_cost
 from .images import fit_images
 from .pricing import PriceQuote, highest, same_model
@@ -646,12 +647,27 @@ class BaseProvider(ABC):
                     or raw[:_ERROR_MESSAGE_LIMIT].decode(errors="replace")
                 ),
             )
+        if self._is_auth_failure(status, body):
+            code = error_code(body)
+            return AuthError(
+                "the API key was rejected" + (f" [{code}]" if code else ""),
+                provider=self._name,
+                status=status,
+            )
         return classify_error(
             status,
             body,
             provider=self._name,
             retry_after=parse_retry_after(headers, body),
         )
+
+    def _is_auth_failure(self, status: int, body: Any) -> bool:
+        """Whether an answer `classify_error` would not take for a key refusal is one here.
+
+        A client whose server words a refused key its own way (a LiteLLM proxy without a
+        database answers HTTP 400 "No connected db.") says so by overriding this.
+        """
+        return False
 
     def _loggable(self, text: str) -> str:
         """Upstream text fit for the DEBUG log: without the key, bounded."""

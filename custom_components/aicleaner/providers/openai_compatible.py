@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from ..router.models import FREE, ModelCapabilities
 from .catalog import compatible_capabilities
+from .gateway import is_key_refusal
 from .gateway_cost import is_openrouter, openrouter_cost
 from .openai import CLASSIC_RULES, OpenAIProvider, ParameterRules, parameter_rules
 from .pricing import PriceQuote, compatible_quote
@@ -92,6 +93,10 @@ class OpenAICompatibleProvider(OpenAIProvider):
 
     def _model_capabilities(self, model: str) -> ModelCapabilities:
         return compatible_capabilities(model)
+
+    def _is_auth_failure(self, status: int, body: Any) -> bool:
+        # A LiteLLM proxy without a database refuses a key with HTTP 400 (see `gateway`).
+        return is_key_refusal(status, body)
 
     def _model_quote(self, model: str, day: date) -> PriceQuote:
         if self._runs_models:

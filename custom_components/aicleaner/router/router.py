@@ -478,6 +478,7 @@ class Router(AttemptsMixin, ReportingMixin):
                     slot.limiter.headroom() if need_headroom else 1.0,
                     input_tokens,
                     slot.breaker.state is BreakerState.HALF_OPEN,
+                    slot.provider.label,
                 )
             )
         return candidates

@@ -29,6 +29,8 @@ class Candidate:
     # Estimated input tokens of this request on this provider (images differ per provider).
     input_tokens: int = 0
     half_open: bool = False
+    # What people call the provider (its subentry's title): ties break on it, as the docs say.
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +66,23 @@ ADAPTIVE_WEIGHTS = AdaptiveWeights()
 _COST_FLOOR = 1e-6
 
 
-def _tie_break(candidate: Candidate) -> tuple[int, float, str]:
-    return candidate.settings.priority, -candidate.settings.weight, candidate.name
+def _tie_break(candidate: Candidate) -> tuple[int, float, str, str]:
+    """Lower priority number, then higher weight, then the name people see, A to Z in any case.
+
+    The stable key (a subentry id) only separates two providers with the same label.
+    """
+    return (
+        candidate.settings.priority,
+        -candidate.settings.weight,
+        (candidate.label or candidate.name).casefold(),
+        candidate.name,
+    )
 
 
 def by_priority(
     candidates: Sequence[Candidate], context: StrategyContext
 ) -> list[Candidate]:
-    """Priority 1 first; ties go to the higher weight, then the name."""
+    """Priority 1 first; ties go to the higher weight, then the name (see `_tie_break`)."""
     return sorted(candidates, key=_tie_break)
 
 
