@@ -20,6 +20,7 @@ from .breaker import BreakerState
 from .budget import BudgetLedger
 from .cache import LeaderGone, RequestCoalescer, ResponseCache, request_key
 from .config import ProviderSettings, RouterConfig, SelectionStrategy
+from .conversation import conversation_token_bound, image_count
 from .errors import AICleanerError, AllProvidersFailed, ErrorCategory
 from .estimate import text_token_bound
 from .models import AIRequest, AIResponse, Attempt, AttemptOutcome, Provider
@@ -217,7 +218,13 @@ class Router(AttemptsMixin, ReportingMixin):
         try:
             # Without the cache, straight to routing: one coroutine frame less to resume at each
             # of the provider call's suspensions.
-            if request.use_cache and self._cache.enabled:
+            # A conversation is never cached: its tool calls act on the home, and its turns
+            # are not asked twice.
+            if (
+                request.use_cache
+                and self._cache.enabled
+                and not (request.messages or request.tools)
+            ):
                 response = await self._serve(request, started, deadline)
             else:
                 response = await self._route(request, started, deadline)
@@ -368,8 +375,15 @@ class Router(AttemptsMixin, ReportingMixin):
     ) -> list[Candidate]:
         """List the providers that may serve the request, with their estimates for it."""
         # Upper bounds, not guesses: the budget reservation must cover the actual cost.
-        text_tokens = text_token_bound(request.prompt, request.effective_system_prompt)
-        images = len(request.images)
+        if request.messages or request.tools:
+            text_tokens = conversation_token_bound(request)
+            images = image_count(request)
+        else:
+            text_tokens = text_token_bound(
+                request.prompt, request.effective_system_prompt
+            )
+            images = len(request.images)
+        tools = bool(request.tools)
         model = request.model
         pinned = request.provider
         allowed = request.allowed_providers
@@ -390,6 +404,8 @@ class Router(AttemptsMixin, ReportingMixin):
             ):
                 continue
             if images and not caps.vision:
+                continue
+            if tools and not caps.tools:
                 continue
             input_tokens = text_tokens + images * caps.tokens_per_image
             candidates.append(
@@ -422,8 +438,10 @@ class Router(AttemptsMixin, ReportingMixin):
                 reason = "not allowed"
             elif request.local_only and not slot.provider.is_local:
                 reason = "not local"
-            else:
+            elif request.has_images and not slot.capabilities(request.model).vision:
                 reason = "no vision"
+            else:
+                reason = "no tool calling"
             reasons.append(f"{slot.name} ({reason})")
         return "No provider can serve this request: " + (
             ", ".join(reasons) or "none configured"
