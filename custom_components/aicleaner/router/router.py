@@ -35,6 +35,7 @@ from .strategies import (
     matching_rule,
     put_first,
 )
+from .streaming import StreamingMixin
 
 _LOGGER = logging.getLogger("custom_components.aicleaner.router")
 
@@ -46,7 +47,7 @@ _DEADLINE_SLACK = 0.05
 _FOLLOWER = "(identical request in flight)"
 
 
-class Router(AttemptsMixin, ReportingMixin):
+class Router(StreamingMixin, AttemptsMixin, ReportingMixin):
     """Routes requests over providers with failover, retries, breakers, limits, budgets and a cache."""
 
     def __init__(
@@ -330,6 +331,26 @@ class Router(AttemptsMixin, ReportingMixin):
         self, request: AIRequest, started: float, deadline: float
     ) -> AIResponse:
         """Order the candidates and try each until one answers."""
+        candidates = self._ordered(request)
+        attempts: list[Attempt] = []
+        for index, candidate in enumerate(candidates):
+            response = await self._try_provider(
+                request,
+                candidate,
+                attempts,
+                deadline,
+                started,
+                later=candidates[index + 1 :],
+            )
+            if response is not None:
+                return response
+        raise AllProvidersFailed(request.request_id, attempts)
+
+    def _ordered(self, request: AIRequest) -> list[Candidate]:
+        """Return the candidates in the order to try them: strategy, then rules, then the caller's order.
+
+        Raises `AllProvidersFailed` when no provider can serve the request.
+        """
         config = self._config
         strategy = (
             config.selection_strategy
@@ -356,19 +377,7 @@ class Router(AttemptsMixin, ReportingMixin):
                 candidates = apply_rule(candidates, rule)
         if request.provider_order:
             candidates = put_first(candidates, request.provider_order)
-        attempts: list[Attempt] = []
-        for index, candidate in enumerate(candidates):
-            response = await self._try_provider(
-                request,
-                candidate,
-                attempts,
-                deadline,
-                started,
-                later=candidates[index + 1 :],
-            )
-            if response is not None:
-                return response
-        raise AllProvidersFailed(request.request_id, attempts)
+        return candidates
 
     def _candidates(
         self, request: AIRequest, *, need_headroom: bool
