@@ -15,7 +15,7 @@ from aiohttp import web
 import orjson
 
 from .anthropic import AnthropicProtocol
-from .common import ProviderProtocol, Route, SimCall, json_response
+from .common import STREAM_FAULT, ProviderProtocol, Route, SimCall, json_response
 from .faults import Fault, FaultTable
 from .gemini import GeminiProtocol
 from .ollama import OllamaProtocol
@@ -272,6 +272,9 @@ class ProviderSimulator:
                 )
             case "content_filter":
                 call.content_filter = fault
+                return await route.handler(call)
+            case "stream_stall" | "stream_cut":
+                call.request[STREAM_FAULT] = fault
                 return await route.handler(call)
             case _:  # latency never reaches here: decide() folds it into the delay
                 return await route.handler(call)
