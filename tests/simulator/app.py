@@ -21,6 +21,7 @@ from .gemini import GeminiProtocol
 from .ollama import OllamaProtocol
 from .openai import CompatibleProtocol, OpenAIProtocol
 from .recording import RecordedRequest
+from .stream_billing import StreamBilling
 from .tools import ScriptedCall
 
 PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "gemini", "ollama", "compatible")
@@ -54,6 +55,8 @@ class ProviderSimulator:
         self._counts: defaultdict[str, int] = defaultdict(int)
         self._replies: dict[str, str] = {}
         self._tool_scripts: dict[str, tuple[ScriptedCall, ...]] = {}
+        # What each provider would have billed (USD) for the streams it started.
+        self.stream_billing = StreamBilling()
         self._stopping: asyncio.Event | None = None
         self._in_flight = 0
         self._arrival: asyncio.Event | None = None
@@ -177,6 +180,7 @@ class ProviderSimulator:
             try:
                 return await serve(request)
             finally:
+                self.stream_billing.settle(provider, request)
                 self._in_flight -= 1
                 if self._in_flight == 0:
                     self._idle.set()

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 import orjson
 
-from . import tools
+from . import stream_billing, tools
 from .common import (
     InvalidImageError,
     ProviderProtocol,
@@ -332,6 +332,7 @@ class OllamaProtocol(ProviderProtocol):
                     **stats,
                 }
             )
+        stream_billing.note(call.request, model, stats)
         return await self._stream(call, model, reply, stats)
 
     @staticmethod
