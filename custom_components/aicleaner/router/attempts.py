@@ -165,6 +165,7 @@ class AttemptsMixin:
                     attempts=tuple(attempts),
                     cost_estimated=not completion.usage_reported,
                     data=completion.data,
+                    tool_calls=completion.tool_calls,
                 )
             finally:
                 stats.in_flight -= 1
