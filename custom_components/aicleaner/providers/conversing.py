@@ -133,8 +133,23 @@ class ConversationProvider(BaseProvider):
                 if status >= 400:
                     raw = await _read_prefix(response, ERROR_BODY_LIMIT)
                     raise self._status_error(status, response.headers, raw)
-                async for delta in self._decode(response.content, model):
-                    yield delta
+                # Decoded here, not in a helper generator: each layer would cost every delta
+                # a resumption.
+                decoder = self._stream_decoder()
+                assembler = ToolCallAssembler()
+                text: list[str] = []
+                async for name, data in self._stream_items(response.content):
+                    deltas = self._stream_feed(decoder, name, data)
+                    if (failure := self._stream_failure(decoder)) is not None:
+                        raise failure
+                    for delta in deltas:
+                        if type(delta) is TextDelta:
+                            text.append(delta.text)
+                        elif type(delta) is ToolCallDelta:
+                            assembler.add(delta)
+                        yield delta
+                for item in self._finish(decoder, assembler, "".join(text), model):
+                    yield item
         except ProviderError:
             raise
         except (StreamFormatError, ValueError, TypeError, KeyError) as err:
@@ -163,41 +178,34 @@ class ConversationProvider(BaseProvider):
         headers["Accept"] = "text/event-stream"
         return headers
 
-    async def _decode(
-        self, content: aiohttp.StreamReader, model: str
-    ) -> AsyncIterator[ProviderDelta]:
-        decoder = self._stream_decoder()
-        assembler = ToolCallAssembler()
-        text: list[str] = []
-        async for name, data in self._stream_items(content):
-            deltas = self._stream_feed(decoder, name, data)
-            if (failure := self._stream_failure(decoder)) is not None:
-                raise failure
-            for delta in deltas:
-                if isinstance(delta, TextDelta):
-                    text.append(delta.text)
-                elif isinstance(delta, ToolCallDelta):
-                    assembler.add(delta)
-                yield delta
+    def _finish(
+        self,
+        decoder: StreamDecoder,
+        assembler: ToolCallAssembler,
+        answer: str,
+        model: str,
+    ) -> list[ProviderDelta]:
+        """Return the finished tool calls and the `StreamEnd` of a stream read to its end."""
         if not decoder.done:
             raise NetworkError(
                 "the stream ended before it was complete", provider=self._name
             )
         whole: list[ToolCall] = list(getattr(decoder, "calls", ()) or ())
         calls = tuple(whole) or assembler.calls(lambda index: f"call_{index}")
-        for call in calls:
-            yield ToolCallDone(call)
-        answer = "".join(text)
         if not answer.strip() and not calls:
             raise EmptyResponseError(
                 "the stream had no text and no tool call", provider=self._name
             )
         usage = decoder.usage
-        yield StreamEnd(
-            model=decoder.model or model,
-            finish_reason=decoder.finish_reason or "stop",
-            usage=usage,
-            cost=0.0 if usage is None else self._usage_cost(model, usage),
-            text=answer,
-            tool_calls=calls,
+        items: list[ProviderDelta] = [ToolCallDone(call) for call in calls]
+        items.append(
+            StreamEnd(
+                model=decoder.model or model,
+                finish_reason=decoder.finish_reason or "stop",
+                usage=usage,
+                cost=0.0 if usage is None else self._usage_cost(model, usage),
+                text=answer,
+                tool_calls=calls,
+            )
         )
+        return items
