@@ -7,11 +7,13 @@ first chunk. Money: a stream is booked from its usage, at its reservation when c
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+import io
 import itertools
 import time
 from typing import Any
 
 import aiohttp
+from PIL import Image
 import pytest
 
 from custom_components.aicleaner.providers import create_provider
@@ -34,7 +36,11 @@ from custom_components.aicleaner.router.conversation import (
 )
 from custom_components.aicleaner.router.errors import AllProvidersFailed, ErrorCategory
 from custom_components.aicleaner.router.estimate import text_token_bound
-from custom_components.aicleaner.router.models import AIRequest, AttemptOutcome
+from custom_components.aicleaner.router.models import (
+    AIRequest,
+    AttemptOutcome,
+    ImageInput,
+)
 from tests.simulator import Fault, SimulatorServer
 from tests.simulator.tools import ScriptedCall
 from tests.simulator.validate import validate_recorded_requests
@@ -315,3 +321,21 @@ def test_tool_call_ids_survive_a_round_trip_through_the_conversation() -> None:
         "HassTurnOn",
         '{"ok":true}',
     )
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_images_in_a_conversation_are_prepared_before_the_call(
+    simulator: SimulatorServer, session: aiohttp.ClientSession, streamed: bool
+) -> None:
+    # A BMP: no provider takes it as it is, so an unprepared image would be refused.
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 20, 30)).save(buffer, format="BMP")
+    image = ImageInput(buffer.getvalue(), "image/bmp")
+    router = make_router(simulator, session, "openai")
+    request = AIRequest(messages=(user("What is this?", (image,)),), max_tokens=200)
+    if streamed:
+        _, response = await drain(router, request)
+    else:
+        response = await router.process(request)
+    assert "1 image" in response.text
+    assert validate_recorded_requests(simulator.sim) == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import AsyncIterator
+from dataclasses import replace
 import logging
 from typing import Any, Final, Protocol
 
@@ -53,6 +54,28 @@ class StreamDecoder(Protocol):
 
 class ConversationProvider(BaseProvider):
     """A client that also converses: tool calls in answers, streams, cached-token prices."""
+
+    async def prepare(self, request: AIRequest) -> AIRequest:
+        """Return `request` with every image fitted, the conversation's as the prompt's.
+
+        The images of all turns are fitted together, so that they share the request's size
+        limit, and go back to their turns in order.
+        """
+        if not any(message.images for message in request.messages):
+            return await super().prepare(request)
+        own = len(request.images)
+        every = request.images + tuple(
+            image for message in request.messages for image in message.images
+        )
+        fitted = (await super().prepare(replace(request, images=every))).images
+        rest = iter(fitted[own:])
+        messages = tuple(
+            replace(message, images=tuple(next(rest) for _ in message.images))
+            if message.images
+            else message
+            for message in request.messages
+        )
+        return replace(request, images=fitted[:own], messages=messages)
 
     def _usage_cost(self, model: str, usage: Usage) -> float:
         """USD of `usage`, cached input at the provider's cached rate when the price is its own."""

@@ -82,7 +82,7 @@ class AttemptsMixin:
         tokens = candidate.input_tokens + request.max_tokens
         prepared = (
             await self._prepare(slot, request, attempts, deadline)
-            if request.images
+            if request.has_images
             else request
         )
         if prepared is None:

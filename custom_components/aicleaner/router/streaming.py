@@ -190,7 +190,7 @@ class StreamingMixin(AttemptsMixin, ReportingMixin):
             return None
         prepared = (
             await self._prepare(slot, request, attempts, deadline)
-            if request.images
+            if request.has_images
             else request
         )
         if prepared is None:
