@@ -9,7 +9,7 @@ import aiohttp
 from PIL import Image
 import pytest
 
-from custom_components.aicleaner.providers import BaseProvider
+from custom_components.aicleaner.providers import BaseProvider, create_provider
 from custom_components.aicleaner.router.conversation import (
     ReasoningDelta,
     StreamEnd,
@@ -22,7 +22,11 @@ from custom_components.aicleaner.router.conversation import (
     tool_result,
     user,
 )
-from custom_components.aicleaner.router.errors import BadRequestError, ProviderError
+from custom_components.aicleaner.router.errors import (
+    BadRequestError,
+    MalformedResponseError,
+    ProviderError,
+)
 from custom_components.aicleaner.router.models import AIRequest, ImageInput
 from tests.providers.test_against_simulator import (
     KINDS,
@@ -250,3 +254,67 @@ async def test_a_turn_that_is_not_valid_unicode_is_the_callers_fault(
         await client.complete(request, timeout=10)
     assert caught.value.caller_input
     assert sent_bodies(simulator, kind) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "body"),
+    [
+        (
+            "openai",
+            {
+                "choices": [
+                    {
+                        "message": {
+                            "role": "assistant",
+                            "content": None,
+                            "tool_calls": [
+                                {"id": "c", "function": {"name": "f", "arguments": "{"}}
+                            ],
+                        },
+                        "finish_reason": "tool_calls",
+                    }
+                ]
+            },
+        ),
+        (
+            "anthropic",
+            {
+                "content": [{"type": "tool_use", "name": "f", "input": {}}],
+                "stop_reason": "tool_use",
+            },
+        ),
+        (
+            "gemini",
+            {
+                "candidates": [
+                    {
+                        "content": {
+                            "parts": [{"functionCall": {"name": "f", "args": 3}}]
+                        },
+                        "finishReason": "STOP",
+                    }
+                ]
+            },
+        ),
+        (
+            "ollama",
+            {
+                "message": {
+                    "role": "assistant",
+                    "content": "",
+                    "tool_calls": [{"function": {"name": "f", "arguments": "x"}}],
+                },
+                "done": True,
+            },
+        ),
+    ],
+)
+async def test_a_tool_call_that_cannot_be_read_is_a_malformed_answer(
+    fake_server: Any, session: aiohttp.ClientSession, kind: str, body: Any
+) -> None:
+    fake_server.reply(body)
+    client = create_provider(
+        kind, session, name="p", model="m", api_key="k", base_url=fake_server.url
+    )
+    with pytest.raises(MalformedResponseError):
+        await client.complete(AIRequest(messages=(user("x"),)), timeout=5)

@@ -411,6 +411,7 @@ class BaseProvider(ABC):
         body = await self._request("POST", url, payload=payload, timeout=timeout)
         try:
             text, used_model, usage, finish_reason = self._parse_completion(body, model)
+            calls = self._parse_tool_calls(body)
         except ProviderError:
             raise
         except (
@@ -424,7 +425,6 @@ class BaseProvider(ABC):
             raise self._malformed(
                 f"answer could not be read ({type(err).__name__})"
             ) from err
-        calls = self._parse_tool_calls(body)
         if not text.strip() and not calls:
             raise EmptyResponseError(
                 f"the answer has no text (finish reason {enum_text(finish_reason)})",
