@@ -45,6 +45,7 @@ _LOGGER = logging.getLogger("custom_components.aicleaner.router")
 # second or two; a local one may have to load into memory first.
 TTFT_CLOUD: Final = 10.0
 TTFT_LOCAL: Final = 30.0
+# The breaker rule of `attempts._settle_failure`: these say nothing of the provider's health.
 _NEUTRAL: Final = frozenset({ErrorCategory.RATE_LIMIT, ErrorCategory.CONTENT_FILTER})
 
 
