@@ -16,14 +16,16 @@ import orjson
 
 from .anthropic import AnthropicProtocol
 from .billing import BilledLedger
-from .common import ProviderProtocol, Route, SimCall, json_response
+from .common import STREAM_FAULT, ProviderProtocol, Route, SimCall, json_response
 from .faults import Fault, FaultTable
 from .gateway import Gateway, gateway_from
 from .gemini import GeminiProtocol
 from .ollama import OllamaProtocol
 from .openai import CompatibleProtocol, OpenAIProtocol
 from .recording import RecordedRequest
+from .stream_billing import StreamBilling
 from .taxonomy import TAXONOMY_KINDS, taxonomy_error
+from .tools import ScriptedCall
 
 PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "gemini", "ollama", "compatible")
 
@@ -60,6 +62,9 @@ class ProviderSimulator:
         self.billed = BilledLedger()
         # The call whose faults are being drawn (set just before `faults.decide`).
         self.current_call: SimCall | None = None
+        self._tool_scripts: dict[str, tuple[ScriptedCall, ...]] = {}
+        # What each provider would have billed (USD) for the streams it started.
+        self.stream_billing = StreamBilling()
         self._stopping: asyncio.Event | None = None
         self._in_flight = 0
         self._arrival: asyncio.Event | None = None
@@ -125,6 +130,11 @@ class ProviderSimulator:
             protocol.gateway = gateway
             return
         raise ValueError(f"no gateway can front provider {provider!r}")
+
+    def set_tool_calls(self, provider: str, *calls: ScriptedCall) -> None:
+        """Script the tool calls the provider's model makes when offered tools (none: text)."""
+        self._check_provider(provider)
+        self._tool_scripts[provider] = calls
 
     def last_request(self, provider: str) -> RecordedRequest:
         """The provider's most recent recorded request (IndexError if there is none)."""
@@ -207,6 +217,7 @@ class ProviderSimulator:
             try:
                 return await serve(request)
             finally:
+                self.stream_billing.settle(provider, request)
                 self._in_flight -= 1
                 if self._in_flight == 0:
                     self._idle.set()
@@ -246,6 +257,7 @@ class ProviderSimulator:
                 json_invalid=invalid,
                 rng=self.rng,
                 reply_text=self._reply_for(provider, body),
+                tool_calls=self._tool_scripts.get(provider, ()),
             )
             self.current_call = call
             decision = self.faults.decide(provider, route.endpoint)
@@ -311,6 +323,9 @@ class ProviderSimulator:
             case kind if kind in TAXONOMY_KINDS:
                 status, body = taxonomy_error(call.provider, kind, _asked_model(call))
                 return protocol.error_response(status, body)
+            case "stream_stall" | "stream_cut":
+                call.request[STREAM_FAULT] = fault
+                return await route.handler(call)
             case _:  # latency never reaches here: decide() folds it into the delay
                 return await route.handler(call)
 
@@ -444,6 +459,12 @@ class ProviderSimulator:
             self.set_reply(
                 payload["provider"], payload.get("text"), when=payload.get("when", "")
             )
+            if "tool_call" in payload or "tool_calls" in payload:
+                calls = payload.get("tool_calls") or [payload["tool_call"]]
+                self.set_tool_calls(
+                    payload["provider"],
+                    *(ScriptedCall.from_mapping(call) for call in calls if call),
+                )
         except (KeyError, TypeError, ValueError, orjson.JSONDecodeError) as err:
             return json_response({"error": f"invalid reply: {err}"}, status=400)
         return json_response({"ok": True})

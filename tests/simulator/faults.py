@@ -26,6 +26,8 @@ FaultKind = Literal[
     "content_policy",  # a 400 refusal on policy grounds (Azure's content_filter)
     "transient_image",  # Gemini's 400 "Unable to process input image. Please retry"
     "out_of_memory",  # Ollama cannot load the model
+    "stream_stall",  # a stream sends `after_chunks` events, then hangs like "hang"
+    "stream_cut",  # a stream sends `after_chunks` events, then the connection is cut
 ]
 FaultEndpoint = Literal["all", "generate", "models"]
 
@@ -49,6 +51,8 @@ class Fault:
     gemini "finish" (default) or "prompt" (promptFeedback.blockReason);
     for "oversize": "chunked" (no Content-Length) or None (announced Content-Length).
     size: bytes for "oversize".
+    after_chunks: for "stream_stall" and "stream_cut", the events sent before the fault (a
+    request that does not stream is answered normally).
     """
 
     kind: FaultKind
@@ -63,6 +67,8 @@ class Fault:
     variant: str | None = None
     size: int = 8 * 1024 * 1024
     endpoint: FaultEndpoint = "all"
+    # Events a stream sends before "stream_stall" or "stream_cut" strikes (0: before the first).
+    after_chunks: int = 1
 
     def __post_init__(self) -> None:
         """Reject rules that cannot mean anything, so a typo fails loudly."""

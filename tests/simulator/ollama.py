@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 import orjson
 
+from . import stream_billing, tools
 from .common import (
     InvalidImageError,
     ProviderProtocol,
@@ -23,6 +24,7 @@ from .common import (
     default_reply,
     inspect_image,
     json_response,
+    stream_fault,
     text_tokens,
     truncate_to_tokens,
 )
@@ -230,6 +232,11 @@ class OllamaProtocol(ProviderProtocol):
             return _error(404, f"model '{model}' not found")
         if name in EMBEDDING_MODELS:
             return _error(400, f'"{model}" does not support chat')
+        if body.get("tools") and MODELS[name][5]:
+            # The library's vision models lack the "tools" capability (see `show`).
+            return _error(
+                400, f"registry.ollama.ai/library/{name} does not support tools"
+            )
         messages = body.get("messages") or []
         if not isinstance(messages, list):
             return _error(
@@ -314,6 +321,8 @@ class OllamaProtocol(ProviderProtocol):
             "eval_count": eval_count,
             "eval_duration": 987_654_321,
         }
+        if (scripted := tools.due("ollama", body, call.tool_calls)) is not None:
+            tools.ollama_answer(reply, stats, scripted)
         if body.get("stream", True) is False:
             return json_response(
                 {
@@ -323,6 +332,7 @@ class OllamaProtocol(ProviderProtocol):
                     **stats,
                 }
             )
+        stream_billing.note(call.request, model, stats)
         return await self._stream(call, model, reply, stats)
 
     @staticmethod
@@ -340,7 +350,17 @@ class OllamaProtocol(ProviderProtocol):
         for index, word in enumerate(words):
             piece = word if index == len(words) - 1 else word + " "
             pieces.append({"role": "assistant", "content": piece})
-        for piece_message in pieces:
+        if message.get("tool_calls"):
+            pieces.append(
+                {
+                    "role": "assistant",
+                    "content": "",
+                    "tool_calls": message["tool_calls"],
+                }
+            )
+        for sent, piece_message in enumerate(pieces):
+            if await stream_fault(call.request, sent):
+                return response
             chunk = {
                 "model": model,
                 "created_at": _timestamp(),
@@ -354,6 +374,8 @@ class OllamaProtocol(ProviderProtocol):
             "message": {"role": "assistant", "content": ""},
             **stats,
         }
+        if await stream_fault(call.request, len(pieces)):
+            return response
         await response.write(orjson.dumps(final) + b"\n")
         await response.write_eof()
         return response

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import stream_billing, tools
 from .common import (
     ImageInfo,
     InvalidImageError,
@@ -327,10 +328,13 @@ class OpenAIProtocol(ProviderProtocol):
             return json_response(
                 err.body, status=err.status, headers=self._headers(call)
             )
+        if (scripted := tools.due("openai", call.json, call.tool_calls)) is not None:
+            tools.openai_answer(response, scripted, call.rng)
         headers = self._headers(call)
         if self.gateway is not None:
             headers.update(self.gateway.bill(call.json, response))
         if call.json.get("stream"):
+            stream_billing.note(call.request, call.json["model"], response["usage"])
             options = call.json.get("stream_options") or {}
             return await self._stream(
                 call, response, bool(options.get("include_usage"))
@@ -370,6 +374,9 @@ class OpenAIProtocol(ProviderProtocol):
         events += [
             (None, chunk({"content": piece}))
             for piece in split_text(message["content"] or "")
+        ]
+        events += [
+            (None, chunk(delta)) for delta in tools.openai_stream_deltas(message)
         ]
         if message["refusal"]:
             events.append((None, chunk({"refusal": message["refusal"]})))

@@ -23,6 +23,7 @@ import aiohttp
 import orjson
 from yarl import URL
 
+from ..router.conversation import ToolCall
 from ..router.errors import (
     AuthError,
     BadRequestError,
@@ -315,6 +316,7 @@ class BaseProvider(ABC):
             _encodable(request.prompt)
             and _encodable(request.effective_system_prompt or "")
             and _encodable(model)
+            and all(_encodable(message.text) for message in request.messages)
         ):
             raise InvalidInputError(
                 "the request holds text that is not valid Unicode",
@@ -327,6 +329,7 @@ class BaseProvider(ABC):
         )
         try:
             text, used_model, usage, finish_reason = self._parse_completion(body, model)
+            calls = self._parse_tool_calls(body)
         except ProviderError:
             raise
         except (
@@ -340,7 +343,7 @@ class BaseProvider(ABC):
             raise self._malformed(
                 f"answer could not be read ({type(err).__name__})"
             ) from err
-        if not text.strip():
+        if not text.strip() and not calls:
             raise EmptyResponseError(
                 f"the answer has no text (finish reason {enum_text(finish_reason)})",
                 provider=self._name,
@@ -359,6 +362,7 @@ class BaseProvider(ABC):
                 usage_reported=usage is not None,
                 data=data,
                 cost_source=CostSource.GATEWAY,
+                tool_calls=calls,
             )
         if usage is None:
             return Completion(
@@ -369,14 +373,16 @@ class BaseProvider(ABC):
                 cost=0.0,
                 usage_reported=False,
                 data=data,
+                tool_calls=calls,
             )
         return Completion(
             text=text,
             model=served,
             usage=usage,
             finish_reason=finish_reason,
-            cost=price.price.cost(usage.input_tokens, usage.output_tokens),
+            cost=self._usage_cost(price, model, usage),
             data=data,
+            tool_calls=calls,
         )
 
     def _answer_price(self, model: str, served: str, day: date) -> PriceQuote:
@@ -406,6 +412,14 @@ class BaseProvider(ABC):
     ) -> float | None:
         """Return what a gateway in front of the provider says it billed (`gateway_cost`), if it does."""
         return litellm_cost(headers)
+
+    def _parse_tool_calls(self, body: JSONObject) -> tuple[ToolCall, ...]:
+        """Return the tool calls of a 2xx answer (`conversing.ConversationProvider` reads them)."""
+        return ()
+
+    def _usage_cost(self, quote: PriceQuote, model: str, usage: Usage) -> float:
+        """USD of `usage` at `quote` (`conversing.ConversationProvider` prices cached input apart)."""
+        return quote.price.cost(usage.input_tokens, usage.output_tokens)
 
     def _parse_json_answer(self, text: str) -> Any:
         """Parse an answer asked for as JSON; a model that wrapped it in a code fence is forgiven.

@@ -98,7 +98,7 @@ class AttemptsMixin:
         tokens = candidate.input_tokens + request.max_tokens
         prepared = (
             await self._prepare(slot, request, attempts, deadline)
-            if request.images
+            if request.has_images
             else request
         )
         if prepared is None:
@@ -182,6 +182,7 @@ class AttemptsMixin:
                     cost_estimated=source is CostSource.RESERVATION,
                     data=completion.data,
                     cost_source=source,
+                    tool_calls=completion.tool_calls,
                 )
             finally:
                 stats.in_flight -= 1

@@ -20,6 +20,7 @@ from .breaker import BreakerState
 from .budget import BudgetLedger
 from .cache import LeaderGone, RequestCoalescer, ResponseCache, request_key
 from .config import ProviderSettings, RouterConfig, SelectionStrategy
+from .conversation import conversation_token_bound, image_count
 from .errors import AICleanerError, AllProvidersFailed, ErrorCategory
 from .estimate import text_token_bound
 from .models import (
@@ -42,6 +43,7 @@ from .strategies import (
     matching_rule,
     put_first,
 )
+from .streaming import StreamingMixin
 
 _LOGGER = logging.getLogger("custom_components.aicleaner.router")
 
@@ -55,7 +57,7 @@ _FOLLOWER = "(identical request in flight)"
 _NOTHING_USED = Usage()
 
 
-class Router(AttemptsMixin, ReportingMixin):
+class Router(StreamingMixin, AttemptsMixin, ReportingMixin):
     """Routes requests over providers with failover, retries, breakers, limits, budgets and a cache."""
 
     def __init__(
@@ -227,7 +229,13 @@ class Router(AttemptsMixin, ReportingMixin):
         try:
             # Without the cache, straight to routing: one coroutine frame less to resume at each
             # of the provider call's suspensions.
-            if request.use_cache and self._cache.enabled:
+            # A conversation is never cached: its tool calls act on the home, and its turns
+            # are not asked twice.
+            if (
+                request.use_cache
+                and self._cache.enabled
+                and not (request.messages or request.tools)
+            ):
                 response = await self._serve(request, started, deadline)
             else:
                 response = await self._route(request, started, deadline)
@@ -345,39 +353,9 @@ class Router(AttemptsMixin, ReportingMixin):
         self, request: AIRequest, started: float, deadline: float
     ) -> AIResponse:
         """Order the candidates and try each until one answers."""
-        config = self._config
-        strategy = (
-            config.selection_strategy
-            if request.strategy is None
-            else SelectionStrategy(request.strategy)
-        )
         # The day every reservation of this request is priced on, and its answer too.
         day = self._today()
-        candidates = self._candidates(
-            request,
-            day=day,
-            need_headroom=strategy
-            in (SelectionStrategy.LEAST_LOADED, SelectionStrategy.ADAPTIVE),
-        )
-        if not candidates:
-            refusals = self._refusals(request)
-            raise AllProvidersFailed(
-                request.request_id,
-                (),
-                self._no_candidate_message(request, refusals),
-                refusals=refusals,
-            )
-        if len(candidates) > 1:
-            context = StrategyContext(
-                self._clock(), self._rng, config.explore_rate, config.explore_after
-            )
-            candidates = STRATEGIES[strategy](candidates, context)
-        if self._rules:
-            rule = matching_rule(self._rules, request)
-            if rule is not None:
-                candidates = apply_rule(candidates, rule)
-        if request.provider_order:
-            candidates = put_first(candidates, request.provider_order)
+        candidates = self._ordered(request, day)
         attempts: list[Attempt] = []
         deferred: list[Candidate] = []
         for index, candidate in enumerate(candidates):
@@ -404,6 +382,44 @@ class Router(AttemptsMixin, ReportingMixin):
                 day=day,
             )
         raise AllProvidersFailed(request.request_id, attempts)
+
+    def _ordered(self, request: AIRequest, day: date) -> list[Candidate]:
+        """Return the candidates in the order to try them: strategy, then rules, then the caller's order.
+
+        Raises `AllProvidersFailed` when no provider can serve the request.
+        """
+        config = self._config
+        strategy = (
+            config.selection_strategy
+            if request.strategy is None
+            else SelectionStrategy(request.strategy)
+        )
+        candidates = self._candidates(
+            request,
+            day=day,
+            need_headroom=strategy
+            in (SelectionStrategy.LEAST_LOADED, SelectionStrategy.ADAPTIVE),
+        )
+        if not candidates:
+            refusals = self._refusals(request)
+            raise AllProvidersFailed(
+                request.request_id,
+                (),
+                self._no_candidate_message(request, refusals),
+                refusals=refusals,
+            )
+        if len(candidates) > 1:
+            context = StrategyContext(
+                self._clock(), self._rng, config.explore_rate, config.explore_after
+            )
+            candidates = STRATEGIES[strategy](candidates, context)
+        if self._rules:
+            rule = matching_rule(self._rules, request)
+            if rule is not None:
+                candidates = apply_rule(candidates, rule)
+        if request.provider_order:
+            candidates = put_first(candidates, request.provider_order)
+        return candidates
 
     async def _revisit(
         self,
@@ -444,8 +460,15 @@ class Router(AttemptsMixin, ReportingMixin):
     ) -> list[Candidate]:
         """List the providers that may serve the request, with their estimates for it."""
         # Upper bounds, not guesses: the budget reservation must cover the actual cost.
-        text_tokens = text_token_bound(request.prompt, request.effective_system_prompt)
-        images = len(request.images)
+        if request.messages or request.tools:
+            text_tokens = conversation_token_bound(request)
+            images = image_count(request)
+        else:
+            text_tokens = text_token_bound(
+                request.prompt, request.effective_system_prompt
+            )
+            images = len(request.images)
+        tools = bool(request.tools)
         model = request.model
         pinned = request.provider
         allowed = request.allowed_providers
@@ -467,6 +490,8 @@ class Router(AttemptsMixin, ReportingMixin):
             ):
                 continue
             if images and not caps.vision:
+                continue
+            if tools and not caps.tools:
                 continue
             input_tokens = text_tokens + images * caps.tokens_per_image
             candidates.append(
@@ -512,8 +537,10 @@ class Router(AttemptsMixin, ReportingMixin):
                 or slot.capabilities(request.model).runs_in_cloud
             ):
                 reason = "not local"
-            else:
+            elif request.has_images and not slot.capabilities(request.model).vision:
                 reason = "no vision"
+            else:
+                reason = "no tool calling"
             reasons[slot.name] = reason
         return reasons
 
