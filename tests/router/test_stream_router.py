@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
+from datetime import date
 
 import pytest
 
@@ -47,7 +48,7 @@ class ToolFake(FakeProvider):
         return replace(super().capabilities(model), tools=self.tools)
 
     async def stream(
-        self, request: AIRequest, *, timeout: float
+        self, request: AIRequest, *, timeout: float, day: date | None = None
     ) -> AsyncIterator[ProviderDelta]:
         self.streams.append(request)
         yield TextDelta("on")
