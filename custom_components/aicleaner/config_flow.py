@@ -41,6 +41,8 @@ from homeassistant.helpers.translation import async_get_translations
 import probatio
 from yarl import URL
 
+from .agent_config import SUBENTRY_CONVERSATION
+from .agent_flow import AgentSubentryFlow
 from .const import (
     CONF_ADMIN_ONLY,
     CONF_API_KEY_SET_AT,
@@ -112,6 +114,7 @@ from .router.errors import (
     ProviderError,
     ProviderTimeoutError,
 )
+from .subentries import provider_subentries
 
 
 def _box(
@@ -178,8 +181,11 @@ class AICleanerConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_supported_subentry_types(
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
-        """One subentry type per provider kind."""
-        return dict.fromkeys(PROVIDER_KINDS, ProviderSubentryFlow)
+        """One subentry type per provider kind, and the Assist agent's."""
+        return {
+            **dict.fromkeys(PROVIDER_KINDS, ProviderSubentryFlow),
+            SUBENTRY_CONVERSATION: AgentSubentryFlow,
+        }
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None
@@ -241,7 +247,7 @@ class RouterOptionsFlow(OptionsFlow):
         """Return each provider's title by subentry id: rules store ids, people read titles."""
         return {
             subentry_id: subentry.title
-            for subentry_id, subentry in self.config_entry.subentries.items()
+            for subentry_id, subentry in provider_subentries(self.config_entry).items()
         }
 
     def _save(self, changes: dict[str, Any]) -> ConfigFlowResult:
@@ -287,7 +293,7 @@ class RouterOptionsFlow(OptionsFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Start a new routing rule."""
-        if not self.config_entry.subentries:
+        if not provider_subentries(self.config_entry):
             return self.async_abort(reason="no_providers")
         self._rule_index = None
         return await self.async_step_rule()

@@ -29,6 +29,7 @@ from .image_inputs import async_read_images
 from .router.errors import AICleanerError, AllProvidersFailed, BadRequestError
 from .router.models import AIRequest, AIResponse
 from .runtime import AICleanerConfigEntry
+from .subentries import provider_subentries
 
 SERVICE_ANALYZE: Final = "analyze"
 SERVICE_ANALYZE_BATCH: Final = "analyze_batch"
@@ -138,7 +139,7 @@ def provider_names(entry: AICleanerConfigEntry) -> dict[str, str]:
     """Return what people call each provider, by router key; unique even if titles clash."""
     names: dict[str, str] = {}
     taken: set[str] = set()
-    for key, subentry in entry.subentries.items():
+    for key, subentry in provider_subentries(entry).items():
         name = subentry.title
         if name in taken:
             name = f"{name} ({key[-6:]})"
@@ -171,7 +172,7 @@ async def _async_build(
             raise _invalid(
                 "value_out_of_range", field=field, min=f"{low:g}", max=f"{high:g}"
             )
-    subentries = entry.subentries
+    subentries = provider_subentries(entry)
     if not subentries:
         raise _invalid("no_providers")
     by_name = {subentry.title: key for key, subentry in subentries.items()}
