@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 from aiohttp import web
 
+from . import tools
 from .common import (
     ImageInfo,
     InvalidImageError,
@@ -330,6 +332,8 @@ class AnthropicProtocol(ProviderProtocol):
             message = self._build(call)
         except _RequestError as err:
             return self._error(err.status, err.error_type, err.message, request_id)
+        if (scripted := tools.due("anthropic", call.json, call.tool_calls)) is not None:
+            tools.anthropic_answer(message, scripted, call.rng)
         if call.json.get("stream"):
             return await send_sse(
                 call.request, _stream_events(message), headers=self._headers(request_id)
@@ -487,12 +491,19 @@ class AnthropicProtocol(ProviderProtocol):
                 elif block_type == "image":
                     tokens += _image_block_tokens(block, where)
                     images += 1
+                elif block_type == "tool_use" and role == "assistant":
+                    tokens += text_tokens(json.dumps(block.get("input"))) + 8
+                elif block_type == "tool_result" and role == "user":
+                    result = block.get("content")
+                    tokens += text_tokens(json.dumps(result)) + 8
                 else:
                     raise _invalid(
                         f"{where}: Input tag '{block_type}' found using 'type' does not match any "
                         "of the expected tags: 'text', 'image', 'document', 'search_result', "
                         "'tool_use', 'tool_result', 'thinking', 'redacted_thinking'"
                     )
+        if (unpaired := tools.check_anthropic_pairs(messages)) is not None:
+            raise _invalid(unpaired)
         return chars, tokens + 8, images
 
 
@@ -515,6 +526,8 @@ def _stream_events(message: dict[str, Any]) -> list[tuple[str | None, Any]]:
         if block["type"] == "thinking":
             empty = {"type": "thinking", "thinking": "", "signature": ""}
             deltas = [{"type": "signature_delta", "signature": block["signature"]}]
+        elif block["type"] == "tool_use":
+            empty, deltas = tools.anthropic_block_events(block)
         else:
             empty = {"type": "text", "text": ""}
             deltas = [

@@ -21,6 +21,7 @@ from .gemini import GeminiProtocol
 from .ollama import OllamaProtocol
 from .openai import CompatibleProtocol, OpenAIProtocol
 from .recording import RecordedRequest
+from .tools import ScriptedCall
 
 PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "gemini", "ollama", "compatible")
 
@@ -52,6 +53,7 @@ class ProviderSimulator:
         self.requests: defaultdict[str, list[RecordedRequest]] = defaultdict(list)
         self._counts: defaultdict[str, int] = defaultdict(int)
         self._replies: dict[str, str] = {}
+        self._tool_scripts: dict[str, tuple[ScriptedCall, ...]] = {}
         self._stopping: asyncio.Event | None = None
         self._in_flight = 0
         self._arrival: asyncio.Event | None = None
@@ -91,6 +93,11 @@ class ProviderSimulator:
             self._replies.pop(provider, None)
         else:
             self._replies[provider] = text
+
+    def set_tool_calls(self, provider: str, *calls: ScriptedCall) -> None:
+        """Script the tool calls the provider's model makes when offered tools (none: text)."""
+        self._check_provider(provider)
+        self._tool_scripts[provider] = calls
 
     def last_request(self, provider: str) -> RecordedRequest:
         """The provider's most recent recorded request (IndexError if there is none)."""
@@ -209,6 +216,7 @@ class ProviderSimulator:
                 json_invalid=invalid,
                 rng=self.rng,
                 reply_text=self._replies.get(provider),
+                tool_calls=self._tool_scripts.get(provider, ()),
             )
             decision = self.faults.decide(provider, route.endpoint)
             if decision is None:
@@ -347,6 +355,12 @@ class ProviderSimulator:
         try:
             payload = await request.json(loads=orjson.loads)
             self.set_reply(payload["provider"], payload.get("text"))
+            if "tool_call" in payload or "tool_calls" in payload:
+                calls = payload.get("tool_calls") or [payload["tool_call"]]
+                self.set_tool_calls(
+                    payload["provider"],
+                    *(ScriptedCall.from_mapping(call) for call in calls if call),
+                )
         except (KeyError, TypeError, ValueError, orjson.JSONDecodeError) as err:
             return json_response({"error": f"invalid reply: {err}"}, status=400)
         return json_response({"ok": True})

@@ -19,6 +19,7 @@ from PIL import Image, UnidentifiedImageError
 
 if TYPE_CHECKING:
     from .faults import Fault
+    from .tools import ScriptedCall
 
 Endpoint = Literal["generate", "models"]
 
@@ -38,6 +39,8 @@ class SimCall:
     content_filter: Fault | None = (
         None  # set when a content_filter fault hit this request
     )
+    # Tool calls a test scripted for this provider (`tools.due` picks the one to answer with).
+    tool_calls: tuple[ScriptedCall, ...] = ()
 
     @property
     def headers(self) -> Any:

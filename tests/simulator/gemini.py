@@ -8,6 +8,7 @@ protobuf JSON parsing does.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
@@ -15,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import tools
 from .common import (
     ImageInfo,
     InvalidImageError,
@@ -365,6 +367,12 @@ class GeminiProtocol(ProviderProtocol):
             response = self._generate(call, model, count_only=method == "countTokens")
         except _RequestError as err:
             return json_response(err.body, status=err.status)
+        if (
+            method != "countTokens"
+            and (scripted := tools.due("gemini", call.json, call.tool_calls))
+            is not None
+        ):
+            tools.gemini_answer(response, scripted, call.rng)
         if method != "streamGenerateContent":
             return json_response(response)
         chunks = _stream_chunks(response)
@@ -543,6 +551,14 @@ class GeminiProtocol(ProviderProtocol):
             part_fields = _fields(part)
             if isinstance(part_fields.get("text"), str):
                 chars += len(part_fields["text"])
+            elif isinstance(part_fields.get("function_call"), dict) and role == "model":
+                chars += len(json.dumps(part_fields["function_call"]))
+            elif isinstance(part_fields.get("function_response"), dict) and role in (
+                None,
+                "",
+                "user",
+            ):
+                chars += len(json.dumps(part_fields["function_response"]))
             elif isinstance(part_fields.get("inline_data"), dict) and allow_images:
                 image_token_count += _inline_image_tokens(
                     part_fields["inline_data"], part_where
@@ -563,6 +579,9 @@ def _stream_chunks(response: dict[str, Any]) -> list[dict[str, Any]]:
         return [response]
     candidate = candidates[0]
     parts = candidate.get("content", {}).get("parts") or []
+    if any("functionCall" in part for part in parts):
+        # A function call comes whole, in one chunk with the finish reason and usage.
+        return [response]
     text = parts[0].get("text", "") if parts else ""
     pieces = split_text(text) or [""]
     tail = {key: response[key] for key in ("modelVersion", "responseId", "createTime")}

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 import orjson
 
+from . import tools
 from .common import (
     InvalidImageError,
     ProviderProtocol,
@@ -230,6 +231,11 @@ class OllamaProtocol(ProviderProtocol):
             return _error(404, f"model '{model}' not found")
         if name in EMBEDDING_MODELS:
             return _error(400, f'"{model}" does not support chat')
+        if body.get("tools") and MODELS[name][5]:
+            # The library's vision models lack the "tools" capability (see `show`).
+            return _error(
+                400, f"registry.ollama.ai/library/{name} does not support tools"
+            )
         messages = body.get("messages") or []
         if not isinstance(messages, list):
             return _error(
@@ -314,6 +320,8 @@ class OllamaProtocol(ProviderProtocol):
             "eval_count": eval_count,
             "eval_duration": 987_654_321,
         }
+        if (scripted := tools.due("ollama", body, call.tool_calls)) is not None:
+            tools.ollama_answer(reply, stats, scripted)
         if body.get("stream", True) is False:
             return json_response(
                 {
@@ -340,6 +348,14 @@ class OllamaProtocol(ProviderProtocol):
         for index, word in enumerate(words):
             piece = word if index == len(words) - 1 else word + " "
             pieces.append({"role": "assistant", "content": piece})
+        if message.get("tool_calls"):
+            pieces.append(
+                {
+                    "role": "assistant",
+                    "content": "",
+                    "tool_calls": message["tool_calls"],
+                }
+            )
         for piece_message in pieces:
             chunk = {
                 "model": model,

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import tools
 from .common import (
     ImageInfo,
     InvalidImageError,
@@ -324,6 +325,8 @@ class OpenAIProtocol(ProviderProtocol):
             return json_response(
                 err.body, status=err.status, headers=self._headers(call)
             )
+        if (scripted := tools.due("openai", call.json, call.tool_calls)) is not None:
+            tools.openai_answer(response, scripted, call.rng)
         if call.json.get("stream"):
             options = call.json.get("stream_options") or {}
             return await self._stream(
@@ -364,6 +367,9 @@ class OpenAIProtocol(ProviderProtocol):
         events += [
             (None, chunk({"content": piece}))
             for piece in split_text(message["content"] or "")
+        ]
+        events += [
+            (None, chunk(delta)) for delta in tools.openai_stream_deltas(message)
         ]
         if message["refusal"]:
             events.append((None, chunk({"refusal": message["refusal"]})))

@@ -172,13 +172,14 @@ def _required_keys(annotation: Any, hints: dict[str, Any]) -> set[str]:
     The SDK modules use `from __future__ import annotations`, so at class creation the
     `Required[...]` markers are strings and `__required_keys__` misses them.
     """
+    # Totality is per class: `__required_keys__` has it right for keys inherited from a base
+    # of another totality (the SDKs' `...Streaming(...Base)`); the explicit markers then apply.
     required = set(annotation.__required_keys__)
-    total = getattr(annotation, "__total__", True)
     for key, hint in hints.items():
         origin = get_origin(hint)
         if origin is Annotated:
             origin = get_origin(get_args(hint)[0])
-        if origin is Required or (total and origin is not NotRequired):
+        if origin is Required:
             required.add(key)
         elif origin is NotRequired:
             required.discard(key)

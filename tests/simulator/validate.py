@@ -6,8 +6,8 @@ The SDK is the reference client: a body our code sends must be one the SDK could
 sent. Unknown or misspelled keys fail (TypedDicts are checked strictly by typecheck.py;
 the genai models forbid extras themselves), and so do wrong types, missing required
 fields and invalid base64 image data.
-- openai: openai.types.chat.CompletionCreateParamsNonStreaming
-- anthropic: anthropic.types.MessageCreateParamsNonStreaming
+- openai: openai.types.chat.CompletionCreateParamsNonStreaming (Streaming for `stream: true`)
+- anthropic: anthropic.types.MessageCreateParamsNonStreaming (Streaming for `stream: true`)
 - gemini: google.genai.types Content / GenerationConfig / SafetySetting / Tool / ToolConfig,
   over the wire (camelCase) body of models.generateContent
 - ollama: ollama._types.ChatRequest and Message
@@ -34,19 +34,27 @@ class RequestBodyMismatch(ValueError):
 
 
 @cache
-def _openai_params() -> Any:
+def _openai_params(stream: bool = False) -> Any:
     from openai.types.chat.completion_create_params import (
         CompletionCreateParamsNonStreaming,
+        CompletionCreateParamsStreaming,
     )
 
-    return CompletionCreateParamsNonStreaming
+    return (
+        CompletionCreateParamsStreaming
+        if stream
+        else CompletionCreateParamsNonStreaming
+    )
 
 
 @cache
-def _anthropic_params() -> Any:
-    from anthropic.types.message_create_params import MessageCreateParamsNonStreaming
+def _anthropic_params(stream: bool = False) -> Any:
+    from anthropic.types.message_create_params import (
+        MessageCreateParamsNonStreaming,
+        MessageCreateParamsStreaming,
+    )
 
-    return MessageCreateParamsNonStreaming
+    return MessageCreateParamsStreaming if stream else MessageCreateParamsNonStreaming
 
 
 def _check_with(params: Any, provider: str, body: Any) -> None:
@@ -59,7 +67,7 @@ def _check_with(params: Any, provider: str, body: Any) -> None:
 
 
 def _validate_openai(body: Mapping[str, Any]) -> None:
-    _check_with(_openai_params(), "openai", body)
+    _check_with(_openai_params(body.get("stream") is True), "openai", body)
     # The TypedDict says `str` for the data URL; the API wants real base64 image data in it.
     for message in body.get("messages", []):
         content = message.get("content")
@@ -78,7 +86,7 @@ def _validate_openai(body: Mapping[str, Any]) -> None:
 
 
 def _validate_anthropic(body: Mapping[str, Any]) -> None:
-    _check_with(_anthropic_params(), "anthropic", body)
+    _check_with(_anthropic_params(body.get("stream") is True), "anthropic", body)
     for message in body.get("messages", []):
         content = message.get("content")
         if not isinstance(content, list):

@@ -13,21 +13,33 @@ import base64
 from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-from ..router.errors import ContentFilterError
+from ..router.errors import (
+    ContentFilterError,
+    OverloadedError,
+    ProviderError,
+    ProviderServerError,
+    RateLimitError,
+)
 from ..router.models import ModelCapabilities, Usage
-from .base import BaseProvider, JSONObject, usage_from
+from . import anthropic_wire
+from .base import JSONObject
 from .catalog import ANTHROPIC_REQUEST_BYTES, anthropic_capabilities
+from .conversing import ConversationProvider
 from .pricing import PriceQuote, anthropic_quote
+from .streaming import sse_events
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     import aiohttp
 
+    from ..router.conversation import ProviderDelta, ToolCall
     from ..router.models import AIRequest, ImageInput
 
 ANTHROPIC_VERSION: Final = "2026-10-21"
 
 
-class AnthropicProvider(BaseProvider):
+class AnthropicProvider(ConversationProvider):
     """Anthropic's Messages API."""
 
     kind: ClassVar[str] = "anthropic"
@@ -63,6 +75,10 @@ class AnthropicProvider(BaseProvider):
     def _completion_request(
         self, request: AIRequest, model: str, images: tuple[ImageInput, ...]
     ) -> tuple[str, JSONObject]:
+        if request.messages or request.tools:
+            payload: JSONObject = {"model": model, "max_tokens": request.max_tokens}
+            anthropic_wire.conversation_body(request, payload)
+            return f"{self._base_url}/v1/messages", payload
         content: str | list[JSONObject]
         if images:
             # Anthropic recommends images before the text that asks about them.
@@ -80,7 +96,7 @@ class AnthropicProvider(BaseProvider):
             content.append({"type": "text", "text": request.prompt})
         else:
             content = request.prompt
-        payload: JSONObject = {
+        payload = {
             "model": model,
             "max_tokens": request.max_tokens,
             "messages": [{"role": "user", "content": content}],
@@ -113,11 +129,50 @@ class AnthropicProvider(BaseProvider):
         return (
             text,
             used_model if isinstance(used_model, str) else None,
-            usage_from(usage.get("input_tokens"), usage.get("output_tokens"))
-            if isinstance(usage, dict)
-            else None,
+            anthropic_wire.usage_of(usage),
             stop_reason,
         )
+
+    def _parse_tool_calls(self, body: JSONObject) -> tuple[ToolCall, ...]:
+        blocks = body.get("content")
+        return anthropic_wire.tool_calls(blocks) if isinstance(blocks, list) else ()
+
+    def _stream_request(self, request: AIRequest, model: str) -> tuple[str, JSONObject]:
+        url, payload = self._completion_request(request, model, request.images)
+        payload["stream"] = True
+        return url, payload
+
+    def _stream_items(
+        self, content: aiohttp.StreamReader
+    ) -> AsyncIterator[tuple[str | None, Any]]:
+        return sse_events(content)
+
+    def _stream_decoder(self) -> anthropic_wire.EventDecoder:
+        return anthropic_wire.EventDecoder()
+
+    def _stream_feed(
+        self, decoder: anthropic_wire.EventDecoder, name: str | None, data: Any
+    ) -> list[ProviderDelta]:
+        return decoder.feed(name, data)
+
+    def _stream_failure(
+        self, decoder: anthropic_wire.EventDecoder
+    ) -> ProviderError | None:
+        if decoder.error is not None:
+            # An error event after the stream began: the Messages API names its type.
+            kind = decoder.error.get("type")
+            if kind == "overloaded_error":
+                return OverloadedError("overloaded", provider=self._name)
+            if kind == "rate_limit_error":
+                return RateLimitError("rate limited", provider=self._name)
+            return ProviderServerError(
+                "the stream reported an error", provider=self._name
+            )
+        if decoder.finish_reason == "refusal":
+            return ContentFilterError(
+                "the model refused the request", provider=self._name
+            )
+        return None
 
     def _models_url(self) -> str:
         return f"{self._base_url}/v1/models?limit=1000"

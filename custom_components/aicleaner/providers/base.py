@@ -23,6 +23,7 @@ import aiohttp
 import orjson
 from yarl import URL
 
+from ..router.conversation import ToolCall
 from ..router.errors import (
     AuthError,
     BadRequestError,
@@ -422,7 +423,8 @@ class BaseProvider(ABC):
             raise self._malformed(
                 f"answer could not be read ({type(err).__name__})"
             ) from err
-        if not text.strip():
+        calls = self._parse_tool_calls(body)
+        if not text.strip() and not calls:
             raise EmptyResponseError(
                 f"the answer has no text (finish reason {enum_text(finish_reason)})",
                 provider=self._name,
@@ -437,15 +439,25 @@ class BaseProvider(ABC):
                 cost=0.0,
                 usage_reported=False,
                 data=data,
+                tool_calls=calls,
             )
         return Completion(
             text=text,
             model=used_model or model,
             usage=usage,
             finish_reason=finish_reason,
-            cost=self.price(model).cost(usage.input_tokens, usage.output_tokens),
+            cost=self._usage_cost(model, usage),
             data=data,
+            tool_calls=calls,
         )
+
+    def _parse_tool_calls(self, body: JSONObject) -> tuple[ToolCall, ...]:
+        """Return the tool calls of a 2xx answer (`conversing.ConversationProvider` reads them)."""
+        return ()
+
+    def _usage_cost(self, model: str, usage: Usage) -> float:
+        """USD of `usage` (`conversing.ConversationProvider` prices cached input apart)."""
+        return self.price(model).cost(usage.input_tokens, usage.output_tokens)
 
     def _parse_json_answer(self, text: str) -> Any:
         """Parse an answer asked for as JSON; a model that wrapped it in a code fence is forgiven.

@@ -30,6 +30,7 @@ import re
 from typing import Final
 
 from ..router.models import ModelCapabilities
+from .tool_support import calls_tools
 
 _MB: Final = 1_000_000
 
@@ -218,6 +219,7 @@ def openai_capabilities(model: str) -> ModelCapabilities:
         max_image_bytes=OPENAI_IMAGE_BYTES,
         max_image_dimension=OPENAI_IMAGE_DIMENSION,
         tokens_per_image=openai_image_tokens(model),
+        tools=calls_tools("openai", model),
     )
 
 
@@ -270,6 +272,7 @@ def gemini_capabilities(model: str) -> ModelCapabilities:
         max_image_bytes=GEMINI_IMAGE_BYTES,
         max_image_dimension=GEMINI_IMAGE_DIMENSION,
         tokens_per_image=gemini_image_tokens(model),
+        tools=calls_tools("gemini", model),
     )
 
 
@@ -298,6 +301,7 @@ def ollama_capabilities(model: str) -> ModelCapabilities:
         max_image_dimension=LOCAL_IMAGE_DIMENSION,
         tokens_per_image=LOCAL_IMAGE_TOKENS,
         runs_in_cloud=is_ollama_cloud_model(model),
+        tools=calls_tools("local", model),
     )
 
 
@@ -320,6 +324,7 @@ def compatible_capabilities(model: str) -> ModelCapabilities:
         max_image_bytes=LOCAL_IMAGE_BYTES,
         max_image_dimension=LOCAL_IMAGE_DIMENSION,
         tokens_per_image=max(openai_image_tokens(bare), LOCAL_IMAGE_TOKENS),
+        tools=calls_tools("openai", bare) and calls_tools("local", bare),
     )
 
 

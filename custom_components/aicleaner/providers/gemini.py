@@ -13,15 +13,21 @@ import base64
 from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-from ..router.errors import ContentFilterError
+from ..router.errors import ContentFilterError, ProviderError
 from ..router.models import ModelCapabilities, Usage
-from .base import BaseProvider, JSONObject, enum_text, token_count, usage_from
+from . import gemini_wire
+from .base import JSONObject, enum_text
 from .catalog import GEMINI_REQUEST_BYTES, gemini_capabilities
+from .conversing import ConversationProvider
 from .pricing import PriceQuote, gemini_quote
+from .streaming import sse_events
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     import aiohttp
 
+    from ..router.conversation import ProviderDelta, ToolCall
     from ..router.models import AIRequest, ImageInput
 
 GEMINI_API_VERSION: Final = "v1"
@@ -47,7 +53,7 @@ BLOCKED_FINISH_REASONS: Final = frozenset(
 _AUTH_REASONS: Final = frozenset({"API_KEY_INVALID", "API_KEY_SERVICE_BLOCKED"})
 
 
-class GeminiProvider(BaseProvider):
+class GeminiProvider(ConversationProvider):
     """Google's Gemini Developer API."""
 
     kind: ClassVar[str] = "gemini"
@@ -96,7 +102,9 @@ class GeminiProvider(BaseProvider):
         }
         if request.json_output:
             config["responseMimeType"] = "application/json"
-        if system := request.effective_system_prompt:
+        if request.messages or request.tools:
+            gemini_wire.conversation_body(request, payload)
+        elif system := request.effective_system_prompt:
             payload["systemInstruction"] = {"parts": [{"text": system}]}
         path = model if model.startswith("models/") else f"models/{model}"
         return f"{self._api_root}/{path}:generateContent", payload
@@ -136,15 +144,9 @@ class GeminiProvider(BaseProvider):
             and isinstance(part.get("text"), str)
             and not part.get("thought")
         )
-        usage: Any = body.get("usageMetadata")
-        tokens = None
-        if isinstance(usage, dict):
-            # Thinking tokens are billed as output tokens; a response with no thinking has no
-            # thoughtsTokenCount, and one with no text no candidatesTokenCount.
-            answer = token_count(usage.get("candidatesTokenCount", 0))
-            thoughts = token_count(usage.get("thoughtsTokenCount", 0))
-            if answer is not None and thoughts is not None:
-                tokens = usage_from(usage.get("promptTokenCount"), answer + thoughts)
+        # Thinking tokens are billed as output tokens; a response with no thinking has no
+        # thoughtsTokenCount, and one with no text no candidatesTokenCount.
+        tokens = gemini_wire.usage_of(body.get("usageMetadata"))
         used_model = body.get("modelVersion")
         return (
             text,
@@ -152,6 +154,45 @@ class GeminiProvider(BaseProvider):
             tokens,
             finish_reason,
         )
+
+    def _parse_tool_calls(self, body: JSONObject) -> tuple[ToolCall, ...]:
+        candidates = body.get("candidates")
+        content = candidates[0].get("content") if candidates else None
+        parts = content.get("parts") if isinstance(content, dict) else None
+        return gemini_wire.tool_calls(parts) if isinstance(parts, list) else ()
+
+    def _stream_request(self, request: AIRequest, model: str) -> tuple[str, JSONObject]:
+        url, payload = self._completion_request(request, model, request.images)
+        url = url.removesuffix(":generateContent") + ":streamGenerateContent?alt=sse"
+        return url, payload
+
+    def _stream_items(
+        self, content: aiohttp.StreamReader
+    ) -> AsyncIterator[tuple[str | None, Any]]:
+        return sse_events(content)
+
+    def _stream_decoder(self) -> gemini_wire.ChunkDecoder:
+        return gemini_wire.ChunkDecoder()
+
+    def _stream_feed(
+        self, decoder: gemini_wire.ChunkDecoder, name: str | None, data: Any
+    ) -> list[ProviderDelta]:
+        return decoder.feed(data)
+
+    def _stream_failure(
+        self, decoder: gemini_wire.ChunkDecoder
+    ) -> ProviderError | None:
+        if decoder.blocked is not None:
+            return ContentFilterError(
+                f"the prompt was blocked ({enum_text(decoder.blocked)})",
+                provider=self._name,
+            )
+        if decoder.finish_reason in BLOCKED_FINISH_REASONS:
+            return ContentFilterError(
+                f"the answer was blocked ({decoder.finish_reason})",
+                provider=self._name,
+            )
+        return None
 
     def _models_url(self) -> str:
         return f"{self._api_root}/models?pageSize=1000"

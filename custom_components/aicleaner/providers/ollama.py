@@ -13,17 +13,21 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 from urllib.parse import urlsplit
 
-from ..router.errors import BadRequestError, ProviderError
+from ..router.errors import BadRequestError, ProviderError, ProviderServerError
 from ..router.models import ModelCapabilities, Usage
-from .base import BaseProvider, JSONObject, usage_from
+from . import ollama_wire
+from .base import JSONObject, usage_from
 from .catalog import is_ollama_cloud_model, ollama_capabilities
+from .conversing import ConversationProvider
 from .pricing import PriceQuote, ollama_quote
+from .streaming import ndjson_records
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import AsyncIterator, Mapping
 
     import aiohttp
 
+    from ..router.conversation import ProviderDelta, ToolCall
     from ..router.models import AIRequest, ImageInput
 
 OLLAMA_CLOUD_HOST: Final = "ollama.com"
@@ -31,7 +35,7 @@ OLLAMA_CLOUD_HOST: Final = "ollama.com"
 _NO_VISION_MESSAGE: Final = b"missing data required for image input"
 
 
-class OllamaProvider(BaseProvider):
+class OllamaProvider(ConversationProvider):
     """A user's Ollama server."""
 
     kind: ClassVar[str] = "ollama"
@@ -98,6 +102,8 @@ class OllamaProvider(BaseProvider):
             "stream": False,
             "options": options,
         }
+        if request.messages or request.tools:
+            ollama_wire.conversation_body(request, payload)
         if request.json_output:
             payload["format"] = "json"
         return f"{self._base_url}/api/chat", payload
@@ -130,6 +136,40 @@ class OllamaProvider(BaseProvider):
                 "the model cannot take images", provider=self._name, status=status
             )
         return super()._status_error(status, headers, raw)
+
+    def _parse_tool_calls(self, body: JSONObject) -> tuple[ToolCall, ...]:
+        return ollama_wire.tool_calls(body.get("message"))
+
+    def _stream_request(self, request: AIRequest, model: str) -> tuple[str, JSONObject]:
+        url, payload = self._completion_request(request, model, request.images)
+        payload["stream"] = True
+        return url, payload
+
+    def _stream_headers(self) -> dict[str, str]:
+        return {**self._headers, "Accept": "application/x-ndjson"}
+
+    async def _stream_items(
+        self, content: aiohttp.StreamReader
+    ) -> AsyncIterator[tuple[str | None, Any]]:
+        async for record in ndjson_records(content):
+            yield None, record
+
+    def _stream_decoder(self) -> ollama_wire.RecordDecoder:
+        return ollama_wire.RecordDecoder()
+
+    def _stream_feed(
+        self, decoder: ollama_wire.RecordDecoder, name: str | None, data: Any
+    ) -> list[ProviderDelta]:
+        return decoder.feed(data)
+
+    def _stream_failure(
+        self, decoder: ollama_wire.RecordDecoder
+    ) -> ProviderError | None:
+        if decoder.error is not None:
+            return ProviderServerError(
+                "the stream reported an error", provider=self._name
+            )
+        return None
 
     def _models_url(self) -> str:
         return f"{self._base_url}/api/tags"

@@ -13,15 +13,26 @@ from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-from ..router.errors import ContentFilterError, ProviderError, RateLimitError
+from ..router.errors import (
+    ContentFilterError,
+    ProviderError,
+    ProviderServerError,
+    RateLimitError,
+)
 from ..router.models import ModelCapabilities, Usage
-from .base import BaseProvider, JSONObject, usage_from
+from . import openai_wire
+from .base import JSONObject
 from .catalog import OPENAI_REQUEST_BYTES, openai_capabilities
+from .conversing import ConversationProvider
 from .pricing import PriceQuote, openai_quote
+from .streaming import sse_events
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import AsyncIterator, Mapping
 
+    import aiohttp
+
+    from ..router.conversation import ProviderDelta, ToolCall
     from ..router.models import AIRequest, ImageInput
 
 # OpenAI answers 429 "insufficient_quota" when the account is out of credit: no retry helps for a while.
@@ -101,7 +112,7 @@ def _message_text(content: Any) -> str | None:
     return None
 
 
-class OpenAIProvider(BaseProvider):
+class OpenAIProvider(ConversationProvider):
     """OpenAI's own API."""
 
     kind: ClassVar[str] = "openai"
@@ -126,6 +137,28 @@ class OpenAIProvider(BaseProvider):
         self, request: AIRequest, model: str, images: tuple[ImageInput, ...]
     ) -> tuple[str, JSONObject]:
         rules = self._rules(model)
+        if request.messages or request.tools:
+            messages = openai_wire.messages_body(
+                request, system_role=rules.system_role, image_detail=self.image_detail
+            )
+        else:
+            messages = self._prompt_messages(request, rules, images)
+        payload: JSONObject = {
+            "model": model,
+            "messages": messages,
+            rules.token_limit_field: request.max_tokens,
+        }
+        if request.temperature is not None and rules.temperature:
+            payload["temperature"] = request.temperature
+        if request.json_output and self.native_json:
+            payload["response_format"] = {"type": "json_object"}
+        openai_wire.add_tools(payload, request)
+        return f"{self._base_url}/chat/completions", payload
+
+    def _prompt_messages(
+        self, request: AIRequest, rules: ParameterRules, images: tuple[ImageInput, ...]
+    ) -> list[JSONObject]:
+        """Return the `messages` of a prompt-only request."""
         messages: list[JSONObject] = []
         if system := request.effective_system_prompt:
             messages.append({"role": rules.system_role, "content": system})
@@ -145,16 +178,50 @@ class OpenAIProvider(BaseProvider):
             messages.append({"role": "user", "content": content})
         else:
             messages.append({"role": "user", "content": request.prompt})
-        payload: JSONObject = {
-            "model": model,
-            "messages": messages,
-            rules.token_limit_field: request.max_tokens,
-        }
-        if request.temperature is not None and rules.temperature:
-            payload["temperature"] = request.temperature
-        if request.json_output and self.native_json:
-            payload["response_format"] = {"type": "json_object"}
-        return f"{self._base_url}/chat/completions", payload
+        return messages
+
+    def _parse_tool_calls(self, body: JSONObject) -> tuple[ToolCall, ...]:
+        choices = body.get("choices")
+        message = choices[0].get("message") if choices else None
+        return openai_wire.tool_calls(message) if isinstance(message, dict) else ()
+
+    def _stream_request(self, request: AIRequest, model: str) -> tuple[str, JSONObject]:
+        url, payload = self._completion_request(request, model, request.images)
+        openai_wire.stream_options(payload)
+        return url, payload
+
+    def _stream_items(
+        self, content: aiohttp.StreamReader
+    ) -> AsyncIterator[tuple[str | None, Any]]:
+        return sse_events(content)
+
+    def _stream_decoder(self) -> openai_wire.ChunkDecoder:
+        return openai_wire.ChunkDecoder()
+
+    def _stream_feed(
+        self, decoder: openai_wire.ChunkDecoder, name: str | None, data: Any
+    ) -> list[ProviderDelta]:
+        if isinstance(data, dict) and isinstance(data.get("error"), dict):
+            decoder.error = data["error"]
+            return []
+        return decoder.feed(data)
+
+    def _stream_failure(
+        self, decoder: openai_wire.ChunkDecoder
+    ) -> ProviderError | None:
+        if decoder.error is not None:
+            return ProviderServerError(
+                "the stream reported an error", provider=self._name
+            )
+        if decoder.refused:
+            return ContentFilterError(
+                "the model refused the request", provider=self._name
+            )
+        if decoder.finish_reason == "content_filter":
+            return ContentFilterError(
+                "the content filter stopped the answer", provider=self._name
+            )
+        return None
 
     def _parse_completion(
         self, body: JSONObject, model: str
@@ -182,12 +249,7 @@ class OpenAIProvider(BaseProvider):
         text = _message_text(message.get("content"))
         if text is None:
             raise self._malformed("answer content is not text")
-        usage = body.get("usage")
-        tokens = (
-            usage_from(usage.get("prompt_tokens"), usage.get("completion_tokens"))
-            if isinstance(usage, dict)
-            else None
-        )
+        tokens = openai_wire.usage_of(body.get("usage"))
         used_model = body.get("model")
         return (
             text,

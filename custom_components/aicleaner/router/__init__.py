@@ -13,6 +13,7 @@ from .config import (
 from .reporting import RouterSnapshot
 from .router import Router
 from .stats import ProviderSnapshot
+from .streaming import StreamInterrupted
 
 __all__ = [
     "BreakerSettings",
@@ -23,4 +24,5 @@ __all__ = [
     "RouterSnapshot",
     "RoutingRule",
     "SelectionStrategy",
+    "StreamInterrupted",
 ]

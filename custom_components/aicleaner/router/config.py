@@ -67,6 +67,9 @@ class ProviderSettings:
     max_retries: int = 3
     # Seconds one attempt may take (the request's deadline may cut it shorter).
     timeout_seconds: float = 30.0
+    # Seconds a stream may take to its first token before the next provider is tried; None: 10
+    # for a cloud provider, 30 for a local one (a local model may have to load first).
+    ttft_timeout: float | None = None
     breaker: BreakerSettings = field(default_factory=BreakerSettings)
 
     @classmethod

@@ -12,6 +12,8 @@ import hashlib
 from itertools import count
 from typing import Any, Protocol, runtime_checkable
 
+from .conversation import Message, ToolCall, ToolChoice, ToolDefinition
+
 _request_ids = count(1)
 
 # Added to the system prompt of a request for JSON. Even the providers with a native JSON mode get
@@ -46,7 +48,8 @@ class AIRequest:
     sent anywhere.
     """
 
-    prompt: str
+    # The prompt form; with `messages`, a last user turn when not empty.
+    prompt: str = ""
     system_prompt: str | None = None
     images: tuple[ImageInput, ...] = ()
     max_tokens: int = 1024
@@ -68,11 +71,16 @@ class AIRequest:
     # Seconds for the whole request, every attempt included; None means the router's default.
     timeout: float | None = None
     request_id: str = field(default_factory=_next_request_id)
+    # The conversation form (`conversation.py`): turns, the tools the model may call, and whether
+    # it must. A prompt-only request is a one-message conversation.
+    messages: tuple[Message, ...] = ()
+    tools: tuple[ToolDefinition, ...] = ()
+    tool_choice: ToolChoice = ToolChoice.AUTO
 
     @property
     def has_images(self) -> bool:
         """Whether the request needs a vision-capable model."""
-        return bool(self.images)
+        return bool(self.images) or any(m.images for m in self.messages)
 
     @property
     def effective_system_prompt(self) -> str | None:
@@ -90,6 +98,9 @@ class Usage:
 
     input_tokens: int = 0
     output_tokens: int = 0
+    # Of `input_tokens`: read from the provider's prompt cache, and written to it (Anthropic).
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +165,8 @@ class ModelCapabilities:
     # The model runs in a provider's cloud even when the server it is asked through is at home
     # (Ollama's `-cloud` models): a local-only request must not use it.
     runs_in_cloud: bool = False
+    # The model can call tools: a request with tools never goes to one that cannot.
+    tools: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +186,7 @@ class Completion:
     usage_reported: bool = True
     # The parsed answer, for a request with `json_output`.
     data: Any = None
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +235,8 @@ class AIResponse:
     cost_estimated: bool = False
     # The parsed answer, for a request with `json_output`.
     data: Any = None
+    # The tools the model asked to call (the caller runs them and sends their results back).
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @runtime_checkable

@@ -20,6 +20,7 @@ from .breaker import BreakerState
 from .budget import BudgetLedger
 from .cache import LeaderGone, RequestCoalescer, ResponseCache, request_key
 from .config import ProviderSettings, RouterConfig, SelectionStrategy
+from .conversation import conversation_token_bound, image_count
 from .errors import AICleanerError, AllProvidersFailed, ErrorCategory
 from .estimate import text_token_bound
 from .models import AIRequest, AIResponse, Attempt, AttemptOutcome, Provider
@@ -34,6 +35,7 @@ from .strategies import (
     matching_rule,
     put_first,
 )
+from .streaming import StreamingMixin
 
 _LOGGER = logging.getLogger("custom_components.aicleaner.router")
 
@@ -45,7 +47,7 @@ _DEADLINE_SLACK = 0.05
 _FOLLOWER = "(identical request in flight)"
 
 
-class Router(AttemptsMixin, ReportingMixin):
+class Router(StreamingMixin, AttemptsMixin, ReportingMixin):
     """Routes requests over providers with failover, retries, breakers, limits, budgets and a cache."""
 
     def __init__(
@@ -217,7 +219,13 @@ class Router(AttemptsMixin, ReportingMixin):
         try:
             # Without the cache, straight to routing: one coroutine frame less to resume at each
             # of the provider call's suspensions.
-            if request.use_cache and self._cache.enabled:
+            # A conversation is never cached: its tool calls act on the home, and its turns
+            # are not asked twice.
+            if (
+                request.use_cache
+                and self._cache.enabled
+                and not (request.messages or request.tools)
+            ):
                 response = await self._serve(request, started, deadline)
             else:
                 response = await self._route(request, started, deadline)
@@ -323,6 +331,26 @@ class Router(AttemptsMixin, ReportingMixin):
         self, request: AIRequest, started: float, deadline: float
     ) -> AIResponse:
         """Order the candidates and try each until one answers."""
+        candidates = self._ordered(request)
+        attempts: list[Attempt] = []
+        for index, candidate in enumerate(candidates):
+            response = await self._try_provider(
+                request,
+                candidate,
+                attempts,
+                deadline,
+                started,
+                later=candidates[index + 1 :],
+            )
+            if response is not None:
+                return response
+        raise AllProvidersFailed(request.request_id, attempts)
+
+    def _ordered(self, request: AIRequest) -> list[Candidate]:
+        """Return the candidates in the order to try them: strategy, then rules, then the caller's order.
+
+        Raises `AllProvidersFailed` when no provider can serve the request.
+        """
         config = self._config
         strategy = (
             config.selection_strategy
@@ -349,27 +377,22 @@ class Router(AttemptsMixin, ReportingMixin):
                 candidates = apply_rule(candidates, rule)
         if request.provider_order:
             candidates = put_first(candidates, request.provider_order)
-        attempts: list[Attempt] = []
-        for index, candidate in enumerate(candidates):
-            response = await self._try_provider(
-                request,
-                candidate,
-                attempts,
-                deadline,
-                started,
-                later=candidates[index + 1 :],
-            )
-            if response is not None:
-                return response
-        raise AllProvidersFailed(request.request_id, attempts)
+        return candidates
 
     def _candidates(
         self, request: AIRequest, *, need_headroom: bool
     ) -> list[Candidate]:
         """List the providers that may serve the request, with their estimates for it."""
         # Upper bounds, not guesses: the budget reservation must cover the actual cost.
-        text_tokens = text_token_bound(request.prompt, request.effective_system_prompt)
-        images = len(request.images)
+        if request.messages or request.tools:
+            text_tokens = conversation_token_bound(request)
+            images = image_count(request)
+        else:
+            text_tokens = text_token_bound(
+                request.prompt, request.effective_system_prompt
+            )
+            images = len(request.images)
+        tools = bool(request.tools)
         model = request.model
         pinned = request.provider
         allowed = request.allowed_providers
@@ -390,6 +413,8 @@ class Router(AttemptsMixin, ReportingMixin):
             ):
                 continue
             if images and not caps.vision:
+                continue
+            if tools and not caps.tools:
                 continue
             input_tokens = text_tokens + images * caps.tokens_per_image
             candidates.append(
@@ -422,8 +447,10 @@ class Router(AttemptsMixin, ReportingMixin):
                 reason = "not allowed"
             elif request.local_only and not slot.provider.is_local:
                 reason = "not local"
-            else:
+            elif request.has_images and not slot.capabilities(request.model).vision:
                 reason = "no vision"
+            else:
+                reason = "no tool calling"
             reasons.append(f"{slot.name} ({reason})")
         return "No provider can serve this request: " + (
             ", ".join(reasons) or "none configured"

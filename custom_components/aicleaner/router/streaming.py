@@ -1,0 +1,377 @@
+"""`Router.stream`: the same routing as `process`, answering in deltas, failing over before the first.
+
+Candidates, admission (breaker, rate limit, budget) and settlement are `process`'s own (`_ordered`,
+`_admit`, `_settle_*`). What differs is the attempt: the provider's stream must yield its first delta
+within the provider's time-to-first-token deadline. Until that first delta leaves the router, any
+failure (an error before the stream, a 429, a stream that ends with no content, a first token that
+does not come in time) moves on to the next candidate. After it, a broken stream ends the request
+with `StreamInterrupted`, never with another provider's words spliced in.
+
+Money: a stream reserves like a request, is booked from its usage record, and at its reservation
+when it broke or was cancelled before the usage came (the provider billed what it generated).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
+
+from .attempts import AttemptsMixin, _classified
+from .budget import BudgetLedger, Reservation
+from .config import SelectionStrategy
+from .conversation import ProviderDelta, RouterDelta, StreamEnd, StreamResult
+from .errors import (
+    AICleanerError,
+    AllProvidersFailed,
+    BadRequestError,
+    EmptyResponseError,
+    ErrorCategory,
+    ProviderError,
+    ProviderTimeoutError,
+)
+from .models import AIRequest, AIResponse, Attempt, AttemptOutcome, Completion, Usage
+from .reporting import ReportingMixin
+
+if TYPE_CHECKING:
+    from .slot import Slot
+    from .strategies import Candidate
+
+_LOGGER = logging.getLogger("custom_components.aicleaner.router")
+
+# Time to the first token when the provider's settings name none: a cloud model starts within a
+# second or two; a local one may have to load into memory first.
+TTFT_CLOUD: Final = 10.0
+TTFT_LOCAL: Final = 30.0
+_NEUTRAL: Final = frozenset({ErrorCategory.RATE_LIMIT, ErrorCategory.CONTENT_FILTER})
+
+
+@runtime_checkable
+class StreamingProvider(Protocol):
+    """A provider client that can stream (every client of `providers/` can)."""
+
+    def stream(
+        self, request: AIRequest, *, timeout: float
+    ) -> AsyncIterator[ProviderDelta]:
+        """Yield the answer's deltas, then one `StreamEnd`."""
+
+
+class StreamInterrupted(AICleanerError):
+    """A stream broke after its first delta was yielded: the answer is incomplete.
+
+    `error` is the provider's classified failure; `attempts` every provider tried.
+    """
+
+    def __init__(
+        self, request_id: str, error: ProviderError, attempts: Sequence[Attempt]
+    ) -> None:
+        """Keep the failure and the attempts."""
+        self.request_id = request_id
+        self.error = error
+        self.attempts = tuple(attempts)
+        super().__init__(f"The answer broke off: {error}")
+
+
+def ttft_deadline(slot: Slot) -> float:
+    """Seconds the provider of `slot` has for its first token."""
+    if slot.settings.ttft_timeout is not None:
+        return slot.settings.ttft_timeout
+    return TTFT_LOCAL if slot.provider.is_local else TTFT_CLOUD
+
+
+class StreamingMixin(AttemptsMixin, ReportingMixin):
+    """The streaming half of `Router`; the attributes and methods below are the router's."""
+
+    _listeners: list[Callable[[AIResponse | AICleanerError], None]]
+
+    if TYPE_CHECKING:
+
+        def _ordered(self, request: AIRequest) -> list[Candidate]: ...
+        def _log_failure(
+            self, request: AIRequest, err: AICleanerError, started: float
+        ) -> None: ...
+        def _log_success(self, response: AIResponse) -> None: ...
+        def _tell(self, outcome: AIResponse | AICleanerError) -> None: ...
+
+    async def stream(self, request: AIRequest) -> AsyncIterator[RouterDelta]:
+        """Answer `request` as a stream: text, reasoning and tool-call deltas, then a `StreamResult`.
+
+        Raises `AllProvidersFailed` when no provider produced a first delta, the provider's
+        `BadRequestError` when the caller's input was at fault, and `StreamInterrupted` when the
+        stream broke after its first delta. A conversation is never answered from the cache.
+        """
+        started = self._clock()
+        overall = self._count_today()
+        overall.total_requests += 1
+        deadline = started + (request.timeout or self._config.request_timeout)
+        try:
+            async with contextlib.aclosing(
+                self._stream_route(request, started, deadline)
+            ) as deltas:
+                async for delta in deltas:
+                    if isinstance(delta, StreamResult):
+                        self._count_stream_success(overall, delta.response)
+                    yield delta
+        except AICleanerError as err:
+            overall.failed_requests += 1
+            self._log_failure(request, err, started)
+            if self._listeners:
+                self._tell(err)
+            raise
+
+    def _count_stream_success(self, overall: Any, response: AIResponse) -> None:
+        overall.successful_requests += 1
+        overall.total_response_time += response.latency_ms / 1000
+        overall.total_cost += response.cost
+        if _LOGGER.isEnabledFor(logging.INFO):
+            self._log_success(response)
+        if self._listeners:
+            self._tell(response)
+
+    async def _stream_route(
+        self, request: AIRequest, started: float, deadline: float
+    ) -> AsyncGenerator[RouterDelta]:
+        candidates = self._ordered(request)
+        attempts: list[Attempt] = []
+        for index, candidate in enumerate(candidates):
+            opened = await self._open_stream(
+                request, candidate, attempts, deadline, later=candidates[index + 1 :]
+            )
+            if opened is None:
+                continue
+            async with contextlib.aclosing(
+                self._relay(request, opened, attempts, started)
+            ) as relay:
+                async for delta in relay:
+                    yield delta
+            return
+        raise AllProvidersFailed(request.request_id, attempts)
+
+    async def _open_stream(
+        self,
+        request: AIRequest,
+        candidate: Candidate,
+        attempts: list[Attempt],
+        deadline: float,
+        *,
+        later: Sequence[Candidate],
+    ) -> _OpenStream | None:
+        """Admit one candidate and wait for its first delta; None means: try the next one."""
+        name = candidate.name
+        slot = self._live_slot(name)
+        if slot is None:
+            return None
+        provider = slot.provider
+        if not isinstance(provider, StreamingProvider):
+            self._skip(attempts, slot.stats, name, ErrorCategory.BAD_REQUEST, 0)
+            return None
+        prepared = (
+            await self._prepare(slot, request, attempts, deadline)
+            if request.images
+            else request
+        )
+        if prepared is None:
+            return None
+        tokens = candidate.input_tokens + request.max_tokens
+        admitted = await self._admit(slot, candidate.cost, tokens, deadline, later)
+        if isinstance(admitted, ErrorCategory):
+            self._skip(attempts, slot.stats, name, admitted, 0)
+            return None
+        if (
+            request.strategy or self._config.selection_strategy
+        ) == SelectionStrategy.ROUND_ROBIN:
+            slot.stats.rr_pass += 1 / max(slot.settings.weight, 1e-6)
+        clock = self._clock
+        remaining = deadline - clock()
+        attempt_timeout = min(slot.settings.timeout_seconds, remaining)
+        bound = (candidate.input_tokens, request.max_tokens)
+        opened = _OpenStream(slot, admitted, bound, clock())
+        slot.stats.in_flight += 1
+        deltas = provider.stream(prepared, timeout=attempt_timeout)
+        error: ProviderError
+        try:
+            async with asyncio.timeout(min(ttft_deadline(slot), remaining)) as first:
+                item = await anext(deltas)
+        except ProviderError as err:
+            error = err
+        except TimeoutError:
+            error = ProviderTimeoutError(
+                "no first token within the time-to-first-token deadline"
+                if first.expired()
+                else "no answer within the attempt timeout",
+                provider=name,
+            )
+        except StopAsyncIteration:
+            error = EmptyResponseError("the stream ended empty", provider=name)
+        except asyncio.CancelledError:
+            await _close(deltas)
+            opened.cancelled(self._budget)
+            raise
+        except Exception as err:  # noqa: BLE001 - a client bug must not lose the request
+            error = _classified(provider, err)
+        else:
+            if not isinstance(item, StreamEnd):
+                opened.deltas = deltas
+                opened.first = item
+                return opened
+            error = EmptyResponseError("the stream had no content", provider=name)
+        await _close(deltas)
+        slot.stats.in_flight -= 1
+        elapsed = clock() - opened.started
+        self._settle_failure(slot, error, admitted, bound, elapsed)
+        attempts.append(
+            Attempt(
+                name,
+                AttemptOutcome.ERROR,
+                error.category,
+                latency_ms=elapsed * 1000,
+                status=error.status,
+            )
+        )
+        if isinstance(error, BadRequestError) and error.caller_input:
+            raise error
+        return None
+
+    async def _relay(
+        self,
+        request: AIRequest,
+        opened: _OpenStream,
+        attempts: list[Attempt],
+        started: float,
+    ) -> AsyncGenerator[RouterDelta]:
+        """Yield an open stream's deltas; settle it once, however it ends."""
+        slot = opened.slot
+        name = slot.name
+        deltas = opened.deltas
+        first = opened.first
+        if deltas is None or first is None or isinstance(first, StreamEnd):
+            raise RuntimeError("a stream relayed before its first delta")
+        settled = False
+        try:
+            yield first
+            end: StreamEnd | None = None
+            try:
+                async for item in deltas:
+                    if isinstance(item, StreamEnd):
+                        end = item
+                        break
+                    yield item
+            except ProviderError as err:
+                settled = True
+                self._settle_broken(opened, err)
+                attempts.append(opened.attempt(self._clock(), err))
+                raise StreamInterrupted(request.request_id, err, attempts) from err
+            if end is None:
+                settled = True
+                broken = EmptyResponseError(
+                    "the stream ended without its usage record", provider=name
+                )
+                self._settle_broken(opened, broken)
+                attempts.append(opened.attempt(self._clock(), broken))
+                raise StreamInterrupted(request.request_id, broken, attempts)
+            elapsed = self._clock() - opened.started
+            completion = Completion(
+                text=end.text,
+                model=end.model,
+                usage=end.usage or Usage(),
+                finish_reason=end.finish_reason,
+                cost=end.cost,
+                usage_reported=end.usage is not None,
+                tool_calls=end.tool_calls,
+            )
+            reservation, taken, _ = opened.admitted
+            settled = True
+            slot.stats.in_flight -= 1
+            cost = self._settle_success(
+                slot,
+                completion,
+                reservation,
+                taken=taken,
+                bound=opened.bound,
+                elapsed=elapsed,
+            )
+            attempts.append(
+                Attempt(name, AttemptOutcome.SUCCESS, latency_ms=elapsed * 1000)
+            )
+            yield StreamResult(
+                AIResponse(
+                    request_id=request.request_id,
+                    text=end.text,
+                    provider=name,
+                    model=end.model,
+                    usage=completion.usage,
+                    cost=cost,
+                    latency_ms=(self._clock() - started) * 1000,
+                    finish_reason=end.finish_reason,
+                    attempts=tuple(attempts),
+                    cost_estimated=end.usage is None,
+                    tool_calls=end.tool_calls,
+                )
+            )
+        finally:
+            if not settled:
+                # The consumer stopped reading (or was cancelled) before the usage came.
+                opened.cancelled(self._budget)
+            await _close(deltas)
+
+    def _settle_broken(self, opened: _OpenStream, error: ProviderError) -> None:
+        """Book a stream that broke after its first delta: at its reservation, an upper bound.
+
+        The provider generated (and bills) what it sent, whatever the failure's category; the
+        breaker and the stats learn of the failure as after any call.
+        """
+        slot = opened.slot
+        reservation, _, permit = opened.admitted
+        slot.stats.in_flight -= 1
+        self._budget.commit(reservation, reservation.amount, *opened.bound, failed=True)
+        slot.stats.record_failure(error.category, self._wall_clock().isoformat())
+        if error.category in _NEUTRAL:
+            slot.breaker.record_neutral(permit)
+        else:
+            slot.breaker.record_failure()
+
+
+class _OpenStream:
+    """One admitted stream attempt, from its admission to its settlement."""
+
+    __slots__ = ("admitted", "bound", "deltas", "first", "slot", "started")
+
+    def __init__(
+        self,
+        slot: Slot,
+        admitted: tuple[Reservation, int, int],
+        bound: tuple[int, int],
+        started: float,
+    ) -> None:
+        self.slot = slot
+        self.admitted = admitted
+        self.bound = bound
+        self.started = started
+        self.deltas: AsyncIterator[ProviderDelta] | None = None
+        self.first: ProviderDelta | None = None
+
+    def cancelled(self, budget: BudgetLedger) -> None:
+        """Book a stream its consumer gave up on: sent, so billed, at its reservation."""
+        reservation, _, permit = self.admitted
+        self.slot.stats.in_flight -= 1
+        budget.commit(reservation, reservation.amount, *self.bound, failed=True)
+        self.slot.breaker.release(permit)
+
+    def attempt(self, now: float, error: ProviderError) -> Attempt:
+        return Attempt(
+            self.slot.name,
+            AttemptOutcome.ERROR,
+            error.category,
+            latency_ms=(now - self.started) * 1000,
+            status=error.status,
+        )
+
+
+async def _close(deltas: AsyncIterator[ProviderDelta]) -> None:
+    """Close a provider's stream (its connection goes back or is dropped)."""
+    aclose = getattr(deltas, "aclose", None)
+    if aclose is not None:
+        with contextlib.suppress(Exception):
+            await aclose()
