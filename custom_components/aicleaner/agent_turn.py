@@ -1,0 +1,281 @@
+"""One Assist turn: model calls through the router, HA's tool calls, and what the user hears.
+
+Each model call is a request of its own, routed afresh with the whole chat log converted, so a call
+fails over to the next provider before its first token, and the next round may go elsewhere. The
+tool loop ends when no tool result is left unanswered, or at the agent's round limit. A failure is
+spoken, in the user's language, never raised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+import logging
+
+from homeassistant.components import conversation
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.translation import async_get_translations
+
+from .agent_config import ORDER_LOCAL_FIRST, ORDER_ROUTER, AgentSettings
+from .agent_convert import DeltaStream, messages, system_prompt, tool_definitions
+from .agent_state import AgentState
+from .const import CONF_ADMIN_ONLY, CONF_ENABLED, DOMAIN
+from .router.conversation import conversation_token_bound
+from .router.errors import AICleanerError, AllProvidersFailed, ErrorCategory
+from .router.models import AIRequest, AIResponse, Attempt, AttemptOutcome
+from .router.streaming import StreamInterrupted
+from .runtime import AICleanerConfigEntry
+from .services import provider_names
+from .subentries import provider_subentries
+
+_LOGGER = logging.getLogger(__name__)
+
+# Failures after which no provider billed the call: the agent's reservation is freed. After any
+# other failure (a stall, a cut, a server error) the provider may have billed the prompt, as the
+# router books it, so the reservation is kept.
+_NOT_BILLED = frozenset(
+    {
+        ErrorCategory.RATE_LIMIT,
+        ErrorCategory.AUTH,
+        ErrorCategory.BUDGET,
+        ErrorCategory.BREAKER_OPEN,
+        ErrorCategory.RATE_LIMITED_LOCAL,
+        ErrorCategory.BAD_REQUEST,
+        ErrorCategory.MODEL_NOT_FOUND,
+    }
+)
+# Why a provider did not answer, as the spoken sentence says it (exceptions.agent_reason_<key>).
+_REASONS = frozenset(
+    {
+        ErrorCategory.RATE_LIMIT,
+        ErrorCategory.OVERLOADED,
+        ErrorCategory.TIMEOUT,
+        ErrorCategory.NETWORK,
+        ErrorCategory.AUTH,
+        ErrorCategory.BUDGET,
+        ErrorCategory.BREAKER_OPEN,
+        ErrorCategory.RATE_LIMITED_LOCAL,
+        ErrorCategory.DEADLINE,
+        ErrorCategory.MODEL_NOT_FOUND,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A provider the agent may use in this turn."""
+
+    key: str
+    label: str
+    local: bool
+    # Most one call can cost there (0: a free provider).
+    bound: float
+
+
+class AgentTurn:
+    """Answer one user message into the chat log."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        *,
+        entry: AICleanerConfigEntry,
+        agent_id: str,
+        settings: AgentSettings,
+        state: AgentState,
+        chat_log: conversation.ChatLog,
+        language: str,
+        is_admin: bool,
+    ) -> None:
+        """Hold what the turn needs."""
+        self._hass = hass
+        self._entry = entry
+        self._agent_id = agent_id
+        self._settings = settings
+        self._state = state
+        self._chat_log = chat_log
+        self._language = language
+        self._is_admin = is_admin
+        self._labels = provider_names(entry)
+
+    async def async_run(self) -> None:
+        """Call the model until it has answered, or the round limit is reached."""
+        for _ in range(self._settings.max_tool_rounds):
+            if not await self._async_round():
+                return
+            if not self._chat_log.unresponded_tool_results:
+                return
+        await self._async_say(
+            "agent_round_limit", rounds=str(self._settings.max_tool_rounds)
+        )
+
+    def _request(self) -> AIRequest:
+        log = self._chat_log
+        return AIRequest(
+            system_prompt=system_prompt(log.content),
+            messages=messages(log.content),
+            tools=tool_definitions(log.llm_api),
+            max_tokens=self._settings.max_tokens,
+            temperature=self._settings.temperature,
+            use_cache=False,
+        )
+
+    def _candidates(self, request: AIRequest) -> list[_Candidate]:
+        router = self._entry.runtime_data.router
+        running = set(router.provider_names)
+        chosen = self._settings.providers
+        tokens = conversation_token_bound(request)
+        candidates = []
+        for key, subentry in provider_subentries(self._entry).items():
+            if (
+                key not in running
+                or (chosen and key not in chosen)
+                or not subentry.data.get(CONF_ENABLED, True)
+                or (subentry.data.get(CONF_ADMIN_ONLY, False) and not self._is_admin)
+            ):
+                continue
+            provider = router.provider(key)
+            candidates.append(
+                _Candidate(
+                    key,
+                    self._labels.get(key, subentry.title),
+                    provider.is_local,
+                    provider.price().cost(tokens, request.max_tokens),
+                )
+            )
+        return candidates
+
+    def _routed(self, request: AIRequest, candidates: list[_Candidate]) -> AIRequest:
+        order = self._settings.provider_order
+        local_first: tuple[str, ...] = ()
+        if order == ORDER_LOCAL_FIRST:
+            local_first = tuple(
+                c.key
+                for c in sorted(candidates, key=lambda c: c.label.casefold())
+                if c.local
+            )
+        return AIRequest(
+            system_prompt=request.system_prompt,
+            messages=request.messages,
+            tools=request.tools,
+            max_tokens=request.max_tokens,
+            temperature=request.temperature,
+            use_cache=False,
+            allowed_providers=frozenset(c.key for c in candidates),
+            provider_order=local_first,
+            strategy=None if order in (ORDER_LOCAL_FIRST, ORDER_ROUTER) else order,
+        )
+
+    async def _async_round(self) -> bool:
+        """Make one model call into the chat log; False when the turn must end (it was spoken)."""
+        request = self._request()
+        candidates = self._candidates(request)
+        if not candidates:
+            await self._async_say("agent_no_provider")
+            return False
+        budget = self._state.budget
+        paid = [c for c in candidates if c.bound > 0]
+        held = budget.reserve(max(c.bound for c in paid)) if paid else None
+        if paid and held is None:
+            # The agent's own budget is spent: free providers still answer.
+            candidates = [c for c in candidates if c.bound == 0]
+            if not candidates:
+                await self._async_say(
+                    "agent_budget_spent", budget=f"{budget.limit:.2f}"
+                )
+                return False
+        stream = DeltaStream(
+            self._entry.runtime_data.router.stream(self._routed(request, candidates))
+        )
+        try:
+            async for _content in self._chat_log.async_add_delta_content_stream(
+                self._agent_id, stream
+            ):
+                pass
+        except asyncio.CancelledError:
+            # Cut by the caller: the router books the call at its reservation, and so does the agent.
+            budget.settle(held, held or 0.0)
+            self._state.changed()
+            raise
+        except AllProvidersFailed as err:
+            billed = any(
+                a.outcome is AttemptOutcome.ERROR and a.category not in _NOT_BILLED
+                for a in err.attempts
+            )
+            budget.settle(held, (held or 0.0) if billed else 0.0)
+            self._state.changed()
+            await self._async_say_failed(err.attempts)
+            return False
+        except StreamInterrupted as err:
+            budget.settle(held, held or 0.0)
+            self._state.changed()
+            await self._async_say(
+                "agent_cut_off",
+                provider=self._labels.get(err.error.provider, err.error.provider),
+            )
+            return False
+        except AICleanerError as err:
+            _LOGGER.debug("Assist turn failed: %s", err)
+            budget.settle(held, 0.0)
+            self._state.changed()
+            await self._async_say("agent_failed")
+            return False
+        response = stream.response
+        budget.settle(held, response.cost if response else (held or 0.0))
+        if response is not None:
+            self._record(response)
+        self._state.changed()
+        return True
+
+    def _record(self, response: AIResponse) -> None:
+        """Name the provider that answered, and put the call's token stats in the trace."""
+        label = self._labels.get(response.provider, response.provider)
+        _LOGGER.debug(
+            "Assist model call answered by %s after %s", label, response.attempts
+        )
+        self._state.last_provider = label
+        self._chat_log.async_trace(
+            {
+                "stats": {
+                    "input_tokens": response.usage.input_tokens,
+                    "cached_input_tokens": response.usage.cached_input_tokens,
+                    "output_tokens": response.usage.output_tokens,
+                    "cost": response.cost,
+                    "provider": label,
+                    "model": response.model,
+                }
+            }
+        )
+
+    async def _async_say_failed(self, attempts: tuple[Attempt, ...]) -> None:
+        """Say that no provider answered, and why each did not (a spent budget said as such)."""
+        if attempts and all(a.category == ErrorCategory.BUDGET for a in attempts):
+            await self._async_say("agent_budget_spent_router")
+            return
+        texts = await self._async_texts()
+        why: dict[str, str] = {}
+        for attempt in attempts:
+            category = attempt.category if attempt.category in _REASONS else "other"
+            why[attempt.provider] = _text(
+                texts,
+                f"agent_reason_{category}",
+                provider=self._labels.get(attempt.provider, attempt.provider),
+            )
+        await self._async_say("agent_all_failed", reasons=", ".join(why.values()))
+
+    async def _async_texts(self) -> dict[str, str]:
+        return await async_get_translations(
+            self._hass, self._language, "exceptions", {DOMAIN}
+        )
+
+    async def _async_say(self, key: str, **placeholders: str) -> None:
+        """Answer with one of the agent's sentences, in the user's language."""
+        text = _text(await self._async_texts(), key, **placeholders)
+        self._chat_log.async_add_assistant_content_without_tools(
+            conversation.AssistantContent(agent_id=self._agent_id, content=text)
+        )
+
+
+def _text(texts: dict[str, str], key: str, **placeholders: str) -> str:
+    template = texts.get(f"component.{DOMAIN}.exceptions.{key}.message", key)
+    return template.format(**placeholders)

@@ -1,0 +1,212 @@
+"""The Assist agent (conversation.py, agent_turn.py) against the provider simulator over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from homeassistant.components import conversation
+from homeassistant.const import CONF_API_KEY, CONF_LLM_HASS_API, STATE_OFF, STATE_ON
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import entity_registry as er, llm
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.aicleaner.agent_config import (
+    CONF_PROVIDER_ORDER,
+    SUBENTRY_CONVERSATION,
+)
+from custom_components.aicleaner.const import (
+    CONF_BASE_URL,
+    CONF_MAX_RETRIES,
+    CONF_MODEL,
+    CONF_PRIORITY,
+    DOMAIN,
+)
+from custom_components.aicleaner.credentials import async_get_vault
+from tests.simulator import Fault, SimulatorServer
+from tests.simulator.tools import ScriptedCall
+
+KITCHEN = "light.kitchen_lights"
+# HA names each tool by the integration that gives it (the Assist API since 2026.10).
+TURN_ON = ScriptedCall("intent__HassTurnOn", {"name": "Kitchen Lights"})
+# (subentry type, title, model); every model here calls tools.
+PROVIDERS = {
+    "openai": ("OpenAI", "gpt-4o-mini"),
+    "anthropic": ("Anthropic", "claude-haiku-4-5"),
+    "gemini": ("Gemini", "gemini-2.5-flash"),
+    "ollama": ("Ollama", "llama3.2"),
+}
+SECRET_KEYS = {
+    "openai": "sk-conv-openai-secret",
+    "anthropic": "sk-ant-conv-secret",
+    "gemini": "gemini-conv-secret",
+}
+
+
+@pytest.fixture
+async def home(hass: HomeAssistant) -> None:
+    """HA with Assist and the demo lights (Kitchen Lights among them), all off."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "conversation", {})
+    assert await async_setup_component(hass, "intent", {})
+    assert await async_setup_component(hass, "light", {"light": {"platform": "demo"}})
+    await hass.async_block_till_done()
+    await hass.services.async_call(
+        "light", "turn_off", {"entity_id": "all"}, blocking=True
+    )
+    assert hass.states.get(KITCHEN).state == STATE_OFF
+
+
+async def _entry(
+    hass: HomeAssistant,
+    simulator: SimulatorServer,
+    kinds: tuple[str, ...],
+    **agent: Any,
+) -> MockConfigEntry:
+    """A loaded entry with `kinds` as providers (in that priority order) and one agent."""
+    vault = await async_get_vault(hass)
+    subentries: list[dict[str, Any]] = []
+    for priority, kind in enumerate(kinds, start=1):
+        title, model = PROVIDERS[kind]
+        data: dict[str, Any] = {
+            CONF_BASE_URL: simulator.provider_url(kind),
+            CONF_MODEL: model,
+            CONF_PRIORITY: priority,
+            CONF_MAX_RETRIES: 0,
+            # A stall fails over fast in a test.
+            "ttft_timeout": 0.5,
+            # A round with Assist's tools is bounded at one token per byte, ~9,000 tokens: the
+            # default 10,000 tokens per minute would let only one round a minute through.
+            "rate_limit_tpm": None,
+        }
+        if kind in SECRET_KEYS:
+            data[CONF_API_KEY] = vault.encrypt(SECRET_KEYS[kind])
+        subentries.append(
+            {"subentry_type": kind, "title": title, "unique_id": None, "data": data}
+        )
+    subentries.append(
+        {
+            "subentry_type": SUBENTRY_CONVERSATION,
+            "title": "House",
+            "unique_id": None,
+            "data": {
+                CONF_LLM_HASS_API: [llm.LLM_API_ASSIST],
+                CONF_PROVIDER_ORDER: "router",
+                **agent,
+            },
+        }
+    )
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="AICleaner",
+        minor_version=2,
+        options={"selection_strategy": "priority"},
+        subentries_data=subentries,
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    # Only the model calls the tests make are counted, not the setup's health checks.
+    simulator.sim.reset_requests()
+    return entry
+
+
+def _calls(simulator: SimulatorServer, kind: str) -> int:
+    """Model calls (not model lists) the provider received."""
+    return sum(1 for r in simulator.sim.requests[kind] if r.endpoint == "generate")
+
+
+def _agent_id(hass: HomeAssistant, entry: MockConfigEntry) -> str:
+    agent = next(
+        key for key, s in entry.subentries.items() if s.subentry_type == "conversation"
+    )
+    entity_id = er.async_get(hass).async_get_entity_id("conversation", DOMAIN, agent)
+    assert entity_id is not None
+    return entity_id
+
+
+async def _say(
+    hass: HomeAssistant, entry: MockConfigEntry, text: str
+) -> conversation.ConversationResult:
+    return await conversation.async_converse(
+        hass, text, None, Context(), language="en", agent_id=_agent_id(hass, entry)
+    )
+
+
+def _speech(result: conversation.ConversationResult) -> str:
+    return result.response.speech["plain"]["speech"]
+
+
+@pytest.mark.usefixtures("home")
+async def test_a_tool_call_turns_on_the_kitchen_light(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    entry = await _entry(hass, simulator, ("openai",))
+    simulator.sim.set_tool_calls("openai", TURN_ON)
+    simulator.sim.set_reply("openai", "The kitchen lights are on.")
+
+    result = await _say(hass, entry, "turn on the kitchen lights")
+
+    assert hass.states.get(KITCHEN).state == STATE_ON
+    assert _speech(result) == "The kitchen lights are on."
+    # Two model calls: the tool call, then the answer with the tool's result.
+    assert _calls(simulator, "openai") == 2
+    state = hass.states.get(_agent_id(hass, entry))
+    assert state.attributes["supported_features"] == (
+        conversation.ConversationEntityFeature.CONTROL
+    )
+
+
+@pytest.mark.usefixtures("home")
+@pytest.mark.parametrize(
+    "fault",
+    [Fault(kind="rate_limit", retry_after=30), Fault(kind="hang")],
+    ids=["429", "stalled-first-token"],
+)
+async def test_a_failing_first_provider_is_passed_over_before_anything_is_spoken(
+    hass: HomeAssistant, simulator: SimulatorServer, fault: Fault
+) -> None:
+    entry = await _entry(hass, simulator, ("openai", "anthropic"))
+    simulator.sim.set_fault("openai", fault)
+    simulator.sim.set_tool_calls("anthropic", TURN_ON)
+    simulator.sim.set_reply("anthropic", "Done from Anthropic.")
+
+    result = await _say(hass, entry, "turn on the kitchen lights")
+
+    assert _speech(result) == "Done from Anthropic."
+    assert hass.states.get(KITCHEN).state == STATE_ON
+    assert _calls(simulator, "openai") >= 1
+
+
+PAIRS = [(a, b) for a in PROVIDERS for b in PROVIDERS if a != b]
+
+
+@pytest.mark.usefixtures("home")
+@pytest.mark.parametrize(("first", "second"), PAIRS, ids=[f"{a}-{b}" for a, b in PAIRS])
+async def test_a_second_round_fails_over_with_the_history_converted(
+    hass: HomeAssistant, simulator: SimulatorServer, first: str, second: str
+) -> None:
+    entry = await _entry(hass, simulator, (first, second))
+    for kind in (first, second):
+        simulator.sim.set_tool_calls(kind, TURN_ON)
+    simulator.sim.set_reply(second, f"Answered by {second}.")
+    # The first provider answers round 1 (the tool call), then fails: round 2 goes to the second.
+    result_task = asyncio.ensure_future(_say(hass, entry, "turn on the kitchen lights"))
+    while _calls(simulator, first) < 1:  # a health check's model list does not count
+        await simulator.sim.wait_for_requests(
+            first, simulator.sim.request_count(first) + 1
+        )
+    simulator.sim.set_fault(first, Fault(kind="status", status=503))
+    result = await result_task
+
+    assert _speech(result) == f"Answered by {second}."
+    assert hass.states.get(KITCHEN).state == STATE_ON
+    # Round 1 on the first provider, round 2 tried there (503) before it went to the second.
+    assert _calls(simulator, first) == 2
+    assert _calls(simulator, second) == 1
+    # The second provider got the whole history: the user's words, the call and its result.
+    body = simulator.sim.last_request(second).body.decode()
+    assert "turn on the kitchen lights" in body
+    assert "HassTurnOn" in body
