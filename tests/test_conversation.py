@@ -14,11 +14,14 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.aicleaner.agent_config import (
+    CONF_MAX_TOOL_ROUNDS,
     CONF_PROVIDER_ORDER,
     SUBENTRY_CONVERSATION,
 )
+from custom_components.aicleaner.agent_state import async_agent_state
 from custom_components.aicleaner.const import (
     CONF_BASE_URL,
+    CONF_DAILY_BUDGET,
     CONF_MAX_RETRIES,
     CONF_MODEL,
     CONF_PRIORITY,
@@ -210,3 +213,136 @@ async def test_a_second_round_fails_over_with_the_history_converted(
     body = simulator.sim.last_request(second).body.decode()
     assert "turn on the kitchen lights" in body
     assert "HassTurnOn" in body
+
+
+def _agent_state(entry: MockConfigEntry, hass: HomeAssistant) -> Any:
+    agent = next(
+        key for key, s in entry.subentries.items() if s.subentry_type == "conversation"
+    )
+    return async_agent_state(hass, agent, 0)
+
+
+@pytest.mark.usefixtures("home")
+async def test_the_round_limit_holds_and_is_said(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    entry = await _entry(hass, simulator, ("openai",), **{CONF_MAX_TOOL_ROUNDS: 2})
+    # The model would go on calling tools for five rounds.
+    simulator.sim.set_tool_calls("openai", *([TURN_ON] * 5))
+
+    result = await _say(hass, entry, "turn on the kitchen lights")
+
+    assert _calls(simulator, "openai") == 2
+    assert _speech(result) == ("I stopped after 2 rounds of actions without finishing.")
+
+
+@pytest.mark.usefixtures("home")
+async def test_when_every_provider_fails_the_user_hears_why(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    entry = await _entry(hass, simulator, ("openai", "ollama"))
+    simulator.sim.set_fault("openai", Fault(kind="rate_limit", retry_after=30))
+    simulator.sim.set_fault("ollama", Fault(kind="reset"))
+
+    result = await _say(hass, entry, "turn on the kitchen lights")
+
+    assert _speech(result) == (
+        "None of your AI providers answered: OpenAI is rate-limited,"
+        " Ollama cannot be reached."
+    )
+    assert hass.states.get(KITCHEN).state == STATE_OFF
+
+
+@pytest.mark.usefixtures("home")
+async def test_a_spent_agent_budget_is_said_when_no_free_provider_can_answer(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    # Far less than one call on OpenAI can cost.
+    entry = await _entry(hass, simulator, ("openai",), **{CONF_DAILY_BUDGET: 0.0001})
+
+    result = await _say(hass, entry, "turn on the kitchen lights")
+
+    assert _speech(result) == (
+        "This assistant has spent its daily budget of 0.0001 USD,"
+        " and no free provider can answer."
+    )
+    assert _calls(simulator, "openai") == 0
+
+
+@pytest.mark.usefixtures("home")
+async def test_a_free_local_provider_answers_once_the_agent_budget_is_spent(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    entry = await _entry(
+        hass, simulator, ("openai", "ollama"), **{CONF_DAILY_BUDGET: 0.0001}
+    )
+    simulator.sim.set_tool_calls("ollama", TURN_ON)
+    simulator.sim.set_reply("ollama", "Ollama turned them on.")
+
+    result = await _say(hass, entry, "turn on the kitchen lights")
+
+    # OpenAI comes first by priority, but the agent may not pay for it.
+    assert _speech(result) == "Ollama turned them on."
+    assert hass.states.get(KITCHEN).state == STATE_ON
+    assert _calls(simulator, "openai") == 0
+    assert _agent_state(entry, hass).last_provider == "Ollama"
+    assert _agent_state(entry, hass).budget.spent_today() == 0
+
+
+@pytest.mark.usefixtures("home")
+async def test_the_agent_books_what_the_router_booked_for_a_paid_turn(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    entry = await _entry(hass, simulator, ("openai",))
+    simulator.sim.set_tool_calls("openai", TURN_ON)
+
+    await _say(hass, entry, "turn on the kitchen lights")
+
+    openai = next(k for k, s in entry.subentries.items() if s.subentry_type == "openai")
+    booked = entry.runtime_data.router.get_cost_summary()
+    spent = _agent_state(entry, hass).budget.spent_today()
+    assert spent > 0
+    # Both rounds, as the ledger (and so the cost sensors) counts them.
+    assert booked["provider_costs"][openai]["requests"] == 2
+    assert booked["provider_costs"][openai]["total_cost"] == pytest.approx(spent)
+    # The agent's device shows its own spend and the provider that last answered it.
+    await hass.async_block_till_done()
+    assert float(hass.states.get("sensor.house_cost_today").state) == pytest.approx(
+        spent, abs=1e-6
+    )
+    assert hass.states.get("sensor.house_last_provider").state == "OpenAI"
+
+
+@pytest.mark.usefixtures("home")
+async def test_a_cancelled_turn_books_the_reservation(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    entry = await _entry(hass, simulator, ("openai",))
+    # The provider never sends a byte; the user gives up before the deadline.
+    simulator.sim.set_fault("openai", Fault(kind="hang"))
+    hass.config_entries.async_update_subentry(
+        entry,
+        next(s for s in entry.subentries.values() if s.subentry_type == "openai"),
+        data={
+            **next(
+                s for s in entry.subentries.values() if s.subentry_type == "openai"
+            ).data,
+            "ttft_timeout": 60,
+        },
+    )
+    await hass.async_block_till_done()
+    simulator.sim.reset_requests()
+    task = asyncio.ensure_future(_say(hass, entry, "turn on the kitchen lights"))
+    await simulator.sim.wait_for_requests("openai", 1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    openai = next(k for k, s in entry.subentries.items() if s.subentry_type == "openai")
+    summary = entry.runtime_data.router.get_cost_summary()
+    router_booked = summary["provider_costs"][openai]["total_cost"]
+    spent = _agent_state(entry, hass).budget.spent_today()
+    assert router_booked > 0
+    # The agent holds the dearest bound a call could cost, never less than the router booked.
+    assert spent >= router_booked
+    assert _agent_state(entry, hass).budget.reserved == 0

@@ -25,7 +25,7 @@ from .router.errors import AICleanerError, AllProvidersFailed, ErrorCategory
 from .router.models import AIRequest, AIResponse, Attempt, AttemptOutcome
 from .router.streaming import StreamInterrupted
 from .runtime import AICleanerConfigEntry
-from .services import provider_names
+from .services import _fire_complete as fire_complete, provider_names
 from .subentries import provider_subentries
 
 _LOGGER = logging.getLogger(__name__)
@@ -180,13 +180,10 @@ class AgentTurn:
             # The agent's own budget is spent: free providers still answer.
             candidates = [c for c in candidates if c.bound == 0]
             if not candidates:
-                await self._async_say(
-                    "agent_budget_spent", budget=f"{budget.limit:.2f}"
-                )
+                await self._async_say("agent_budget_spent", budget=_usd(budget.limit))
                 return False
-        stream = DeltaStream(
-            self._entry.runtime_data.router.stream(self._routed(request, candidates))
-        )
+        routed = self._routed(request, candidates)
+        stream = DeltaStream(self._entry.runtime_data.router.stream(routed))
         try:
             async for _content in self._chat_log.async_add_delta_content_stream(
                 self._agent_id, stream
@@ -204,6 +201,7 @@ class AgentTurn:
             )
             budget.settle(held, (held or 0.0) if billed else 0.0)
             self._state.changed()
+            fire_complete(self._hass, self._labels, routed, None)
             await self._async_say_failed(err.attempts)
             return False
         except StreamInterrupted as err:
@@ -224,6 +222,8 @@ class AgentTurn:
         budget.settle(held, response.cost if response else (held or 0.0))
         if response is not None:
             self._record(response)
+            # The logbook's line and the event automations follow, as for any request.
+            fire_complete(self._hass, self._labels, routed, response)
         self._state.changed()
         return True
 
@@ -274,6 +274,11 @@ class AgentTurn:
         self._chat_log.async_add_assistant_content_without_tools(
             conversation.AssistantContent(agent_id=self._agent_id, content=text)
         )
+
+
+def _usd(amount: float) -> str:
+    """Say an amount of dollars; a budget under a cent keeps its digits, never "0.00"."""
+    return f"{amount:.2f}" if amount >= 0.01 or amount == 0 else f"{amount:.2g}"
 
 
 def _text(texts: dict[str, str], key: str, **placeholders: str) -> str:
