@@ -56,7 +56,10 @@ def _rename_devices(hass: HomeAssistant, entry: AICleanerConfigEntry) -> None:
     for subentry_id, subentry in entry.subentries.items():
         if subentry.subentry_type != SUBENTRY_CONVERSATION:
             continue
-        device = registry.async_get_device(identifiers={(DOMAIN, subentry_id)})
+        # By identifier and entry: since 2026.11 HA deprecates the lookup by identifiers alone.
+        device = registry.async_get_device_by_identifier(
+            (DOMAIN, subentry_id), entry.entry_id
+        )
         if device is not None and device.name != subentry.title:
             registry.async_update_device(device.id, name=subentry.title)
 

@@ -14,9 +14,10 @@ import re
 
 import pytest
 
-from scripts import develop
+from scripts import develop, develop_assist
 
 from .hass_process import REPO_ROOT, HassProcess
+from .test_assist_in_hass import run_pipeline
 
 REQUIREMENTS = REPO_ROOT / "tests" / "newest" / "requirements.txt"
 
@@ -50,7 +51,11 @@ def newest_hass(
     tmp_path: Path, simulator_port: int, newest_python: str
 ) -> Iterator[HassProcess]:
     """The newest release running, onboarded as scripts/develop does, with the demo providers."""
-    hass = HassProcess(config_dir=tmp_path, python=newest_python)
+    hass = HassProcess(
+        config_dir=tmp_path,
+        python=newest_python,
+        configuration=develop.CONFIGURATION_YAML,
+    )
     try:
         hass.start(timeout=240)
         develop.set_up(hass, simulator_port)
@@ -85,7 +90,7 @@ def test_integration_sets_up_and_answers_on_the_newest_release(
 
     entries = hass.request("GET", "/api/config/config_entries/entry?domain=aicleaner")
     assert [(e["state"], e["num_subentries"]) for e in entries] == [
-        ("loaded", len(develop.DEMO_PROVIDERS))
+        ("loaded", len(develop.DEMO_PROVIDERS) + 1)  # the providers and the agent
     ]
 
     answer = hass.request(
@@ -96,5 +101,15 @@ def test_integration_sets_up_and_answers_on_the_newest_release(
     assert answer["provider"] == "Anthropic (simulated)"
     assert answer["text"].startswith("Simulated anthropic reply")
     assert answer["cost"] > 0
+
+    # The demo's Assist agent answers there too, through the default Assist pipeline.
+    events = run_pipeline(hass, "turn on the kitchen lights")
+    end = next(e for e in events if e["type"] == "intent-end")
+    speech = end["data"]["intent_output"]["response"]["speech"]["plain"]["speech"]
+    assert speech.startswith("Simulated")
+    assert (
+        hass.request("GET", f"/api/states/{develop_assist.KITCHEN_LIGHT}")["state"]
+        == "on"
+    )
 
     assert aicleaner_errors(hass) == []
