@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from typing import Any
 
 from homeassistant.components import conversation
+from homeassistant.components.conversation import trace as conversation_trace
 from homeassistant.const import CONF_API_KEY, CONF_LLM_HASS_API, STATE_OFF, STATE_ON
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import entity_registry as er, llm
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    get_system_health_info,
+)
 
 from custom_components.aicleaner.agent_config import (
     CONF_MAX_TOOL_ROUNDS,
     CONF_PROVIDER_ORDER,
     SUBENTRY_CONVERSATION,
+    AgentSettings,
 )
 from custom_components.aicleaner.agent_state import async_agent_state
 from custom_components.aicleaner.const import (
@@ -28,6 +35,7 @@ from custom_components.aicleaner.const import (
     DOMAIN,
 )
 from custom_components.aicleaner.credentials import async_get_vault
+from custom_components.aicleaner.diagnostics import async_get_config_entry_diagnostics
 from tests.simulator import Fault, SimulatorServer
 from tests.simulator.tools import ScriptedCall
 
@@ -217,9 +225,10 @@ async def test_a_second_round_fails_over_with_the_history_converted(
 
 def _agent_state(entry: MockConfigEntry, hass: HomeAssistant) -> Any:
     agent = next(
-        key for key, s in entry.subentries.items() if s.subentry_type == "conversation"
+        s for s in entry.subentries.values() if s.subentry_type == "conversation"
     )
-    return async_agent_state(hass, agent, 0)
+    limit = AgentSettings.from_data(agent.data).daily_budget
+    return async_agent_state(hass, agent.subentry_id, limit)
 
 
 @pytest.mark.usefixtures("home")
@@ -346,3 +355,65 @@ async def test_a_cancelled_turn_books_the_reservation(
     # The agent holds the dearest bound a call could cost, never less than the router booked.
     assert spent >= router_booked
     assert _agent_state(entry, hass).budget.reserved == 0
+
+
+@pytest.mark.usefixtures("home")
+async def test_no_key_or_prompt_in_logs_and_token_stats_in_the_trace(
+    hass: HomeAssistant,
+    simulator: SimulatorServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    entry = await _entry(hass, simulator, ("openai", "anthropic"))
+    simulator.sim.set_fault("openai", Fault(kind="status", status=500))
+    simulator.sim.set_tool_calls("anthropic", TURN_ON)
+    words = "turn on the kitchen lights, my secret word is plover"
+    caplog.set_level(logging.DEBUG)
+
+    await _say(hass, entry, words)
+
+    # The traces of earlier tests are kept too: this turn's is the last.
+    traces = [conversation_trace.async_get_traces()[-1].as_dict()]
+    shown = json.dumps(traces, default=str) + caplog.text
+    for key in SECRET_KEYS.values():
+        assert key not in shown
+    # The user's words stay out of every aicleaner log line above DEBUG.
+    assert not [
+        r
+        for r in caplog.records
+        if r.name.startswith("custom_components.aicleaner")
+        and r.levelno > logging.DEBUG
+        and "plover" in r.getMessage()
+    ]
+    stats = [
+        event["data"]["stats"]
+        for trace in traces
+        for event in trace["events"]
+        if event["event_type"] == "agent_detail" and "stats" in event["data"]
+    ]
+    # One entry per model call, with the tokens the provider reported.
+    assert len(stats) == 2
+    assert all(s["input_tokens"] > 0 and s["output_tokens"] > 0 for s in stats)
+    assert {s["provider"] for s in stats} == {"Anthropic"}
+
+
+@pytest.mark.usefixtures("home")
+async def test_diagnostics_and_system_health_cover_the_agent(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    entry = await _entry(hass, simulator, ("openai",))
+    simulator.sim.set_tool_calls("openai", TURN_ON)
+    await _say(hass, entry, "turn on the kitchen lights")
+    spent = _agent_state(entry, hass).budget.spent_today()
+
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    (agent,) = diagnostics["assist_agents"].values()
+    assert agent == {
+        "title": "House",
+        "daily_budget": 1.0,
+        "spent_today": spent,
+        "reserved": 0.0,
+        "last_provider": "OpenAI",
+    }
+    assert await async_setup_component(hass, "system_health", {})
+    info = await get_system_health_info(hass, DOMAIN)
+    assert info["assist_agents"] == 1

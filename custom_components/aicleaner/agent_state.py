@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from .agent_budget import AgentBudget
+from .agent_config import SUBENTRY_CONVERSATION
 from .const import DOMAIN
 
 _AGENTS: HassKey[dict[str, AgentState]] = HassKey(f"{DOMAIN}_agents")
@@ -53,3 +56,24 @@ def async_agent_state(
         )
     state.budget.limit = limit
     return state
+
+
+@callback
+def assist_agents_diagnostics(
+    hass: HomeAssistant, entry: ConfigEntry
+) -> dict[str, dict[str, Any]]:
+    """Each Assist agent's budget and last provider, by subentry id, for diagnostics."""
+    agents = hass.data.get(_AGENTS, {})
+    result: dict[str, dict[str, Any]] = {}
+    for subentry_id, subentry in entry.subentries.items():
+        if subentry.subentry_type != SUBENTRY_CONVERSATION:
+            continue
+        state = agents.get(subentry_id)
+        result[subentry_id] = {
+            "title": subentry.title,
+            "daily_budget": None if state is None else state.budget.limit,
+            "spent_today": 0.0 if state is None else state.budget.spent_today(),
+            "reserved": 0.0 if state is None else state.budget.reserved,
+            "last_provider": None if state is None else state.last_provider,
+        }
+    return result

@@ -14,6 +14,7 @@ from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from yarl import URL
 
+from .agent_state import assist_agents_diagnostics
 from .const import CONF_BASE_URL
 from .runtime import AICleanerConfigEntry
 
@@ -53,7 +54,10 @@ async def async_get_config_entry_diagnostics(
     ]
     snapshot = router.snapshot()
     coordinator_data = runtime.coordinator.data
+    agents = assist_agents_diagnostics(hass, entry)
     return {
+        # Only with Assist agents: what each spent and holds today, and its last provider.
+        **({"assist_agents": agents} if agents else {}),
         "entry": entry_dict,
         "router_settings": dict(entry.options),
         "providers_without_readable_key": sorted(runtime.unreadable_keys),

@@ -7,6 +7,7 @@ from typing import Any
 from homeassistant.components import system_health
 from homeassistant.core import HomeAssistant, callback
 
+from .agent_config import SUBENTRY_CONVERSATION
 from .const import DOMAIN
 from .coordinator import UNAVAILABLE, ProviderStatus
 from .runtime import AICleanerConfigEntry
@@ -61,4 +62,9 @@ async def system_health_info(hass: HomeAssistant) -> dict[str, Any]:
             if costs["budget_exhausted"] and costs["daily_budget"]
         ),
         "provider_budgets_total": f"{sum(budgets):.2f} USD" if budgets else "none",
+        "assist_agents": sum(
+            1
+            for subentry in entries[0].subentries.values()
+            if subentry.subentry_type == SUBENTRY_CONVERSATION
+        ),
     }
