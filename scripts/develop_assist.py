@@ -93,7 +93,9 @@ def ensure_demo_lights(hass: HassProcess) -> None:
             },
         )
         if result.get("type") != "create_entry":
-            print(f"[develop] could not add the kitchen lights: {result}", file=sys.stderr)
+            print(
+                f"[develop] could not add the kitchen lights: {result}", file=sys.stderr
+            )
     hass.websocket_command(
         {
             "type": "homeassistant/expose_entity",
