@@ -88,7 +88,7 @@ async def _entry(
             CONF_MAX_RETRIES: 0,
             # A stall fails over fast in a test.
             "ttft_timeout": 0.5,
-            # A round with Assist's tools is bounded at one token per byte, ~9,000 tokens: the
+            # A round with Assist's tools is bounded at one token per byte, ~13,000 tokens: the
             # default 10,000 tokens per minute would let only one round a minute through.
             "rate_limit_tpm": None,
         }

@@ -125,6 +125,7 @@ class AgentTurn:
         running = set(router.provider_names)
         chosen = self._settings.providers
         tokens = conversation_token_bound(request)
+        _LOGGER.debug("Assist model call: at most %s input tokens", tokens)
         candidates = []
         for key, subentry in provider_subentries(self._entry).items():
             if (
