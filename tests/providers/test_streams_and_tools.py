@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import aiohttp
+from PIL import Image
 import pytest
 
 from custom_components.aicleaner.providers import BaseProvider
@@ -20,8 +22,8 @@ from custom_components.aicleaner.router.conversation import (
     tool_result,
     user,
 )
-from custom_components.aicleaner.router.errors import ProviderError
-from custom_components.aicleaner.router.models import AIRequest
+from custom_components.aicleaner.router.errors import BadRequestError, ProviderError
+from custom_components.aicleaner.router.models import AIRequest, ImageInput
 from tests.providers.test_against_simulator import (
     KINDS,
     SIM_PROVIDER,
@@ -56,6 +58,12 @@ def tool_client(
 ) -> Any:
     settings = {"model": TOOL_MODEL[kind]} if kind in TOOL_MODEL else {}
     return client_for(kind, server, session, **settings)
+
+
+def bmp(size: tuple[int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 180, 90)).save(buffer, format="BMP")
+    return buffer.getvalue()
 
 
 async def collect(client: Any, request: AIRequest) -> list[Any]:
@@ -202,3 +210,43 @@ async def test_reasoning_streams_apart_from_the_answer(
     end = deltas[-1]
     assert reasoning
     assert reasoning not in end.text
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_images_in_a_conversation_are_fitted_like_a_prompts(
+    simulator: SimulatorServer, session: aiohttp.ClientSession, kind: str
+) -> None:
+    client = client_for(kind, simulator, session)
+    # A BMP no provider takes as it is, and too large for every provider's long edge.
+    big = ImageInput(bmp((4000, 3000)), "image/bmp")
+    request = AIRequest(
+        messages=(
+            user("What is in this picture?", (big,)),
+            assistant("A kitchen."),
+            user("And this one?", (big,)),
+        )
+    )
+    prepared = await client.prepare(request)
+    fitted = [image for m in prepared.messages for image in m.images]
+    assert len(fitted) == 2
+    caps = client.capabilities()
+    for image in fitted:
+        assert image.mime_type in client.accepted_image_types
+        with Image.open(io.BytesIO(image.data)) as opened:
+            assert max(opened.size) <= caps.max_image_dimension
+    completion = await client.complete(prepared, timeout=10)
+    assert "2 image" in completion.text
+    [body] = sent_bodies(simulator, kind)
+    validate_request_body(SIM_PROVIDER[kind], body)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_turn_that_is_not_valid_unicode_is_the_callers_fault(
+    simulator: SimulatorServer, session: aiohttp.ClientSession, kind: str
+) -> None:
+    client = client_for(kind, simulator, session)
+    request = AIRequest(messages=(user("lone \ud800 surrogate"),))
+    with pytest.raises(BadRequestError) as caught:
+        await client.complete(request, timeout=10)
+    assert caught.value.caller_input
+    assert sent_bodies(simulator, kind) == []

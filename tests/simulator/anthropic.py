@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import tools
+from . import stream_billing, tools
 from .common import (
     ImageInfo,
     InvalidImageError,
@@ -335,6 +335,7 @@ class AnthropicProtocol(ProviderProtocol):
         if (scripted := tools.due("anthropic", call.json, call.tool_calls)) is not None:
             tools.anthropic_answer(message, scripted, call.rng)
         if call.json.get("stream"):
+            stream_billing.note(call.request, call.json["model"], message["usage"])
             return await send_sse(
                 call.request, _stream_events(message), headers=self._headers(request_id)
             )

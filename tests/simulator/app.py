@@ -15,12 +15,13 @@ from aiohttp import web
 import orjson
 
 from .anthropic import AnthropicProtocol
-from .common import ProviderProtocol, Route, SimCall, json_response
+from .common import STREAM_FAULT, ProviderProtocol, Route, SimCall, json_response
 from .faults import Fault, FaultTable
 from .gemini import GeminiProtocol
 from .ollama import OllamaProtocol
 from .openai import CompatibleProtocol, OpenAIProtocol
 from .recording import RecordedRequest
+from .stream_billing import StreamBilling
 from .tools import ScriptedCall
 
 PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "gemini", "ollama", "compatible")
@@ -54,6 +55,8 @@ class ProviderSimulator:
         self._counts: defaultdict[str, int] = defaultdict(int)
         self._replies: dict[str, str] = {}
         self._tool_scripts: dict[str, tuple[ScriptedCall, ...]] = {}
+        # What each provider would have billed (USD) for the streams it started.
+        self.stream_billing = StreamBilling()
         self._stopping: asyncio.Event | None = None
         self._in_flight = 0
         self._arrival: asyncio.Event | None = None
@@ -177,6 +180,7 @@ class ProviderSimulator:
             try:
                 return await serve(request)
             finally:
+                self.stream_billing.settle(provider, request)
                 self._in_flight -= 1
                 if self._in_flight == 0:
                     self._idle.set()
@@ -272,6 +276,9 @@ class ProviderSimulator:
                 )
             case "content_filter":
                 call.content_filter = fault
+                return await route.handler(call)
+            case "stream_stall" | "stream_cut":
+                call.request[STREAM_FAULT] = fault
                 return await route.handler(call)
             case _:  # latency never reaches here: decide() folds it into the delay
                 return await route.handler(call)

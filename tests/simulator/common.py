@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+import asyncio
 import binascii
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -202,6 +203,30 @@ def split_text(text: str, pieces: int = 3) -> list[str]:
     return [chunk if index == 0 else " " + chunk for index, chunk in enumerate(chunks)]
 
 
+# Where a "stream_stall" or "stream_cut" fault waits for the stream it breaks.
+STREAM_FAULT = "sim_stream_fault"
+_HANG_POLL = 0.05
+
+
+async def stream_fault(request: web.Request, sent: int) -> bool:
+    """Break the stream here if a stream fault is due after `sent` events; True if it did.
+
+    A cut aborts the connection mid-body; a stall stops sending until the client leaves.
+    """
+    fault = request.get(STREAM_FAULT)
+    if fault is None or sent != fault.after_chunks:
+        return False
+    transport = request.transport
+    if fault.kind == "stream_cut":
+        if transport is not None:
+            transport.abort()
+        return True
+    # No event tells that the client left: the transport is polled, as `app._hang` does.
+    while transport is not None and not transport.is_closing():  # noqa: ASYNC110
+        await asyncio.sleep(_HANG_POLL)
+    return True
+
+
 async def send_sse(
     request: web.Request,
     events: list[tuple[str | None, Any]],
@@ -218,7 +243,9 @@ async def send_sse(
         }
     )
     await response.prepare(request)
-    for name, data in events:
+    for sent, (name, data) in enumerate(events):
+        if await stream_fault(request, sent):
+            return response
         prefix = f"event: {name}\n".encode() if name else b""
         await response.write(prefix + b"data: " + orjson.dumps(data) + b"\n\n")
     if done_marker:

@@ -18,6 +18,8 @@ FaultKind = Literal[
     "html",  # an HTML error page (502 from a proxy, or 200 from a captive portal)
     "content_filter",  # the provider's own content-filter answer
     "oversize",  # 200 application/json far larger than any real answer
+    "stream_stall",  # a stream sends `after_chunks` events, then hangs like "hang"
+    "stream_cut",  # a stream sends `after_chunks` events, then the connection is cut
 ]
 FaultEndpoint = Literal["all", "generate", "models"]
 
@@ -41,6 +43,8 @@ class Fault:
     gemini "finish" (default) or "prompt" (promptFeedback.blockReason);
     for "oversize": "chunked" (no Content-Length) or None (announced Content-Length).
     size: bytes for "oversize".
+    after_chunks: for "stream_stall" and "stream_cut", the events sent before the fault (a
+    request that does not stream is answered normally).
     """
 
     kind: FaultKind
@@ -55,6 +59,8 @@ class Fault:
     variant: str | None = None
     size: int = 8 * 1024 * 1024
     endpoint: FaultEndpoint = "all"
+    # Events a stream sends before "stream_stall" or "stream_cut" strikes (0: before the first).
+    after_chunks: int = 1
 
     def __post_init__(self) -> None:
         """Reject rules that cannot mean anything, so a typo fails loudly."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import tools
+from . import stream_billing, tools
 from .common import (
     ImageInfo,
     InvalidImageError,
@@ -375,6 +375,7 @@ class GeminiProtocol(ProviderProtocol):
             tools.gemini_answer(response, scripted, call.rng)
         if method != "streamGenerateContent":
             return json_response(response)
+        stream_billing.note(call.request, model, response.get("usageMetadata") or {})
         chunks = _stream_chunks(response)
         if call.request.query.get("alt") == "sse":
             return await send_sse(call.request, [(None, chunk) for chunk in chunks])

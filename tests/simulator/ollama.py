@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 import orjson
 
-from . import tools
+from . import stream_billing, tools
 from .common import (
     InvalidImageError,
     ProviderProtocol,
@@ -24,6 +24,7 @@ from .common import (
     default_reply,
     inspect_image,
     json_response,
+    stream_fault,
     text_tokens,
     truncate_to_tokens,
 )
@@ -331,6 +332,7 @@ class OllamaProtocol(ProviderProtocol):
                     **stats,
                 }
             )
+        stream_billing.note(call.request, model, stats)
         return await self._stream(call, model, reply, stats)
 
     @staticmethod
@@ -356,7 +358,9 @@ class OllamaProtocol(ProviderProtocol):
                     "tool_calls": message["tool_calls"],
                 }
             )
-        for piece_message in pieces:
+        for sent, piece_message in enumerate(pieces):
+            if await stream_fault(call.request, sent):
+                return response
             chunk = {
                 "model": model,
                 "created_at": _timestamp(),
@@ -370,6 +374,8 @@ class OllamaProtocol(ProviderProtocol):
             "message": {"role": "assistant", "content": ""},
             **stats,
         }
+        if await stream_fault(call.request, len(pieces)):
+            return response
         await response.write(orjson.dumps(final) + b"\n")
         await response.write_eof()
         return response

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import tools
+from . import stream_billing, tools
 from .common import (
     ImageInfo,
     InvalidImageError,
@@ -328,6 +328,7 @@ class OpenAIProtocol(ProviderProtocol):
         if (scripted := tools.due("openai", call.json, call.tool_calls)) is not None:
             tools.openai_answer(response, scripted, call.rng)
         if call.json.get("stream"):
+            stream_billing.note(call.request, call.json["model"], response["usage"])
             options = call.json.get("stream_options") or {}
             return await self._stream(
                 call, response, bool(options.get("include_usage"))

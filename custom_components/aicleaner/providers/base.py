@@ -400,6 +400,7 @@ class BaseProvider(ABC):
             _encodable(request.prompt)
             and _encodable(request.effective_system_prompt or "")
             and _encodable(model)
+            and all(_encodable(message.text) for message in request.messages)
         ):
             raise BadRequestError(
                 "the request holds text that is not valid Unicode",

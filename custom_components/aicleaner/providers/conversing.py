@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import AsyncIterator
+from dataclasses import replace
 import logging
 from typing import Any, Final, Protocol
 
@@ -53,6 +54,28 @@ class StreamDecoder(Protocol):
 
 class ConversationProvider(BaseProvider):
     """A client that also converses: tool calls in answers, streams, cached-token prices."""
+
+    async def prepare(self, request: AIRequest) -> AIRequest:
+        """Return `request` with every image fitted, the conversation's as the prompt's.
+
+        The images of all turns are fitted together, so that they share the request's size
+        limit, and go back to their turns in order.
+        """
+        if not any(message.images for message in request.messages):
+            return await super().prepare(request)
+        own = len(request.images)
+        every = request.images + tuple(
+            image for message in request.messages for image in message.images
+        )
+        fitted = (await super().prepare(replace(request, images=every))).images
+        rest = iter(fitted[own:])
+        messages = tuple(
+            replace(message, images=tuple(next(rest) for _ in message.images))
+            if message.images
+            else message
+            for message in request.messages
+        )
+        return replace(request, images=fitted[:own], messages=messages)
 
     def _usage_cost(self, model: str, usage: Usage) -> float:
         """USD of `usage`, cached input at the provider's cached rate when the price is its own."""
@@ -133,8 +156,23 @@ class ConversationProvider(BaseProvider):
                 if status >= 400:
                     raw = await _read_prefix(response, ERROR_BODY_LIMIT)
                     raise self._status_error(status, response.headers, raw)
-                async for delta in self._decode(response.content, model):
-                    yield delta
+                # Decoded here, not in a helper generator: each layer would cost every delta
+                # a resumption.
+                decoder = self._stream_decoder()
+                assembler = ToolCallAssembler()
+                text: list[str] = []
+                async for name, data in self._stream_items(response.content):
+                    deltas = self._stream_feed(decoder, name, data)
+                    if (failure := self._stream_failure(decoder)) is not None:
+                        raise failure
+                    for delta in deltas:
+                        if type(delta) is TextDelta:
+                            text.append(delta.text)
+                        elif type(delta) is ToolCallDelta:
+                            assembler.add(delta)
+                        yield delta
+                for item in self._finish(decoder, assembler, "".join(text), model):
+                    yield item
         except ProviderError:
             raise
         except (StreamFormatError, ValueError, TypeError, KeyError) as err:
@@ -163,41 +201,34 @@ class ConversationProvider(BaseProvider):
         headers["Accept"] = "text/event-stream"
         return headers
 
-    async def _decode(
-        self, content: aiohttp.StreamReader, model: str
-    ) -> AsyncIterator[ProviderDelta]:
-        decoder = self._stream_decoder()
-        assembler = ToolCallAssembler()
-        text: list[str] = []
-        async for name, data in self._stream_items(content):
-            deltas = self._stream_feed(decoder, name, data)
-            if (failure := self._stream_failure(decoder)) is not None:
-                raise failure
-            for delta in deltas:
-                if isinstance(delta, TextDelta):
-                    text.append(delta.text)
-                elif isinstance(delta, ToolCallDelta):
-                    assembler.add(delta)
-                yield delta
+    def _finish(
+        self,
+        decoder: StreamDecoder,
+        assembler: ToolCallAssembler,
+        answer: str,
+        model: str,
+    ) -> list[ProviderDelta]:
+        """Return the finished tool calls and the `StreamEnd` of a stream read to its end."""
         if not decoder.done:
             raise NetworkError(
                 "the stream ended before it was complete", provider=self._name
             )
         whole: list[ToolCall] = list(getattr(decoder, "calls", ()) or ())
         calls = tuple(whole) or assembler.calls(lambda index: f"call_{index}")
-        for call in calls:
-            yield ToolCallDone(call)
-        answer = "".join(text)
         if not answer.strip() and not calls:
             raise EmptyResponseError(
                 "the stream had no text and no tool call", provider=self._name
             )
         usage = decoder.usage
-        yield StreamEnd(
-            model=decoder.model or model,
-            finish_reason=decoder.finish_reason or "stop",
-            usage=usage,
-            cost=0.0 if usage is None else self._usage_cost(model, usage),
-            text=answer,
-            tool_calls=calls,
+        items: list[ProviderDelta] = [ToolCallDone(call) for call in calls]
+        items.append(
+            StreamEnd(
+                model=decoder.model or model,
+                finish_reason=decoder.finish_reason or "stop",
+                usage=usage,
+                cost=0.0 if usage is None else self._usage_cost(model, usage),
+                text=answer,
+                tool_calls=calls,
+            )
         )
+        return items

@@ -24,39 +24,40 @@ class StreamFormatError(ValueError):
     """A stream that is not what its protocol sends (an oversize or unparseable event)."""
 
 
-async def _lines(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
-    """Yield each line of the body, without its line break; refuse a line past the limit."""
-    buffer = b""
-    async for chunk in content.iter_any():
-        buffer += chunk
-        if b"\n" not in chunk:
-            if len(buffer) > MAX_EVENT_BYTES:
-                raise StreamFormatError("a stream line exceeds the size limit")
-            continue
-        *lines, buffer = buffer.split(b"\n")
-        for line in lines:
-            yield line.removesuffix(b"\r")
-    if buffer:
-        yield buffer.removesuffix(b"\r")
+def _split(buffer: bytes, chunk: bytes) -> tuple[list[bytes], bytes]:
+    """Return the complete lines of `buffer + chunk` (without line breaks), and the rest."""
+    buffer += chunk
+    if b"\n" not in chunk:
+        if len(buffer) > MAX_EVENT_BYTES:
+            raise StreamFormatError("a stream line exceeds the size limit")
+        return [], buffer
+    *lines, rest = buffer.split(b"\n")
+    return [line.removesuffix(b"\r") for line in lines], rest
 
 
 async def sse_events(
     content: aiohttp.StreamReader,
 ) -> AsyncIterator[tuple[str | None, Any]]:
     """Yield (event name, parsed data) per server-sent event; `[DONE]` comes as (None, None)."""
+    # One generator, lines split in place: every layer would cost each event a resumption.
     name: str | None = None
     data: list[bytes] = []
-    async for line in _lines(content):
-        if not line:
-            if data:
-                raw = b"\n".join(data)
-                yield name, None if raw == b"[DONE]" else _parse(raw)
-            name, data = None, []
-        elif line.startswith(b"data:"):
-            data.append(line[5:].removeprefix(b" "))
-        elif line.startswith(b"event:"):
-            name = line[6:].strip().decode(errors="replace")
-        # Comments (":" keep-alives), ids and retry fields carry nothing for us.
+    buffer = b""
+    async for chunk in content.iter_any():
+        lines, buffer = _split(buffer, chunk)
+        for line in lines:
+            if not line:
+                if data:
+                    raw = b"\n".join(data)
+                    yield name, None if raw == b"[DONE]" else _parse(raw)
+                name, data = None, []
+            elif line.startswith(b"data:"):
+                data.append(line[5:].removeprefix(b" "))
+            elif line.startswith(b"event:"):
+                name = line[6:].strip().decode(errors="replace")
+            # Comments (":" keep-alives), ids and retry fields carry nothing for us.
+    if buffer.startswith(b"data:"):
+        data.append(buffer.removesuffix(b"\r")[5:].removeprefix(b" "))
     if data:
         raw = b"\n".join(data)
         yield name, None if raw == b"[DONE]" else _parse(raw)
@@ -64,9 +65,14 @@ async def sse_events(
 
 async def ndjson_records(content: aiohttp.StreamReader) -> AsyncIterator[Any]:
     """Yield one parsed JSON value per non-empty line."""
-    async for line in _lines(content):
-        if line.strip():
-            yield _parse(line)
+    buffer = b""
+    async for chunk in content.iter_any():
+        lines, buffer = _split(buffer, chunk)
+        for line in lines:
+            if line.strip():
+                yield _parse(line)
+    if buffer.strip():
+        yield _parse(buffer)
 
 
 def _parse(raw: bytes) -> Any:

@@ -82,7 +82,7 @@ class AttemptsMixin:
         tokens = candidate.input_tokens + request.max_tokens
         prepared = (
             await self._prepare(slot, request, attempts, deadline)
-            if request.images
+            if request.has_images
             else request
         )
         if prepared is None:
@@ -165,6 +165,7 @@ class AttemptsMixin:
                     attempts=tuple(attempts),
                     cost_estimated=not completion.usage_reported,
                     data=completion.data,
+                    tool_calls=completion.tool_calls,
                 )
             finally:
                 stats.in_flight -= 1

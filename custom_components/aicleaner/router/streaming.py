@@ -14,10 +14,10 @@ when it broke or was cancelled before the usage came (the provider billed what i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 
 from .attempts import AttemptsMixin, _classified
 from .budget import BudgetLedger, Reservation
@@ -102,52 +102,73 @@ class StreamingMixin(AttemptsMixin, ReportingMixin):
         `BadRequestError` when the caller's input was at fault, and `StreamInterrupted` when the
         stream broke after its first delta. A conversation is never answered from the cache.
         """
-        started = self._clock()
+        # One generator from the provider's stream to the caller: each layer would cost every
+        # delta a resumption.
+        clock = self._clock
+        started = clock()
         overall = self._count_today()
         overall.total_requests += 1
         deadline = started + (request.timeout or self._config.request_timeout)
+        opened: _OpenStream | None = None
         try:
-            async with contextlib.aclosing(
-                self._stream_route(request, started, deadline)
-            ) as deltas:
-                async for delta in deltas:
-                    if isinstance(delta, StreamResult):
-                        self._count_stream_success(overall, delta.response)
-                    yield delta
+            candidates = self._ordered(request)
+            attempts: list[Attempt] = []
+            for index, candidate in enumerate(candidates):
+                opened = await self._open_stream(
+                    request,
+                    candidate,
+                    attempts,
+                    deadline,
+                    later=candidates[index + 1 :],
+                )
+                if opened is not None:
+                    break
+            else:
+                raise AllProvidersFailed(request.request_id, attempts)
+            deltas = opened.deltas
+            first = opened.first
+            if deltas is None or first is None or isinstance(first, StreamEnd):
+                raise RuntimeError("a stream relayed before its first delta")
+            yield first
+            end: StreamEnd | None = None
+            try:
+                async for item in deltas:
+                    if isinstance(item, StreamEnd):
+                        end = item
+                        break
+                    yield item
+            except ProviderError as err:
+                self._settle_broken(opened, err, attempts)
+                raise StreamInterrupted(request.request_id, err, attempts) from err
+            if end is None:
+                broken = EmptyResponseError(
+                    "the stream ended without its usage record",
+                    provider=opened.slot.name,
+                )
+                self._settle_broken(opened, broken, attempts)
+                raise StreamInterrupted(request.request_id, broken, attempts)
+            response = self._settle_stream(request, opened, end, attempts, started)
+            overall.successful_requests += 1
+            overall.total_response_time += response.latency_ms / 1000
+            overall.total_cost += response.cost
+            if _LOGGER.isEnabledFor(logging.INFO):
+                self._log_success(response)
+            if self._listeners:
+                self._tell(response)
+            yield StreamResult(response)
         except AICleanerError as err:
             overall.failed_requests += 1
             self._log_failure(request, err, started)
             if self._listeners:
                 self._tell(err)
             raise
-
-    def _count_stream_success(self, overall: Any, response: AIResponse) -> None:
-        overall.successful_requests += 1
-        overall.total_response_time += response.latency_ms / 1000
-        overall.total_cost += response.cost
-        if _LOGGER.isEnabledFor(logging.INFO):
-            self._log_success(response)
-        if self._listeners:
-            self._tell(response)
-
-    async def _stream_route(
-        self, request: AIRequest, started: float, deadline: float
-    ) -> AsyncGenerator[RouterDelta]:
-        candidates = self._ordered(request)
-        attempts: list[Attempt] = []
-        for index, candidate in enumerate(candidates):
-            opened = await self._open_stream(
-                request, candidate, attempts, deadline, later=candidates[index + 1 :]
-            )
-            if opened is None:
-                continue
-            async with contextlib.aclosing(
-                self._relay(request, opened, attempts, started)
-            ) as relay:
-                async for delta in relay:
-                    yield delta
-            return
-        raise AllProvidersFailed(request.request_id, attempts)
+        finally:
+            if opened is not None:
+                if not opened.settled:
+                    # The consumer stopped reading (or was cancelled) before the usage came.
+                    opened.cancelled(self._budget)
+                if opened.deltas is not None:
+                    await _close(opened.deltas)
 
     async def _open_stream(
         self,
@@ -169,7 +190,7 @@ class StreamingMixin(AttemptsMixin, ReportingMixin):
             return None
         prepared = (
             await self._prepare(slot, request, attempts, deadline)
-            if request.images
+            if request.has_images
             else request
         )
         if prepared is None:
@@ -234,89 +255,57 @@ class StreamingMixin(AttemptsMixin, ReportingMixin):
             raise error
         return None
 
-    async def _relay(
+    def _settle_stream(
         self,
         request: AIRequest,
         opened: _OpenStream,
+        end: StreamEnd,
         attempts: list[Attempt],
         started: float,
-    ) -> AsyncGenerator[RouterDelta]:
-        """Yield an open stream's deltas; settle it once, however it ends."""
+    ) -> AIResponse:
+        """Book a stream that ended with its usage record, as `process` books an answer."""
         slot = opened.slot
-        name = slot.name
-        deltas = opened.deltas
-        first = opened.first
-        if deltas is None or first is None or isinstance(first, StreamEnd):
-            raise RuntimeError("a stream relayed before its first delta")
-        settled = False
-        try:
-            yield first
-            end: StreamEnd | None = None
-            try:
-                async for item in deltas:
-                    if isinstance(item, StreamEnd):
-                        end = item
-                        break
-                    yield item
-            except ProviderError as err:
-                settled = True
-                self._settle_broken(opened, err)
-                attempts.append(opened.attempt(self._clock(), err))
-                raise StreamInterrupted(request.request_id, err, attempts) from err
-            if end is None:
-                settled = True
-                broken = EmptyResponseError(
-                    "the stream ended without its usage record", provider=name
-                )
-                self._settle_broken(opened, broken)
-                attempts.append(opened.attempt(self._clock(), broken))
-                raise StreamInterrupted(request.request_id, broken, attempts)
-            elapsed = self._clock() - opened.started
-            completion = Completion(
-                text=end.text,
-                model=end.model,
-                usage=end.usage or Usage(),
-                finish_reason=end.finish_reason,
-                cost=end.cost,
-                usage_reported=end.usage is not None,
-                tool_calls=end.tool_calls,
-            )
-            reservation, taken, _ = opened.admitted
-            settled = True
-            slot.stats.in_flight -= 1
-            cost = self._settle_success(
-                slot,
-                completion,
-                reservation,
-                taken=taken,
-                bound=opened.bound,
-                elapsed=elapsed,
-            )
-            attempts.append(
-                Attempt(name, AttemptOutcome.SUCCESS, latency_ms=elapsed * 1000)
-            )
-            yield StreamResult(
-                AIResponse(
-                    request_id=request.request_id,
-                    text=end.text,
-                    provider=name,
-                    model=end.model,
-                    usage=completion.usage,
-                    cost=cost,
-                    latency_ms=(self._clock() - started) * 1000,
-                    finish_reason=end.finish_reason,
-                    attempts=tuple(attempts),
-                    cost_estimated=end.usage is None,
-                    tool_calls=end.tool_calls,
-                )
-            )
-        finally:
-            if not settled:
-                # The consumer stopped reading (or was cancelled) before the usage came.
-                opened.cancelled(self._budget)
-            await _close(deltas)
+        elapsed = self._clock() - opened.started
+        completion = Completion(
+            text=end.text,
+            model=end.model,
+            usage=end.usage or Usage(),
+            finish_reason=end.finish_reason,
+            cost=end.cost,
+            usage_reported=end.usage is not None,
+            tool_calls=end.tool_calls,
+        )
+        reservation, taken, _ = opened.admitted
+        opened.settled = True
+        slot.stats.in_flight -= 1
+        cost = self._settle_success(
+            slot,
+            completion,
+            reservation,
+            taken=taken,
+            bound=opened.bound,
+            elapsed=elapsed,
+        )
+        attempts.append(
+            Attempt(slot.name, AttemptOutcome.SUCCESS, latency_ms=elapsed * 1000)
+        )
+        return AIResponse(
+            request_id=request.request_id,
+            text=end.text,
+            provider=slot.name,
+            model=end.model,
+            usage=completion.usage,
+            cost=cost,
+            latency_ms=(self._clock() - started) * 1000,
+            finish_reason=end.finish_reason,
+            attempts=tuple(attempts),
+            cost_estimated=end.usage is None,
+            tool_calls=end.tool_calls,
+        )
 
-    def _settle_broken(self, opened: _OpenStream, error: ProviderError) -> None:
+    def _settle_broken(
+        self, opened: _OpenStream, error: ProviderError, attempts: list[Attempt]
+    ) -> None:
         """Book a stream that broke after its first delta: at its reservation, an upper bound.
 
         The provider generated (and bills) what it sent, whatever the failure's category; the
@@ -324,6 +313,8 @@ class StreamingMixin(AttemptsMixin, ReportingMixin):
         """
         slot = opened.slot
         reservation, _, permit = opened.admitted
+        opened.settled = True
+        attempts.append(opened.attempt(self._clock(), error))
         slot.stats.in_flight -= 1
         self._budget.commit(reservation, reservation.amount, *opened.bound, failed=True)
         slot.stats.record_failure(error.category, self._wall_clock().isoformat())
@@ -336,7 +327,7 @@ class StreamingMixin(AttemptsMixin, ReportingMixin):
 class _OpenStream:
     """One admitted stream attempt, from its admission to its settlement."""
 
-    __slots__ = ("admitted", "bound", "deltas", "first", "slot", "started")
+    __slots__ = ("admitted", "bound", "deltas", "first", "settled", "slot", "started")
 
     def __init__(
         self,
@@ -351,9 +342,12 @@ class _OpenStream:
         self.started = started
         self.deltas: AsyncIterator[ProviderDelta] | None = None
         self.first: ProviderDelta | None = None
+        # Booked: once, however the stream ends.
+        self.settled = False
 
     def cancelled(self, budget: BudgetLedger) -> None:
         """Book a stream its consumer gave up on: sent, so billed, at its reservation."""
+        self.settled = True
         reservation, _, permit = self.admitted
         self.slot.stats.in_flight -= 1
         budget.commit(reservation, reservation.amount, *self.bound, failed=True)
