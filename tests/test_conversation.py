@@ -11,7 +11,7 @@ from homeassistant.components import conversation
 from homeassistant.components.conversation import trace as conversation_trace
 from homeassistant.const import CONF_API_KEY, CONF_LLM_HASS_API, STATE_OFF, STATE_ON
 from homeassistant.core import Context, HomeAssistant
-from homeassistant.helpers import entity_registry as er, llm
+from homeassistant.helpers import device_registry as dr, entity_registry as er, llm
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -417,3 +417,32 @@ async def test_diagnostics_and_system_health_cover_the_agent(
     assert await async_setup_component(hass, "system_health", {})
     info = await get_system_health_info(hass, DOMAIN)
     assert info["assist_agents"] == 1
+
+
+@pytest.mark.usefixtures("home")
+async def test_a_reconfigured_agent_without_an_llm_api_no_longer_controls_the_home(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    entry = await _entry(hass, simulator, ("openai",))
+    agent_id = _agent_id(hass, entry)
+    agent = next(
+        s for s in entry.subentries.values() if s.subentry_type == "conversation"
+    )
+    assert hass.states.get(agent_id).attributes["supported_features"] == 1
+
+    hass.config_entries.async_update_subentry(
+        entry, agent, data={**agent.data, CONF_LLM_HASS_API: []}, title="Cellar"
+    )
+    await hass.async_block_till_done()
+
+    assert hass.states.get(agent_id).attributes["supported_features"] == 0
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, agent.subentry_id), entry.entry_id
+    )
+    assert device is not None
+    assert device.name == "Cellar"
+    # Without tools, the model is offered none, and nothing is switched on.
+    simulator.sim.set_tool_calls("openai", TURN_ON)
+    await _say(hass, entry, "turn on the kitchen lights")
+    assert "tools" not in simulator.sim.last_request("openai").json
+    assert hass.states.get(KITCHEN).state == STATE_OFF

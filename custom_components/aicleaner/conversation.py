@@ -27,18 +27,21 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add an agent for each Assist agent subentry, now and whenever one is added."""
-    added: set[str] = set()
+    added: dict[str, AICleanerConversationEntity] = {}
 
     def _add_new() -> None:
-        added.intersection_update(entry.subentries)
+        for gone in set(added) - set(entry.subentries):
+            del added[gone]
         for subentry_id, subentry in entry.subentries.items():
-            if subentry.subentry_type != SUBENTRY_CONVERSATION or subentry_id in added:
+            if subentry.subentry_type != SUBENTRY_CONVERSATION:
                 continue
-            added.add(subentry_id)
-            async_add_entities(
-                [AICleanerConversationEntity(entry, subentry)],
-                config_subentry_id=subentry_id,
-            )
+            if (agent := added.get(subentry_id)) is not None:
+                # A reconfigured agent: its features follow its LLM APIs.
+                if agent.hass is not None and agent.entity_id:
+                    agent.async_write_ha_state()
+                continue
+            added[subentry_id] = AICleanerConversationEntity(entry, subentry)
+            async_add_entities([added[subentry_id]], config_subentry_id=subentry_id)
 
     async def _async_entry_updated(
         hass: HomeAssistant, entry: AICleanerConfigEntry
