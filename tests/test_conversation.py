@@ -431,11 +431,15 @@ async def test_a_reconfigured_agent_without_an_llm_api_no_longer_controls_the_ho
     assert hass.states.get(agent_id).attributes["supported_features"] == 1
 
     hass.config_entries.async_update_subentry(
-        entry, agent, data={**agent.data, CONF_LLM_HASS_API: []}, title="Cellar"
+        entry, agent, data={**agent.data, CONF_LLM_HASS_API: []}
     )
     await hass.async_block_till_done()
-
     assert hass.states.get(agent_id).attributes["supported_features"] == 0
+
+    hass.config_entries.async_update_subentry(
+        entry, entry.subentries[agent.subentry_id], title="Cellar"
+    )
+    await hass.async_block_till_done()
     device = dr.async_get(hass).async_get_device_by_identifier(
         (DOMAIN, agent.subentry_id), entry.entry_id
     )
