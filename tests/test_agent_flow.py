@@ -138,7 +138,7 @@ async def test_a_new_agent_starts_from_the_defaults_and_saves_them(
         providers=frozenset(),
         provider_order="local_first",
         max_tool_rounds=10,
-        ttft_timeout=10.0,
+        ttft_timeout=30.0,
         max_tokens=1024,
         temperature=0.7,
         daily_budget=1.0,

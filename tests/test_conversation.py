@@ -22,6 +22,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.aicleaner.agent_config import (
     CONF_MAX_TOOL_ROUNDS,
     CONF_PROVIDER_ORDER,
+    CONF_TTFT_TIMEOUT,
     SUBENTRY_CONVERSATION,
     AgentSettings,
 )
@@ -450,3 +451,26 @@ async def test_a_reconfigured_agent_without_an_llm_api_no_longer_controls_the_ho
     await _say(hass, entry, "turn on the kitchen lights")
     assert "tools" not in simulator.sim.last_request("openai").json
     assert hass.states.get(KITCHEN).state == STATE_OFF
+
+
+@pytest.mark.usefixtures("home")
+async def test_the_agent_says_so_when_no_provider_begins_within_its_deadline(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    entry = await _entry(hass, simulator, ("openai",), **{CONF_TTFT_TIMEOUT: 0.5})
+    openai = next(s for s in entry.subentries.values() if s.subentry_type == "openai")
+    # The provider's own deadline is far off: only the agent's ends the wait.
+    hass.config_entries.async_update_subentry(
+        entry, openai, data={**openai.data, "ttft_timeout": 60}
+    )
+    await hass.async_block_till_done()
+    simulator.sim.set_fault("openai", Fault(kind="hang"))
+
+    result = await _say(hass, entry, "turn on the kitchen lights")
+
+    assert _speech(result) == "No AI provider began to answer within 0.5 seconds."
+    summary = entry.runtime_data.router.get_cost_summary()
+    # The cancelled call is booked at its reservation, by the router and by the agent.
+    booked = summary["provider_costs"][openai.subentry_id]["total_cost"]
+    assert booked > 0
+    assert _agent_state(entry, hass).budget.spent_today() >= booked

@@ -29,8 +29,9 @@ CONF_TEMPERATURE: Final = "temperature"
 
 DEFAULT_PROVIDER_ORDER: Final = ORDER_LOCAL_FIRST
 DEFAULT_MAX_TOOL_ROUNDS: Final = 10
-# Seconds until the first token, after which the next provider is tried (speech must start soon).
-DEFAULT_TTFT_TIMEOUT: Final = 10.0
+# Seconds the agent waits for a first word, whichever providers the router tries meanwhile (each
+# provider's own deadline, 10 s in the cloud and 30 s at home by default, moves it to the next).
+DEFAULT_TTFT_TIMEOUT: Final = 30.0
 DEFAULT_MAX_TOKENS: Final = 1024
 DEFAULT_TEMPERATURE: Final = 0.7
 # USD per day this agent may spend on paid providers; free (local) providers answer past it.

@@ -9,6 +9,7 @@ spoken, in the user's language, never raised.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 import logging
 
@@ -20,7 +21,7 @@ from .agent_config import ORDER_LOCAL_FIRST, ORDER_ROUTER, AgentSettings
 from .agent_convert import DeltaStream, messages, system_prompt, tool_definitions
 from .agent_state import AgentState
 from .const import CONF_ADMIN_ONLY, CONF_ENABLED, DOMAIN
-from .router.conversation import conversation_token_bound
+from .router.conversation import RouterDelta, conversation_token_bound
 from .router.errors import AICleanerError, AllProvidersFailed, ErrorCategory
 from .router.models import AIRequest, AIResponse, Attempt, AttemptOutcome
 from .router.streaming import StreamInterrupted
@@ -184,7 +185,12 @@ class AgentTurn:
                 await self._async_say("agent_budget_spent", budget=_usd(budget.limit))
                 return False
         routed = self._routed(request, candidates)
-        stream = DeltaStream(self._entry.runtime_data.router.stream(routed))
+        stream = DeltaStream(
+            first_within(
+                self._entry.runtime_data.router.stream(routed),
+                self._settings.ttft_timeout,
+            )
+        )
         try:
             async for _content in self._chat_log.async_add_delta_content_stream(
                 self._agent_id, stream
@@ -195,6 +201,14 @@ class AgentTurn:
             budget.settle(held, held or 0.0)
             self._state.changed()
             raise
+        except TimeoutError:
+            # No provider began within the agent's deadline: the call was cancelled (and booked).
+            budget.settle(held, held or 0.0)
+            self._state.changed()
+            await self._async_say(
+                "agent_too_slow", seconds=f"{self._settings.ttft_timeout:g}"
+            )
+            return False
         except AllProvidersFailed as err:
             billed = any(
                 a.outcome is AttemptOutcome.ERROR and a.category not in _NOT_BILLED
@@ -275,6 +289,26 @@ class AgentTurn:
         self._chat_log.async_add_assistant_content_without_tools(
             conversation.AssistantContent(agent_id=self._agent_id, content=text)
         )
+
+
+async def first_within(
+    deltas: AsyncIterator[RouterDelta], seconds: float
+) -> AsyncIterator[RouterDelta]:
+    """Relay `deltas`; raise TimeoutError when the first one takes longer than `seconds`.
+
+    The agent's own first-word deadline, over every provider the router tries (each provider's own
+    deadline decides when the router moves to the next). Timing out cancels the router's stream,
+    which books the attempt at its reservation.
+    """
+    iterator = aiter(deltas)
+    try:
+        async with asyncio.timeout(seconds):
+            first = await anext(iterator)
+    except StopAsyncIteration:
+        return
+    yield first
+    async for delta in iterator:
+        yield delta
 
 
 def _usd(amount: float) -> str:
