@@ -16,6 +16,7 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_capture_events,
     get_system_health_info,
 )
 
@@ -305,9 +306,16 @@ async def test_the_agent_books_what_the_router_booked_for_a_paid_turn(
 ) -> None:
     entry = await _entry(hass, simulator, ("openai",))
     simulator.sim.set_tool_calls("openai", TURN_ON)
+    events = async_capture_events(hass, "aicleaner_analysis_complete")
 
     await _say(hass, entry, "turn on the kitchen lights")
 
+    # Each model call is in the logbook, as any request is: who answered, at what cost.
+    await hass.async_block_till_done()
+    assert [(e.data["provider"], e.data["success"]) for e in events] == [
+        ("OpenAI", True),
+        ("OpenAI", True),
+    ]
     openai = next(k for k, s in entry.subentries.items() if s.subentry_type == "openai")
     booked = entry.runtime_data.router.get_cost_summary()
     spent = _agent_state(entry, hass).budget.spent_today()
@@ -474,3 +482,20 @@ async def test_the_agent_says_so_when_no_provider_begins_within_its_deadline(
     booked = summary["provider_costs"][openai.subentry_id]["total_cost"]
     assert booked > 0
     assert _agent_state(entry, hass).budget.spent_today() >= booked
+
+
+@pytest.mark.usefixtures("home")
+async def test_a_stream_cut_after_its_first_words_is_said_and_never_switched(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    entry = await _entry(hass, simulator, ("openai", "anthropic"))
+    simulator.sim.set_reply(
+        "openai", "The kitchen lights are coming on now, one by one."
+    )
+    simulator.sim.set_fault("openai", Fault(kind="stream_cut", after_chunks=4))
+
+    result = await _say(hass, entry, "good evening")
+
+    assert _speech(result) == "The answer from OpenAI broke off. Please ask again."
+    # Words had been spoken: the answer is not silently switched to another provider.
+    assert _calls(simulator, "anthropic") == 0
