@@ -499,3 +499,26 @@ async def test_a_stream_cut_after_its_first_words_is_said_and_never_switched(
     assert _speech(result) == "The answer from OpenAI broke off. Please ask again."
     # Words had been spoken: the answer is not silently switched to another provider.
     assert _calls(simulator, "anthropic") == 0
+
+
+@pytest.mark.usefixtures("home")
+async def test_the_user_hears_what_happened_in_their_language(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    entry = await _entry(hass, simulator, ("openai", "ollama"))
+    simulator.sim.set_fault("openai", Fault(kind="rate_limit", retry_after=30))
+    simulator.sim.set_fault("ollama", Fault(kind="reset"))
+
+    result = await conversation.async_converse(
+        hass,
+        "schalte das Küchenlicht ein",
+        None,
+        Context(),
+        language="de",
+        agent_id=_agent_id(hass, entry),
+    )
+
+    assert _speech(result) == (
+        "Keiner deiner KI-Anbieter hat geantwortet: OpenAI ist ausgelastet"
+        " (Ratenlimit), Ollama ist nicht erreichbar."
+    )
