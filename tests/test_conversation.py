@@ -21,6 +21,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.aicleaner.agent_config import (
+    CONF_AGENT_PROVIDERS,
     CONF_MAX_TOOL_ROUNDS,
     CONF_PROVIDER_ORDER,
     CONF_TTFT_TIMEOUT,
@@ -522,3 +523,48 @@ async def test_the_user_hears_what_happened_in_their_language(
         "Keiner deiner KI-Anbieter hat geantwortet: OpenAI ist ausgelastet"
         " (Ratenlimit), Ollama ist nicht erreichbar."
     )
+
+
+@pytest.mark.usefixtures("home")
+async def test_local_first_asks_the_local_provider_before_the_cloud_and_falls_back(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    # OpenAI has the router's first priority; the agent puts the local Ollama first all the same.
+    entry = await _entry(
+        hass, simulator, ("openai", "ollama"), **{CONF_PROVIDER_ORDER: "local_first"}
+    )
+    simulator.sim.set_reply("ollama", "From the house.")
+    simulator.sim.set_reply("openai", "From the cloud.")
+
+    assert _speech(await _say(hass, entry, "hello")) == "From the house."
+    assert _calls(simulator, "openai") == 0
+
+    # The local model is down: the cloud answers.
+    simulator.sim.set_fault("ollama", Fault(kind="reset"))
+    assert _speech(await _say(hass, entry, "hello again")) == "From the cloud."
+
+
+@pytest.mark.usefixtures("home")
+async def test_an_agent_uses_only_the_providers_it_may(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    entry = await _entry(hass, simulator, ("openai", "anthropic"))
+    anthropic = next(
+        key for key, s in entry.subentries.items() if s.subentry_type == "anthropic"
+    )
+    agent = next(
+        s for s in entry.subentries.values() if s.subentry_type == "conversation"
+    )
+    hass.config_entries.async_update_subentry(
+        entry, agent, data={**agent.data, CONF_AGENT_PROVIDERS: [anthropic]}
+    )
+    await hass.async_block_till_done()
+    simulator.sim.set_fault("anthropic", Fault(kind="rate_limit", retry_after=30))
+
+    result = await _say(hass, entry, "hello")
+
+    # OpenAI would answer, but this agent may not use it.
+    assert _speech(result) == (
+        "None of your AI providers answered: Anthropic is rate-limited."
+    )
+    assert _calls(simulator, "openai") == 0
