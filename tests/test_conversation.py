@@ -10,7 +10,7 @@ from typing import Any
 from homeassistant.components import conversation
 from homeassistant.components.conversation import trace as conversation_trace
 from homeassistant.const import CONF_API_KEY, CONF_LLM_HASS_API, STATE_OFF, STATE_ON
-from homeassistant.core import Context, HomeAssistant
+from homeassistant.core import Context, HomeAssistant, State
 from homeassistant.helpers import device_registry as dr, entity_registry as er, llm
 from homeassistant.setup import async_setup_component
 import pytest
@@ -18,6 +18,7 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_capture_events,
     get_system_health_info,
+    mock_restore_cache_with_extra_data,
 )
 
 from custom_components.aicleaner.agent_config import (
@@ -566,5 +567,31 @@ async def test_an_agent_uses_only_the_providers_it_may(
     # OpenAI would answer, but this agent may not use it.
     assert _speech(result) == (
         "None of your AI providers answered: Anthropic is rate-limited."
+    )
+    assert _calls(simulator, "openai") == 0
+
+
+@pytest.mark.usefixtures("home")
+async def test_a_restart_gives_no_fresh_budget(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    # What the agent's cost sensor held before the restart, today.
+    mock_restore_cache_with_extra_data(
+        hass,
+        [
+            (
+                State("sensor.house_cost_today", "0.5"),
+                {"native_value": 0.5, "native_unit_of_measurement": "USD"},
+            )
+        ],
+    )
+    entry = await _entry(hass, simulator, ("openai",), **{CONF_DAILY_BUDGET: 0.5})
+
+    result = await _say(hass, entry, "turn on the kitchen lights")
+
+    assert _agent_state(entry, hass).budget.spent_today() == pytest.approx(0.5)
+    assert _speech(result) == (
+        "This assistant has spent its daily budget of 0.50 USD,"
+        " and no free provider can answer."
     )
     assert _calls(simulator, "openai") == 0
