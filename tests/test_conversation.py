@@ -31,6 +31,7 @@ from custom_components.aicleaner.agent_config import (
 )
 from custom_components.aicleaner.agent_state import async_agent_state
 from custom_components.aicleaner.const import (
+    CONF_ADMIN_ONLY,
     CONF_BASE_URL,
     CONF_DAILY_BUDGET,
     CONF_MAX_RETRIES,
@@ -594,4 +595,29 @@ async def test_a_restart_gives_no_fresh_budget(
         "This assistant has spent its daily budget of 0.50 USD,"
         " and no free provider can answer."
     )
+    assert _calls(simulator, "openai") == 0
+
+
+@pytest.mark.usefixtures("home")
+async def test_a_non_admin_user_never_reaches_an_admin_only_provider(
+    hass: HomeAssistant, simulator: SimulatorServer, hass_read_only_user: Any
+) -> None:
+    entry = await _entry(hass, simulator, ("openai", "anthropic"))
+    openai = next(s for s in entry.subentries.values() if s.subentry_type == "openai")
+    hass.config_entries.async_update_subentry(
+        entry, openai, data={**openai.data, CONF_ADMIN_ONLY: True}
+    )
+    await hass.async_block_till_done()
+    simulator.sim.set_reply("anthropic", "Hello from Anthropic.")
+
+    result = await conversation.async_converse(
+        hass,
+        "hello",
+        None,
+        Context(user_id=hass_read_only_user.id),
+        language="en",
+        agent_id=_agent_id(hass, entry),
+    )
+
+    assert _speech(result) == "Hello from Anthropic."
     assert _calls(simulator, "openai") == 0
