@@ -15,15 +15,15 @@ import logging
 
 from homeassistant.components import conversation
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.translation import async_get_translations
 
 from .agent_config import ORDER_LOCAL_FIRST, ORDER_ROUTER, AgentSettings
 from .agent_convert import DeltaStream, messages, system_prompt, tool_definitions
+from .agent_speech import AgentVoice, usd
 from .agent_state import AgentState
-from .const import CONF_ADMIN_ONLY, CONF_ENABLED, DOMAIN
+from .const import CONF_ADMIN_ONLY, CONF_ENABLED
 from .router.conversation import RouterDelta, conversation_token_bound
 from .router.errors import AICleanerError, AllProvidersFailed, ErrorCategory
-from .router.models import AIRequest, AIResponse, Attempt, AttemptOutcome
+from .router.models import AIRequest, AIResponse, AttemptOutcome
 from .router.streaming import StreamInterrupted
 from .runtime import AICleanerConfigEntry
 from .services import _fire_complete as fire_complete, provider_names
@@ -42,21 +42,6 @@ _NOT_BILLED = frozenset(
         ErrorCategory.BREAKER_OPEN,
         ErrorCategory.RATE_LIMITED_LOCAL,
         ErrorCategory.BAD_REQUEST,
-        ErrorCategory.MODEL_NOT_FOUND,
-    }
-)
-# Why a provider did not answer, as the spoken sentence says it (exceptions.agent_reason_<key>).
-_REASONS = frozenset(
-    {
-        ErrorCategory.RATE_LIMIT,
-        ErrorCategory.OVERLOADED,
-        ErrorCategory.TIMEOUT,
-        ErrorCategory.NETWORK,
-        ErrorCategory.AUTH,
-        ErrorCategory.BUDGET,
-        ErrorCategory.BREAKER_OPEN,
-        ErrorCategory.RATE_LIMITED_LOCAL,
-        ErrorCategory.DEADLINE,
         ErrorCategory.MODEL_NOT_FOUND,
     }
 )
@@ -95,9 +80,11 @@ class AgentTurn:
         self._settings = settings
         self._state = state
         self._chat_log = chat_log
-        self._language = language
         self._is_admin = is_admin
         self._labels = provider_names(entry)
+        self._voice = AgentVoice(
+            hass, chat_log, agent_id=agent_id, language=language, labels=self._labels
+        )
 
     async def async_run(self) -> None:
         """Call the model until it has answered, or the round limit is reached."""
@@ -106,7 +93,7 @@ class AgentTurn:
                 return
             if not self._chat_log.unresponded_tool_results:
                 return
-        await self._async_say(
+        await self._voice.async_say(
             "agent_round_limit", rounds=str(self._settings.max_tool_rounds)
         )
 
@@ -173,7 +160,7 @@ class AgentTurn:
         request = self._request()
         candidates = self._candidates(request)
         if not candidates:
-            await self._async_say("agent_no_provider")
+            await self._voice.async_say("agent_no_provider")
             return False
         budget = self._state.budget
         paid = [c for c in candidates if c.bound > 0]
@@ -182,7 +169,9 @@ class AgentTurn:
             # The agent's own budget is spent: free providers still answer.
             candidates = [c for c in candidates if c.bound == 0]
             if not candidates:
-                await self._async_say("agent_budget_spent", budget=_usd(budget.limit))
+                await self._voice.async_say(
+                    "agent_budget_spent", budget=usd(budget.limit)
+                )
                 return False
         routed = self._routed(request, candidates)
         stream = DeltaStream(
@@ -205,7 +194,7 @@ class AgentTurn:
             # No provider began within the agent's deadline: the call was cancelled (and booked).
             budget.settle(held, held or 0.0)
             self._state.changed()
-            await self._async_say(
+            await self._voice.async_say(
                 "agent_too_slow", seconds=f"{self._settings.ttft_timeout:g}"
             )
             return False
@@ -217,12 +206,12 @@ class AgentTurn:
             budget.settle(held, (held or 0.0) if billed else 0.0)
             self._state.changed()
             fire_complete(self._hass, self._labels, routed, None)
-            await self._async_say_failed(err.attempts)
+            await self._voice.async_say_failed(err.attempts)
             return False
         except StreamInterrupted as err:
             budget.settle(held, held or 0.0)
             self._state.changed()
-            await self._async_say(
+            await self._voice.async_say(
                 "agent_cut_off",
                 provider=self._labels.get(err.error.provider, err.error.provider),
             )
@@ -231,7 +220,7 @@ class AgentTurn:
             _LOGGER.debug("Assist turn failed: %s", err)
             budget.settle(held, 0.0)
             self._state.changed()
-            await self._async_say("agent_failed")
+            await self._voice.async_say("agent_failed")
             return False
         response = stream.response
         budget.settle(held, response.cost if response else (held or 0.0))
@@ -262,34 +251,6 @@ class AgentTurn:
             }
         )
 
-    async def _async_say_failed(self, attempts: tuple[Attempt, ...]) -> None:
-        """Say that no provider answered, and why each did not (a spent budget said as such)."""
-        if attempts and all(a.category == ErrorCategory.BUDGET for a in attempts):
-            await self._async_say("agent_budget_spent_router")
-            return
-        texts = await self._async_texts()
-        why: dict[str, str] = {}
-        for attempt in attempts:
-            category = attempt.category if attempt.category in _REASONS else "other"
-            why[attempt.provider] = _text(
-                texts,
-                f"agent_reason_{category}",
-                provider=self._labels.get(attempt.provider, attempt.provider),
-            )
-        await self._async_say("agent_all_failed", reasons=", ".join(why.values()))
-
-    async def _async_texts(self) -> dict[str, str]:
-        return await async_get_translations(
-            self._hass, self._language, "exceptions", {DOMAIN}
-        )
-
-    async def _async_say(self, key: str, **placeholders: str) -> None:
-        """Answer with one of the agent's sentences, in the user's language."""
-        text = _text(await self._async_texts(), key, **placeholders)
-        self._chat_log.async_add_assistant_content_without_tools(
-            conversation.AssistantContent(agent_id=self._agent_id, content=text)
-        )
-
 
 async def first_within(
     deltas: AsyncIterator[RouterDelta], seconds: float
@@ -309,13 +270,3 @@ async def first_within(
     yield first
     async for delta in iterator:
         yield delta
-
-
-def _usd(amount: float) -> str:
-    """Say an amount of dollars; a budget under a cent keeps its digits, never "0.00"."""
-    return f"{amount:.2f}" if amount >= 0.01 or amount == 0 else f"{amount:.2g}"
-
-
-def _text(texts: dict[str, str], key: str, **placeholders: str) -> str:
-    template = texts.get(f"component.{DOMAIN}.exceptions.{key}.message", key)
-    return template.format(**placeholders)
