@@ -147,3 +147,56 @@ def test_assist_in_the_frontend_turns_on_the_kitchen_lights_and_fails_over(
     assert "Simulated" in shown
     assert _light(hass) == "on"
     assert hass.request("GET", LAST_PROVIDER)["state"] not in (first, "unknown")
+
+
+@pytest.mark.usefixtures("socket_enabled")
+def test_an_agent_is_added_in_the_frontend_with_the_form_as_shown(
+    demo: tuple[HassProcess, int], browser: Browser
+) -> None:
+    hass, _ = demo
+    # A closing dialog steps the history back: let it, then go to the integration's page.
+    browser.run(lambda: browser.page.wait_for_timeout(2000))
+    text = browser.open(
+        "/config/integrations/integration/aicleaner", develop_assist.AGENT_NAME
+    )
+    browser.shot("assist-integration.png")
+    assert "Add Assist agent" in text
+    fields = (
+        "Instructions",
+        "Provider order",
+        "Tool rounds per answer",
+        "Daily budget",
+    )
+    text = browser.click_text("Add Assist agent", fields)
+    browser.shot("assist-agent-form.png")
+    for shown in (*fields, "Time to first word", "Local first, then the others"):
+        assert shown in text, f"{shown!r} is not on the agent form:\n{text}"
+    assert "component.aicleaner" not in text
+
+    # Submitted as shown, only a name typed: the form must accept its own values.
+    def _submit() -> str:
+        page = browser.page
+        name = page.locator(
+            "ha-dialog input[name='name'], dialog-data-entry-flow input"
+        ).first
+        name.fill("Hall")
+        page.get_by_role("button", name="Submit").first.click()
+        page.wait_for_timeout(2000)
+        shown: str = page.evaluate(SHOWN_TEXT)
+        page.keyboard.press("Escape")
+        return shown
+
+    text = browser.run(_submit)
+    browser.shot("assist-agent-added.png")
+    assert "Not all required fields" not in text
+    subentries = hass.websocket_command(
+        {
+            "type": "config_entries/subentries/list",
+            "entry_id": hass.request(
+                "GET", "/api/config/config_entries/entry?domain=aicleaner"
+            )[0]["entry_id"],
+        }
+    )
+    assert "Hall" in {
+        s["title"] for s in subentries if s["subentry_type"] == "conversation"
+    }
