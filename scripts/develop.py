@@ -19,6 +19,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from homeassistant.const import RESTART_EXIT_CODE  # noqa: E402
 
+from scripts import develop_assist  # noqa: E402
 from tests.e2e.hass_process import (  # noqa: E402
     LOOPBACK,
     HassProcess,
@@ -488,6 +489,11 @@ def set_up(hass: HassProcess, sim_port: int | None) -> None:
     if sim_port is not None:
         script_simulator_replies(sim_port)
     ensure_dashboard(hass)
+    # The Assist agent over the simulated providers, as the default Assist pipeline's agent.
+    entry_id = hass.request("GET", "/api/config/config_entries/entry?domain=aicleaner")[
+        0
+    ]
+    develop_assist.set_up_assist(hass, entry_id["entry_id"], sim_port)
 
 
 def main() -> int:

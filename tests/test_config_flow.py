@@ -34,6 +34,7 @@ from custom_components.aicleaner.const import (
     DOMAIN,
 )
 from custom_components.aicleaner.credentials import async_get_vault
+from custom_components.aicleaner.providers import PROVIDER_KINDS
 from custom_components.aicleaner.router.errors import (
     AuthError,
     BadRequestError,
@@ -131,6 +132,12 @@ def _strings() -> dict[str, Any]:
             encoding="utf-8"
         )
     )
+
+
+def _provider_strings() -> dict[str, Any]:
+    """The texts of each provider kind's subentry flow (not the Assist agent's)."""
+    subentries = _strings()["config_subentries"]
+    return {kind: subentries[kind] for kind in PROVIDER_KINDS}
 
 
 async def _start_subentry_flow(
@@ -595,7 +602,7 @@ async def test_only_the_reconfigure_form_says_an_empty_key_keeps_the_current_one
     result = await _start_subentry_flow(hass, entry, "openai")
     assert result["step_id"] == "connection"
     steps_with_a_key = 0
-    for kind, texts in _strings()["config_subentries"].items():
+    for kind, texts in _provider_strings().items():
         steps = texts["step"]
         assert steps["reconfigure"]["data"] == steps["connection"]["data"], kind
         if "api_key" not in steps["connection"]["data"]:
@@ -636,7 +643,7 @@ async def test_connection_errors_say_what_is_wrong(
             result["flow_id"], {CONF_NAME: "OpenAI", CONF_API_KEY: "sk-x"}
         )
     assert result["errors"] == {"base": expected}
-    for kind, texts in _strings()["config_subentries"].items():
+    for kind, texts in _provider_strings().items():
         assert texts["error"][expected], kind
 
 
@@ -794,7 +801,7 @@ async def test_settings_step_describes_itself_and_the_rate_limits_have_units(
     assert (
         _schema_field(result, CONF_DAILY_BUDGET).config["unit_of_measurement"] == "USD"
     )
-    for kind, texts in strings["config_subentries"].items():
+    for kind, texts in _provider_strings().items():
         settings = texts["step"]["settings"]
         assert "{name}" in settings["description"], kind
         # Every new provider starts at priority 1, so the text says what a tie does.

@@ -22,6 +22,7 @@ PLATFORMS: list[Platform] = [
     Platform.AI_TASK,
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
+    Platform.CONVERSATION,
     Platform.SELECT,
     Platform.SENSOR,
 ]

@@ -33,6 +33,7 @@ from .router.errors import AICleanerError, AllProvidersFailed, ErrorCategory
 from .router.models import AIRequest, AIResponse, Attempt, AttemptOutcome, ImageInput
 from .runtime import AICleanerConfigEntry, AICleanerRuntimeData
 from .services import provider_names
+from .subentries import provider_subentries
 
 PARALLEL_UPDATES = 0
 
@@ -168,7 +169,7 @@ class AICleanerTaskEntity(ai_task.AITaskEntity, AICleanerEntity):
         running = set(runtime.router.provider_names)
         allowed = {
             key
-            for key, subentry in entry.subentries.items()
+            for key, subentry in provider_subentries(entry).items()
             if key in running
             and subentry.data.get(CONF_ENABLED, True)
             and (is_admin or not subentry.data.get(CONF_ADMIN_ONLY, False))

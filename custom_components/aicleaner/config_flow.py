@@ -17,6 +17,8 @@ from homeassistant.config_entries import (
 )
 from homeassistant.core import callback
 
+from .agent_config import SUBENTRY_CONVERSATION
+from .agent_flow import AgentSubentryFlow
 from .const import DEFAULT_TITLE, DOMAIN
 from .flow_schema import ROUTER_SCHEMA
 from .options_flow import RouterOptionsFlow
@@ -42,8 +44,11 @@ class AICleanerConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_supported_subentry_types(
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
-        """One subentry type per provider kind."""
-        return dict.fromkeys(PROVIDER_KINDS, ProviderSubentryFlow)
+        """One subentry type per provider kind, and the Assist agent's."""
+        return {
+            **dict.fromkeys(PROVIDER_KINDS, ProviderSubentryFlow),
+            SUBENTRY_CONVERSATION: AgentSubentryFlow,
+        }
 
     async def async_step_user(
         self, user_input: dict[str, Any] | None = None

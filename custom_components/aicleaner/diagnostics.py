@@ -15,6 +15,7 @@ from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant
 from yarl import URL
 
+from .agent_state import assist_agents_diagnostics
 from .const import CONF_BASE_URL
 from .runtime import AICleanerConfigEntry
 from .services import provider_names
@@ -66,7 +67,10 @@ async def async_get_config_entry_diagnostics(
     ledger = router.get_cost_summary()
     if isinstance(ledger.get("provider_costs"), Mapping):
         ledger = {**ledger, "provider_costs": by_name(ledger["provider_costs"])}
+    agents = assist_agents_diagnostics(hass, entry)
     return {
+        # Only with Assist agents: what each spent and holds today, and its last provider.
+        **({"assist_agents": agents} if agents else {}),
         "entry": entry_dict,
         "router_settings": dict(entry.options),
         "providers_without_readable_key": sorted(runtime.unreadable_keys),

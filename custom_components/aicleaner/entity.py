@@ -15,6 +15,7 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .const import CONF_MODEL, DEFAULT_TITLE, DOMAIN
 from .coordinator import AICleanerCoordinator, ProviderHealth
 from .runtime import AICleanerConfigEntry
+from .subentries import provider_subentries
 
 # What the device page shows as a provider's maker: its kind (the subentry type).
 KIND_NAMES: Final = {
@@ -118,7 +119,7 @@ def async_update_provider_devices(
 ) -> None:
     """Show a renamed provider's new title, and its new model, on its device page."""
     registry = dr.async_get(hass)
-    for subentry_id, subentry in entry.subentries.items():
+    for subentry_id, subentry in provider_subentries(entry).items():
         device = registry.async_get_device_by_identifier(
             (DOMAIN, subentry_id), entry.entry_id
         )

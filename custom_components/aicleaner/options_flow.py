@@ -26,6 +26,7 @@ from .const import (
     RULE_CONDITIONS,
 )
 from .flow_schema import number_box, router_settings_schema
+from .subentries import provider_subentries
 
 # The condition choice whose rule matches a tag (the tag field names it).
 RULE_TAG = "tag"
@@ -54,7 +55,7 @@ class RouterOptionsFlow(OptionsFlow):
         """Return each provider's title by subentry id: rules store ids, people read titles."""
         return {
             subentry_id: subentry.title
-            for subentry_id, subentry in self.config_entry.subentries.items()
+            for subentry_id, subentry in provider_subentries(self.config_entry).items()
         }
 
     def _save(self, changes: dict[str, Any]) -> ConfigFlowResult:
@@ -100,7 +101,7 @@ class RouterOptionsFlow(OptionsFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Start a new routing rule."""
-        if not self.config_entry.subentries:
+        if not provider_subentries(self.config_entry):
             return self.async_abort(reason="no_providers")
         self._rule_index = None
         return await self.async_step_rule()

@@ -20,6 +20,7 @@ from .provider_options import client_options
 from .providers import BaseProvider, create_provider
 from .router import ProviderSettings, Router, RouterConfig
 from .storage import CostLedger
+from .subentries import provider_subentries
 
 
 @dataclass(kw_only=True)
@@ -70,7 +71,7 @@ def _providers(
     providers: list[BaseProvider] = []
     settings: dict[str, ProviderSettings] = {}
     unreadable: set[str] = set()
-    for subentry in entry.subentries.values():
+    for subentry in provider_subentries(entry).values():
         try:
             providers.append(build_provider(hass, vault, subentry))
         except CredentialError:
@@ -98,7 +99,7 @@ async def async_build_runtime(
         vault=vault,
         ledger=CostLedger(hass, router),
         coordinator=AICleanerCoordinator(hass, entry, router),
-        provider_data={s.subentry_id: s.data for s in entry.subentries.values()},
+        provider_data={key: s.data for key, s in provider_subentries(entry).items()},
         unreadable_keys=unreadable,
     )
 
@@ -119,7 +120,7 @@ def async_apply_entry_update(
     providers, settings, unreadable = _providers(hass, runtime.vault, entry)
     router.update_providers(providers, settings)
     runtime.unreadable_keys = unreadable
-    for subentry_id, subentry in entry.subentries.items():
+    for subentry_id, subentry in provider_subentries(entry).items():
         before = runtime.provider_data.get(subentry_id)
         if (
             before is not None
@@ -128,5 +129,7 @@ def async_apply_entry_update(
         ):
             router.reset_credentials(subentry_id)
             rekeyed.add(subentry_id)
-    runtime.provider_data = {s.subentry_id: s.data for s in entry.subentries.values()}
+    runtime.provider_data = {
+        key: s.data for key, s in provider_subentries(entry).items()
+    }
     return rekeyed

@@ -18,6 +18,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
+from .agent_sensor import async_add_agent_sensors
 from .coordinator import AICleanerData, ProviderHealth, ProviderStatus
 from .entity import (
     AICleanerEntity,
@@ -179,6 +180,7 @@ async def async_setup_entry(
             for description in PROVIDER_SENSORS
         ],
     )
+    async_add_agent_sensors(hass, entry, async_add_entities)
 
 
 class ProviderSensor(AICleanerProviderEntity, SensorEntity):

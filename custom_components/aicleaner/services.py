@@ -31,6 +31,7 @@ from .metrics import in_ms_and_percent
 from .router.errors import AICleanerError, AllProvidersFailed, BadRequestError
 from .router.models import AIRequest, AIResponse
 from .runtime import AICleanerConfigEntry, AICleanerRuntimeData
+from .subentries import provider_subentries
 
 SERVICE_ANALYZE: Final = "analyze"
 SERVICE_ANALYZE_BATCH: Final = "analyze_batch"
@@ -140,7 +141,7 @@ def provider_names(entry: AICleanerConfigEntry) -> dict[str, str]:
     """Return what people call each provider, by router key; unique even if titles clash."""
     names: dict[str, str] = {}
     taken: set[str] = set()
-    for key, subentry in entry.subentries.items():
+    for key, subentry in provider_subentries(entry).items():
         name = subentry.title
         if name in taken:
             name = f"{name} ({key[-6:]})"
@@ -202,7 +203,7 @@ async def _async_build(
             raise _invalid(
                 "value_out_of_range", field=field, min=f"{low:g}", max=f"{high:g}"
             )
-    subentries = entry.subentries
+    subentries = provider_subentries(entry)
     if not subentries:
         raise _invalid("no_providers")
     order = tuple(

@@ -7,6 +7,7 @@ from typing import Any
 from homeassistant.components import system_health
 from homeassistant.core import HomeAssistant, callback
 
+from .agent_config import SUBENTRY_CONVERSATION
 from .budget_repairs import budget_spent, usd
 from .const import DOMAIN
 from .coordinator import UNAVAILABLE, ProviderStatus
@@ -62,4 +63,9 @@ async def system_health_info(hass: HomeAssistant) -> dict[str, Any]:
             if budget_spent(costs["daily_budget"], costs["total_cost"])
         ),
         "provider_budgets_total": f"{sum(budgets):.2f} USD" if budgets else "none",
+        "assist_agents": sum(
+            1
+            for subentry in entries[0].subentries.values()
+            if subentry.subentry_type == SUBENTRY_CONVERSATION
+        ),
     }

@@ -196,6 +196,9 @@ class HassProcess:
     show_output: bool = False
     token: str | None = None
     process: subprocess.Popen[bytes] | None = None
+    # The interpreter whose `python -m homeassistant` runs: the project venv's (the pinned release), or
+    # another venv's, such as the newest release's (tests/e2e/test_newest_release.py).
+    python: str = sys.executable
 
     @property
     def url(self) -> str:
@@ -226,7 +229,7 @@ class HassProcess:
         output = None if self.show_output else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [
-                sys.executable,
+                self.python,
                 "-m",
                 "homeassistant",
                 "--config",

@@ -1,0 +1,202 @@
+"""The Assist dialog in the real frontend (headless Chromium) with the demo's AICleaner agent.
+
+A user opens Assist, types "turn on the kitchen lights", sees the answer come in and the light turn
+on; then again with the first provider failing, which the agent passes over before a word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+import json
+import time
+from typing import Any
+import urllib.request
+
+import pytest
+import pytest_socket
+
+from scripts import develop, develop_assist
+
+from .hass_process import HassProcess, provider_simulator
+from .test_frontend import CHROMIUM, SHOWN_TEXT, Browser, _browser_tokens
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="Debian's chromium is not installed; scripts/bootstrap installs it in the "
+    "project environment (SID_APT_PACKAGES in scripts/_common.sh)",
+)
+
+
+@pytest.fixture(autouse=True)
+def verify_cleanup() -> None:
+    """The browser's threads outlive each test (see test_frontend.py)."""
+
+
+@pytest.fixture(scope="module")
+def demo(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[HassProcess, int]]:
+    """HA as scripts/develop sets it up, with the simulator it talks to."""
+    pytest_socket.enable_socket()
+    with provider_simulator() as sim_port:
+        hass = HassProcess(
+            config_dir=tmp_path_factory.mktemp("assist-frontend"),
+            configuration=develop.CONFIGURATION_YAML,
+        )
+        try:
+            hass.start(timeout=180)
+            develop.set_up(hass, sim_port)
+            hass.wait_until_running(timeout=180)
+            yield hass, sim_port
+        finally:
+            hass.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(demo: tuple[HassProcess, int]) -> Iterator[Browser]:
+    """A logged-in frontend."""
+    hass, _ = demo
+    browser = Browser(hass, _browser_tokens(hass))
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+# The agent's device shows the provider that last answered it.
+LAST_PROVIDER = "/api/states/sensor.aicleaner_assist_last_provider"
+
+
+def _sim(sim_port: int, path: str, payload: dict[str, Any] | None = None) -> None:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{sim_port}{path}",
+        data=None if payload is None else json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST" if payload is not None else "DELETE",
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
+def _light(hass: HassProcess) -> str:
+    state: str = hass.request("GET", f"/api/states/{develop_assist.KITCHEN_LIGHT}")[
+        "state"
+    ]
+    return state
+
+
+def _ask_assist(browser: Browser, text: str) -> str:
+    """Open the Assist dialog, type `text`, send it; return the dialog's text once answered."""
+
+    def _run() -> str:
+        page = browser.page
+        page.evaluate(
+            "p => { history.pushState(null, '', p);"
+            " window.dispatchEvent(new CustomEvent('location-changed')); }",
+            "/lovelace/0",
+        )
+        page.wait_for_timeout(1000)
+        page.keyboard.press("a")
+        field = page.locator("ha-assist-chat ha-textfield input, ha-assist-chat input")
+        field.first.wait_for(state="visible", timeout=30_000)
+        before = page.locator("ha-assist-chat .message").count()
+        field.first.fill(text)
+        field.first.press("Enter")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            # The user's message and the agent's answer: two more bubbles, the last one filled.
+            messages = page.locator("ha-assist-chat .message")
+            if messages.count() >= before + 2:
+                last = messages.nth(messages.count() - 1).inner_text()
+                if last.strip() and "…" not in last:
+                    break
+            page.wait_for_timeout(250)
+        shown: str = page.evaluate(SHOWN_TEXT)
+        page.keyboard.press("Escape")
+        return shown
+
+    return browser.run(_run)
+
+
+@pytest.mark.usefixtures("socket_enabled")
+def test_assist_in_the_frontend_turns_on_the_kitchen_lights_and_fails_over(
+    demo: tuple[HassProcess, int], browser: Browser
+) -> None:
+    hass, sim_port = demo
+    assert _light(hass) == "off"
+
+    shown = _ask_assist(browser, "turn on the kitchen lights")
+    browser.shot("assist-answer.png")
+    assert "turn on the kitchen lights" in shown
+    assert "Simulated" in shown
+    assert _light(hass) == "on"
+
+    first = hass.request("GET", LAST_PROVIDER)["state"]
+    kind = next(k for k, name, *_ in develop.DEMO_PROVIDERS if name == first)
+
+    # Again, with the provider that answered rate-limited: another one answers.
+    hass.request(
+        "POST",
+        "/api/services/light/turn_off",
+        {"entity_id": develop_assist.KITCHEN_LIGHT},
+    )
+    assert _light(hass) == "off"
+    _sim(sim_port, "/_sim/faults", {"provider": kind, "kind": "rate_limit"})
+    shown = _ask_assist(browser, "turn on the kitchen lights")
+    browser.shot("assist-failover.png")
+    assert "Simulated" in shown
+    assert _light(hass) == "on"
+    assert hass.request("GET", LAST_PROVIDER)["state"] not in (first, "unknown")
+
+
+@pytest.mark.usefixtures("socket_enabled")
+def test_an_agent_is_added_in_the_frontend_with_the_form_as_shown(
+    demo: tuple[HassProcess, int], browser: Browser
+) -> None:
+    hass, _ = demo
+    # A closing dialog steps the history back: let it, then go to the integration's page.
+    browser.run(lambda: browser.page.wait_for_timeout(2000))
+    text = browser.open(
+        "/config/integrations/integration/aicleaner", develop_assist.AGENT_NAME
+    )
+    browser.shot("assist-integration.png")
+    assert "Add Assist agent" in text
+    fields = (
+        "Instructions",
+        "Provider order",
+        "Tool rounds per answer",
+        "Daily budget",
+    )
+    text = browser.click_text("Add Assist agent", fields)
+    browser.shot("assist-agent-form.png")
+    for shown in (*fields, "Time to first word", "Local first, then the others"):
+        assert shown in text, f"{shown!r} is not on the agent form:\n{text}"
+    assert "component.aicleaner" not in text
+
+    # Submitted as shown, only a name typed: the form must accept its own values.
+    def _submit() -> str:
+        page = browser.page
+        name = page.locator(
+            "ha-dialog input[name='name'], dialog-data-entry-flow input"
+        ).first
+        name.fill("Hall")
+        page.get_by_role("button", name="Submit").first.click()
+        page.wait_for_timeout(2000)
+        shown: str = page.evaluate(SHOWN_TEXT)
+        page.keyboard.press("Escape")
+        return shown
+
+    text = browser.run(_submit)
+    browser.shot("assist-agent-added.png")
+    assert "Not all required fields" not in text
+    subentries = hass.websocket_command(
+        {
+            "type": "config_entries/subentries/list",
+            "entry_id": hass.request(
+                "GET", "/api/config/config_entries/entry?domain=aicleaner"
+            )[0]["entry_id"],
+        }
+    )
+    assert "Hall" in {
+        s["title"] for s in subentries if s["subentry_type"] == "conversation"
+    }
