@@ -20,7 +20,7 @@ import aiohttp
 from homeassistant.const import CONF_API_KEY, CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
 
 from custom_components.aicleaner.const import (
@@ -170,9 +170,10 @@ async def test_a_litellm_proxy_added_with_the_defaults_is_a_priced_gateway_never
     ) == LITELLM_GPT_4O_MINI
     await hass.async_block_till_done()
 
-    # Refused for a local-only request, before anything reaches the proxy or its upstream.
+    # Refused for a local-only request, before anything reaches the proxy or its upstream: the
+    # caller's own choice, named as such.
     upstream_calls = simulator.sim.request_count("openai")
-    with pytest.raises(HomeAssistantError):
+    with pytest.raises(ServiceValidationError, match="not local"):
         await hass.services.async_call(
             DOMAIN,
             "analyze",
@@ -200,8 +201,8 @@ async def test_a_litellm_proxy_added_with_the_defaults_is_a_priced_gateway_never
     ) / 1_000_000
     assert answer["cost"] == pytest.approx(expected, rel=1e-6)
     assert answer["cost"] > 0
-    # Once the client books the gateway's own figure (x-litellm-response-cost), one more assert
-    # here: answer["cost_source"] == "gateway".
+    # And the figure booked is the one the proxy reported (x-litellm-response-cost).
+    assert answer["cost_source"] == "gateway"
 
 
 @pytest.mark.usefixtures("socket_enabled")
