@@ -33,6 +33,7 @@ from custom_components.aicleaner.const import (
     CONF_RATE_LIMIT_RPH,
     CONF_SELECTION_STRATEGY,
     CONF_TIMEOUT_SECONDS,
+    CONF_TTFT_TIMEOUT,
     CONF_WEIGHT,
     DOMAIN,
     SECTION_ADVANCED,
@@ -42,6 +43,7 @@ from custom_components.aicleaner.providers.gateway import GatewayFinding
 from custom_components.aicleaner.router import BreakerSettings, ProviderSettings
 from custom_components.aicleaner.router.errors import AllProvidersFailed
 from custom_components.aicleaner.router.models import AIRequest, HealthResult
+from custom_components.aicleaner.router.streaming import TTFT_CLOUD, ttft_deadline
 from tests.simulator import Fault, SimulatorServer
 from tests.test_config_flow import _router_entry, _start_subentry_flow, _suggested
 
@@ -129,7 +131,9 @@ async def test_limits_retries_and_breaker_are_saved_flat_and_used_without_a_relo
     )
     assert section.options == {"collapsed": True}
     assert {
-        str(key): key.description["suggested_value"] for key in section.schema.schema
+        str(key): key.description["suggested_value"]
+        for key in section.schema.schema
+        if key.description
     } == {
         CONF_TIMEOUT_SECONDS: 30.0,
         CONF_MAX_RETRIES: 3,
@@ -180,6 +184,56 @@ async def test_limits_retries_and_breaker_are_saved_flat_and_used_without_a_relo
     assert [attempt.category for attempt in failed.value.attempts] == ["timeout"]
     assert simulator.sim.request_count("openai") == calls + 1
     assert router.provider_stats(subentry_id).breaker_state == "open"
+
+
+def _advanced_suggestions(result: dict) -> dict[str, Any]:
+    section = next(
+        value
+        for key, value in result["data_schema"].schema.items()
+        if key == SECTION_ADVANCED
+    )
+    return {
+        str(key): (key.description or {}).get("suggested_value")
+        for key in section.schema.schema
+    }
+
+
+async def test_the_first_word_deadline_is_offered_empty_saved_used_and_cleared(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    entry = await _provider_entry(hass, simulator)
+    router = entry.runtime_data.router
+    [subentry_id] = entry.subentries
+    result = await _reconfigure_to_settings(hass, entry, simulator)
+    # Offered in the advanced section, empty: the default by locality (10 s in the cloud).
+    assert _advanced_suggestions(result)[CONF_TTFT_TIMEOUT] is None
+    assert ttft_deadline(router._slots[subentry_id]) == TTFT_CLOUD
+
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            CONF_MODEL: "gpt-4o-mini",
+            **BASICS,
+            SECTION_ADVANCED: {**ADVANCED, CONF_TTFT_TIMEOUT: 4.5},
+        },
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.subentries[subentry_id].data[CONF_TTFT_TIMEOUT] == 4.5
+    assert router._slots[subentry_id].settings.ttft_timeout == 4.5
+    assert ttft_deadline(router._slots[subentry_id]) == 4.5
+
+    # Reconfigure shows the saved value; emptying the field goes back to the default.
+    result = await _reconfigure_to_settings(hass, entry, simulator)
+    assert _advanced_suggestions(result)[CONF_TTFT_TIMEOUT] == 4.5
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {CONF_MODEL: "gpt-4o-mini", **BASICS, SECTION_ADVANCED: ADVANCED},
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert entry.subentries[subentry_id].data[CONF_TTFT_TIMEOUT] is None
+    assert ttft_deadline(router._slots[subentry_id]) == TTFT_CLOUD
 
 
 async def test_an_hourly_limit_turns_away_the_request_over_it(

@@ -75,6 +75,9 @@ KEY_ROTATION_DAYS: Final = 90
 CONF_RATE_LIMIT_RPH: Final = "rate_limit_rph"
 CONF_BURST_ALLOWANCE: Final = "burst_allowance"
 CONF_TIMEOUT_SECONDS: Final = "timeout_seconds"
+# Seconds a stream may take to its first token before the next provider is tried (empty: 10 s
+# for a cloud provider, 30 s for a local one).
+CONF_TTFT_TIMEOUT: Final = "ttft_timeout"
 CONF_MAX_RETRIES: Final = "max_retries"
 CONF_FAILURE_THRESHOLD: Final = "failure_threshold"
 CONF_BREAKER_TIMEOUT: Final = "circuit_breaker_timeout"

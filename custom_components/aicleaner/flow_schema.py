@@ -33,6 +33,7 @@ from .const import (
     CONF_REQUEST_TIMEOUT,
     CONF_SELECTION_STRATEGY,
     CONF_TIMEOUT_SECONDS,
+    CONF_TTFT_TIMEOUT,
     DEFAULT_BATCH_SIZE,
     DEFAULT_CACHE_TTL,
     DEFAULT_HEALTH_CHECK_INTERVAL,
@@ -128,6 +129,8 @@ def advanced_fields() -> dict[Any, Any]:
         probatio.Required(
             CONF_TIMEOUT_SECONDS, default=defaults.timeout_seconds
         ): number_box(1, 600, unit="s"),
+        # Empty: 10 s for a cloud provider, 30 s for a local one (`router.streaming`).
+        probatio.Optional(CONF_TTFT_TIMEOUT): number_box(0.5, 600, step=0.5, unit="s"),
         probatio.Required(CONF_MAX_RETRIES, default=defaults.max_retries): probatio.All(
             number_box(0, 10), probatio.Coerce(int)
         ),

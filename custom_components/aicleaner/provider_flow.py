@@ -35,6 +35,7 @@ from .const import (
     CONF_RATE_LIMIT_RPM,
     CONF_RATE_LIMIT_TPM,
     CONF_SERVER_ROLE,
+    CONF_TTFT_TIMEOUT,
     DOMAIN,
     KINDS_REQUIRING_BASE_URL,
     KINDS_REQUIRING_KEY,
@@ -254,6 +255,11 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
                     **self._suggested_settings()[SECTION_ADVANCED],
                     **(user_input.get(SECTION_ADVANCED) or {}),
                 }
+                if SECTION_ADVANCED in user_input:
+                    # A first-token deadline left empty means the default by locality.
+                    advanced[CONF_TTFT_TIMEOUT] = user_input[SECTION_ADVANCED].get(
+                        CONF_TTFT_TIMEOUT
+                    )
                 # An empty optional field means "none": no limit, no override.
                 self._settings = {
                     CONF_DAILY_BUDGET: None,

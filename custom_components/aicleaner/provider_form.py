@@ -34,6 +34,7 @@ from .const import (
     CONF_RATE_LIMIT_TPM,
     CONF_SERVER_ROLE,
     CONF_TIMEOUT_SECONDS,
+    CONF_TTFT_TIMEOUT,
     CONF_WEIGHT,
     SECTION_ADVANCED,
     SERVER_FORWARDS,
@@ -184,6 +185,9 @@ def suggested_settings(
             ),
         },
     }
+    if current.get(CONF_TTFT_TIMEOUT) is not None:
+        # Empty stays empty: the default by locality (a None suggestion would not validate).
+        suggested[SECTION_ADVANCED][CONF_TTFT_TIMEOUT] = current[CONF_TTFT_TIMEOUT]
     if kind == "ollama":
         suggested[CONF_LOCAL] = suggested_local(kind, current, base_url)
     # An empty override stays empty (a None suggestion would not validate as a number).
