@@ -39,8 +39,10 @@ def demo(
     """HA as scripts/develop sets it up, with the simulator it talks to."""
     pytest_socket.enable_socket()
     with provider_simulator() as sim_port:
+        config_dir = tmp_path_factory.mktemp("assist-frontend")
+        develop.prepare_config(config_dir)
         hass = HassProcess(
-            config_dir=tmp_path_factory.mktemp("assist-frontend"),
+            config_dir=config_dir,
             configuration=develop.CONFIGURATION_YAML,
         )
         try:

@@ -20,6 +20,7 @@ from .hass_process import HassProcess
 def demo(tmp_path: Path, simulator_port: int) -> Iterator[tuple[HassProcess, int]]:
     """The demo as scripts/develop sets it up, running."""
     pytest_socket.enable_socket()
+    develop.prepare_config(tmp_path)
     hass = HassProcess(config_dir=tmp_path, configuration=develop.CONFIGURATION_YAML)
     try:
         hass.start(timeout=180)

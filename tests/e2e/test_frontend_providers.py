@@ -72,8 +72,10 @@ def fresh(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    config_dir = tmp_path_factory.mktemp("providers")
+    develop.prepare_config(config_dir)
     hass = HassProcess(
-        config_dir=tmp_path_factory.mktemp("providers"),
+        config_dir=config_dir,
         configuration=develop.CONFIGURATION_YAML,
     )
     try:

@@ -51,6 +51,7 @@ def newest_hass(
     tmp_path: Path, simulator_port: int, newest_python: str
 ) -> Iterator[HassProcess]:
     """The newest release running, onboarded as scripts/develop does, with the demo providers."""
+    develop.prepare_config(tmp_path)
     hass = HassProcess(
         config_dir=tmp_path,
         python=newest_python,
