@@ -218,8 +218,6 @@ def _codes(body: Any) -> set[str]:
         )  # Azure: {"code": "ResponsibleAIPolicyViolation"}
         if isinstance(inner, dict) and isinstance(inner.get("code"), str):
             found.add(inner["code"].lower())
-    elif isinstance(body.get("type"), str):
-        found.add(body["type"].lower())
     return found
 
 
