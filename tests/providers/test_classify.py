@@ -455,6 +455,20 @@ def test_unsupported_parameter_says_so() -> None:
             },
             QuotaExhaustedError,
         ),
+        # Only a 400 is Gemini's transient hiccup; a 422 validation error stays a refusal.
+        (
+            422,
+            {
+                "detail": [
+                    {
+                        "loc": ["body"],
+                        "msg": "Please retry with a valid body",
+                        "type": "x",
+                    }
+                ]
+            },
+            BadRequestError,
+        ),
         # A 403 with the code model_not_found is model access, whatever its words.
         (
             403,
