@@ -21,6 +21,7 @@ from custom_components.aicleaner.router.errors import (
     AllProvidersFailed,
     BadRequestError,
     ContentFilterError,
+    ContextLengthError,
     InvalidInputError,
     NetworkError,
     ProviderServerError,
@@ -493,3 +494,85 @@ async def test_a_wait_of_exactly_the_slack_is_taken(
     assert (await router.process(AIRequest(prompt="one"))).provider == "b"
     assert (await router.process(AIRequest(prompt="two"))).provider == "a"
     assert sleep.calls == [0.05]
+
+
+def _priority(*names: str) -> dict[str, ProviderSettings]:
+    return {
+        name: replace(UNLIMITED, priority=index + 1) for index, name in enumerate(names)
+    }
+
+
+def _tried(response: object) -> list[tuple[str, str, str | None, int]]:
+    return [
+        (a.provider, a.outcome.value, a.category, a.retry)
+        for a in response.attempts  # type: ignore[attr-defined]
+    ]
+
+
+async def test_too_long_fails_over_to_a_window_just_large_enough(
+    make_router: RouterFactory,
+) -> None:
+    # The answer names the window it did not fit (100,000): one token more fits.
+    a = FakeProvider(
+        "a",
+        context_window=100_000,
+        script=[
+            ContextLengthError(
+                "too long", provider="a", status=400, context_window=100_000
+            )
+        ],
+    )
+    b = FakeProvider("b", context_window=100_001)
+    router = make_router([a, b], PRIORITY, _priority("a", "b"))
+    response = await router.process(AIRequest(prompt="p"))
+    assert _tried(response) == [
+        ("a", "error", "context_length", 0),
+        ("b", "success", None, 0),
+    ]
+
+
+async def test_too_long_skips_every_window_below_the_tokens_the_answer_names(
+    make_router: RouterFactory,
+) -> None:
+    a = FakeProvider(
+        "a",
+        script=[
+            ContextLengthError(
+                "too long",
+                provider="a",
+                status=400,
+                context_window=128_000,
+                requested_tokens=150_000,
+            )
+        ],
+    )
+    b = FakeProvider("b", context_window=149_999)
+    c = FakeProvider("c", context_window=150_000)
+    router = make_router([a, b, c], PRIORITY, _priority("a", "b", "c"))
+    response = await router.process(AIRequest(prompt="p"))
+    assert _tried(response) == [
+        ("a", "error", "context_length", 0),
+        ("b", "skipped", "context_length", 0),
+        ("c", "success", None, 0),
+    ]
+    assert b.calls == []
+
+
+async def test_too_long_without_figures_needs_more_than_the_models_own_window(
+    make_router: RouterFactory,
+) -> None:
+    a = FakeProvider(
+        "a",
+        context_window=128_000,
+        script=[ContextLengthError("too long", provider="a", status=400)],
+    )
+    b = FakeProvider("b", context_window=128_000)
+    c = FakeProvider("c", context_window=200_000)
+    router = make_router([a, b, c], PRIORITY, _priority("a", "b", "c"))
+    response = await router.process(AIRequest(prompt="p"))
+    assert _tried(response)[1:] == [
+        ("b", "skipped", "context_length", 0),
+        ("c", "success", None, 0),
+    ]
+    # Neutral: the breaker of the provider it did not fit counted nothing.
+    assert router.provider_stats("a").breaker_state == "closed"
