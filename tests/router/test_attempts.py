@@ -25,6 +25,7 @@ from custom_components.aicleaner.router.errors import (
     InvalidInputError,
     NetworkError,
     ProviderServerError,
+    QuotaExhaustedError,
     RateLimitError,
 )
 from custom_components.aicleaner.router.models import AIRequest, ImageInput
@@ -575,4 +576,31 @@ async def test_too_long_without_figures_needs_more_than_the_models_own_window(
         ("c", "success", None, 0),
     ]
     # Neutral: the breaker of the provider it did not fit counted nothing.
+    assert router.provider_stats("a").breaker_state == "closed"
+
+
+async def test_spent_quota_pauses_for_its_cooldown_or_the_longer_retry_after(
+    make_router: RouterFactory, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(QuotaExhaustedError, "cooldown_seconds", 0.5)
+    a = FakeProvider(
+        "a",
+        script=[
+            QuotaExhaustedError("spent", provider="a", status=429),
+            QuotaExhaustedError("spent", provider="a", status=429, retry_after=2.0),
+        ],
+    )
+    b = FakeProvider("b")
+    router = make_router([a, b], PRIORITY, _priority("a", "b"))
+    assert (await router.process(AIRequest(prompt="one"))).provider == "b"
+    clock.advance(0.4)
+    assert (await router.process(AIRequest(prompt="two"))).provider == "b"
+    clock.advance(0.2)  # the cooldown (0.5 s) is over; the answer named no time
+    assert (await router.process(AIRequest(prompt="three"))).provider == "b"
+    # The second answer named 2 s, longer than the cooldown: that holds.
+    clock.advance(1.9)
+    response = await router.process(AIRequest(prompt="four"))
+    assert _tried(response)[0] == ("a", "skipped", "rate_limited_local", 0)
+    clock.advance(0.2)
+    assert (await router.process(AIRequest(prompt="five"))).provider == "a"
     assert router.provider_stats("a").breaker_state == "closed"
