@@ -513,10 +513,11 @@ def _tried(response: object) -> list[tuple[str, str, str | None, int]]:
 async def test_too_long_fails_over_to_a_window_just_large_enough(
     make_router: RouterFactory,
 ) -> None:
-    # The answer names the window it did not fit (100,000): one token more fits.
+    # The answer names the window it did not fit (100,000, below what the tables say): one token
+    # more fits.
     a = FakeProvider(
         "a",
-        context_window=100_000,
+        context_window=128_000,
         script=[
             ContextLengthError(
                 "too long", provider="a", status=400, context_window=100_000
@@ -604,3 +605,31 @@ async def test_spent_quota_pauses_for_its_cooldown_or_the_longer_retry_after(
     clock.advance(0.2)
     assert (await router.process(AIRequest(prompt="five"))).provider == "a"
     assert router.provider_stats("a").breaker_state == "closed"
+
+
+async def test_too_long_twice_needs_the_larger_of_the_two_windows(
+    make_router: RouterFactory,
+) -> None:
+    a = FakeProvider(
+        "a",
+        script=[
+            ContextLengthError(
+                "too long", provider="a", status=400, requested_tokens=150_000
+            )
+        ],
+    )
+    b = FakeProvider(
+        "b",
+        context_window=200_000,
+        script=[ContextLengthError("too long", provider="b", status=400)],
+    )
+    c = FakeProvider("c", context_window=180_000)
+    d = FakeProvider("d", context_window=300_000)
+    router = make_router([a, b, c, d], PRIORITY, _priority("a", "b", "c", "d"))
+    response = await router.process(AIRequest(prompt="p"))
+    assert _tried(response) == [
+        ("a", "error", "context_length", 0),
+        ("b", "error", "context_length", 0),
+        ("c", "skipped", "context_length", 0),
+        ("d", "success", None, 0),
+    ]
