@@ -388,3 +388,102 @@ def test_unsupported_parameter_says_so() -> None:
     error = classify_error(400, body, provider="p", retry_after=None)
     assert "parameter" in error.message
     assert error.category == ErrorCategory.BAD_REQUEST
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "cls"),
+    [
+        # Azure's policy verdict only in `innererror`, the top-level code a generic one.
+        (
+            400,
+            {
+                "error": {
+                    "message": "The request was refused.",
+                    "code": "BadRequest",
+                    "innererror": {"code": "ResponsibleAIPolicyViolation"},
+                }
+            },
+            ContentPolicyRejectedError,
+        ),
+        # OpenRouter wrapping an upstream answer that was plain text...
+        (
+            400,
+            {
+                "error": {
+                    "code": 400,
+                    "message": "Provider returned error",
+                    "metadata": {
+                        "raw": "prompt is too long: 210000 tokens > 200000 maximum",
+                        "provider_name": "Anthropic",
+                    },
+                }
+            },
+            ContextLengthError,
+        ),
+        # ...or already an object.
+        (
+            400,
+            {
+                "error": {
+                    "code": 400,
+                    "message": "Provider returned error",
+                    "metadata": {
+                        "raw": {
+                            "error": {
+                                "message": "x",
+                                "code": "context_length_exceeded",
+                            }
+                        },
+                        "provider_name": "OpenAI",
+                    },
+                }
+            },
+            ContextLengthError,
+        ),
+        # A Gemini free tier without the model: "limit: 0", whatever the window.
+        (
+            429,
+            {
+                "error": {
+                    "code": 429,
+                    "message": "You exceeded your current quota, please check your plan and "
+                    "billing details.\n* Quota exceeded for metric: generativelanguage.googleapis"
+                    ".com/generate_content_free_tier_requests, limit: 0, model: gemini-2.5-pro\n"
+                    "Please retry in 20.04466179s.",
+                    "status": "RESOURCE_EXHAUSTED",
+                }
+            },
+            QuotaExhaustedError,
+        ),
+        # Only a 400 is Gemini's transient hiccup; a 422 validation error stays a refusal.
+        (
+            422,
+            {
+                "detail": [
+                    {
+                        "loc": ["body"],
+                        "msg": "Please retry with a valid body",
+                        "type": "x",
+                    }
+                ]
+            },
+            BadRequestError,
+        ),
+        # A 403 with the code model_not_found is model access, whatever its words.
+        (
+            403,
+            {
+                "error": {
+                    "message": "The model `gpt-5` does not exist or you do not have access to it.",
+                    "type": "invalid_request_error",
+                    "code": "model_not_found",
+                }
+            },
+            ModelAccessError,
+        ),
+    ],
+)
+def test_wrapped_and_detailed_bodies_keep_their_class(
+    status: int, body: dict[str, Any], cls: type[ProviderError]
+) -> None:
+    assert_answers(classify_error(status, body, provider="p", retry_after=None), cls)

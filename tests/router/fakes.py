@@ -67,6 +67,7 @@ class FakeProvider:
     vision: bool = True
     price_value: ModelPrice = field(default_factory=lambda: ModelPrice(1.0, 2.0))
     tokens_per_image: int = 1000
+    context_window: int = 128_000
     script: list[Outcome] = field(default_factory=list)
     output_tokens: int = 10
     latency: float = 0.0
@@ -84,7 +85,7 @@ class FakeProvider:
     def capabilities(self, model: str | None = None) -> ModelCapabilities:
         return ModelCapabilities(
             vision=self.vision,
-            context_window=128_000,
+            context_window=self.context_window,
             max_image_bytes=5_000_000,
             max_image_dimension=2048,
             tokens_per_image=self.tokens_per_image,

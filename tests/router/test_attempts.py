@@ -21,9 +21,11 @@ from custom_components.aicleaner.router.errors import (
     AllProvidersFailed,
     BadRequestError,
     ContentFilterError,
+    ContextLengthError,
     InvalidInputError,
     NetworkError,
     ProviderServerError,
+    QuotaExhaustedError,
     RateLimitError,
 )
 from custom_components.aicleaner.router.models import AIRequest, ImageInput
@@ -493,3 +495,141 @@ async def test_a_wait_of_exactly_the_slack_is_taken(
     assert (await router.process(AIRequest(prompt="one"))).provider == "b"
     assert (await router.process(AIRequest(prompt="two"))).provider == "a"
     assert sleep.calls == [0.05]
+
+
+def _priority(*names: str) -> dict[str, ProviderSettings]:
+    return {
+        name: replace(UNLIMITED, priority=index + 1) for index, name in enumerate(names)
+    }
+
+
+def _tried(response: object) -> list[tuple[str, str, str | None, int]]:
+    return [
+        (a.provider, a.outcome.value, a.category, a.retry)
+        for a in response.attempts  # type: ignore[attr-defined]
+    ]
+
+
+async def test_too_long_fails_over_to_a_window_just_large_enough(
+    make_router: RouterFactory,
+) -> None:
+    # The answer names the window it did not fit (100,000, below what the tables say): one token
+    # more fits.
+    a = FakeProvider(
+        "a",
+        context_window=128_000,
+        script=[
+            ContextLengthError(
+                "too long", provider="a", status=400, context_window=100_000
+            )
+        ],
+    )
+    b = FakeProvider("b", context_window=100_001)
+    router = make_router([a, b], PRIORITY, _priority("a", "b"))
+    response = await router.process(AIRequest(prompt="p"))
+    assert _tried(response) == [
+        ("a", "error", "context_length", 0),
+        ("b", "success", None, 0),
+    ]
+
+
+async def test_too_long_skips_every_window_below_the_tokens_the_answer_names(
+    make_router: RouterFactory,
+) -> None:
+    a = FakeProvider(
+        "a",
+        script=[
+            ContextLengthError(
+                "too long",
+                provider="a",
+                status=400,
+                context_window=128_000,
+                requested_tokens=150_000,
+            )
+        ],
+    )
+    b = FakeProvider("b", context_window=149_999)
+    c = FakeProvider("c", context_window=150_000)
+    router = make_router([a, b, c], PRIORITY, _priority("a", "b", "c"))
+    response = await router.process(AIRequest(prompt="p"))
+    assert _tried(response) == [
+        ("a", "error", "context_length", 0),
+        ("b", "skipped", "context_length", 0),
+        ("c", "success", None, 0),
+    ]
+    assert b.calls == []
+
+
+async def test_too_long_without_figures_needs_more_than_the_models_own_window(
+    make_router: RouterFactory,
+) -> None:
+    a = FakeProvider(
+        "a",
+        context_window=128_000,
+        script=[ContextLengthError("too long", provider="a", status=400)],
+    )
+    b = FakeProvider("b", context_window=128_000)
+    c = FakeProvider("c", context_window=200_000)
+    router = make_router([a, b, c], PRIORITY, _priority("a", "b", "c"))
+    response = await router.process(AIRequest(prompt="p"))
+    assert _tried(response)[1:] == [
+        ("b", "skipped", "context_length", 0),
+        ("c", "success", None, 0),
+    ]
+    # Neutral: the breaker of the provider it did not fit counted nothing.
+    assert router.provider_stats("a").breaker_state == "closed"
+
+
+async def test_spent_quota_pauses_for_its_cooldown_or_the_longer_retry_after(
+    make_router: RouterFactory, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(QuotaExhaustedError, "cooldown_seconds", 0.5)
+    a = FakeProvider(
+        "a",
+        script=[
+            QuotaExhaustedError("spent", provider="a", status=429),
+            QuotaExhaustedError("spent", provider="a", status=429, retry_after=2.0),
+        ],
+    )
+    b = FakeProvider("b")
+    router = make_router([a, b], PRIORITY, _priority("a", "b"))
+    assert (await router.process(AIRequest(prompt="one"))).provider == "b"
+    clock.advance(0.4)
+    assert (await router.process(AIRequest(prompt="two"))).provider == "b"
+    clock.advance(0.2)  # the cooldown (0.5 s) is over; the answer named no time
+    assert (await router.process(AIRequest(prompt="three"))).provider == "b"
+    # The second answer named 2 s, longer than the cooldown: that holds.
+    clock.advance(1.9)
+    response = await router.process(AIRequest(prompt="four"))
+    assert _tried(response)[0] == ("a", "skipped", "rate_limited_local", 0)
+    clock.advance(0.2)
+    assert (await router.process(AIRequest(prompt="five"))).provider == "a"
+    assert router.provider_stats("a").breaker_state == "closed"
+
+
+async def test_too_long_twice_needs_the_larger_of_the_two_windows(
+    make_router: RouterFactory,
+) -> None:
+    a = FakeProvider(
+        "a",
+        script=[
+            ContextLengthError(
+                "too long", provider="a", status=400, requested_tokens=150_000
+            )
+        ],
+    )
+    b = FakeProvider(
+        "b",
+        context_window=200_000,
+        script=[ContextLengthError("too long", provider="b", status=400)],
+    )
+    c = FakeProvider("c", context_window=180_000)
+    d = FakeProvider("d", context_window=300_000)
+    router = make_router([a, b, c, d], PRIORITY, _priority("a", "b", "c", "d"))
+    response = await router.process(AIRequest(prompt="p"))
+    assert _tried(response) == [
+        ("a", "error", "context_length", 0),
+        ("b", "error", "context_length", 0),
+        ("c", "skipped", "context_length", 0),
+        ("d", "success", None, 0),
+    ]

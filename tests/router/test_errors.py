@@ -102,3 +102,5 @@ def test_context_length_error_carries_the_window_and_the_tokens_needed() -> None
     )
     assert (error.context_window, error.requested_tokens) == (128_000, 130_000)
     assert str(error) == "p: too long (HTTP 400)"
+    # The message is the exception's argument too, as for any exception (repr, pickling).
+    assert error.args == ("too long",)

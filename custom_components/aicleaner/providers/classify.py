@@ -218,8 +218,6 @@ def _codes(body: Any) -> set[str]:
         )  # Azure: {"code": "ResponsibleAIPolicyViolation"}
         if isinstance(inner, dict) and isinstance(inner.get("code"), str):
             found.add(inner["code"].lower())
-    elif isinstance(body.get("type"), str):
-        found.add(body["type"].lower())
     return found
 
 
@@ -372,7 +370,7 @@ def classify_error(
         return ProviderTimeoutError(
             f"request timed out{suffix}", provider=provider, status=status
         )
-    if status in (400, 422) and has(_TRANSIENT_WORDS):
+    if status == 400 and has(_TRANSIENT_WORDS):
         return TransientInputError(
             f"a transient failure the provider asks to retry{suffix}",
             provider=provider,
