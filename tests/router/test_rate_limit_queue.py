@@ -8,8 +8,15 @@ from dataclasses import replace
 
 import pytest
 
-from custom_components.aicleaner.router import ProviderSettings
-from custom_components.aicleaner.router.errors import AllProvidersFailed
+from custom_components.aicleaner.router import (
+    ProviderSettings,
+    RouterConfig,
+    SelectionStrategy,
+)
+from custom_components.aicleaner.router.errors import (
+    AllProvidersFailed,
+    ProviderServerError,
+)
 from custom_components.aicleaner.router.limits import RateLimiter, TokenBucket
 from custom_components.aicleaner.router.models import AIRequest
 from custom_components.aicleaner.router.router import Router
@@ -215,3 +222,41 @@ async def test_a_waiter_whose_budget_was_spent_meanwhile_gives_its_place_back(
     )
     assert [(a.provider, a.category) for a in error.attempts] == [("a", "budget")]
     assert router._slots["a"].limiter.wait_time(0) == 0.0
+
+
+async def test_the_revisit_order_counts_the_requests_own_tokens(
+    make_router: RouterFactory,
+) -> None:
+    # Token limits: a's bucket is empty, b's holds half of what the request needs; c fails.
+    tpm = ProviderSettings(
+        rate_limit_rpm=None, rate_limit_tpm=1000, rate_limit_rph=None, priority=1
+    )
+    failing = FakeProvider("c", script=[ProviderServerError("down", provider="c")])
+    router = make_router(
+        [FakeProvider("a"), FakeProvider("b"), failing],
+        settings={
+            "a": tpm,
+            "b": replace(tpm, priority=2),
+            "c": ProviderSettings(
+                rate_limit_rpm=None,
+                rate_limit_tpm=None,
+                rate_limit_rph=None,
+                priority=3,
+                max_retries=0,
+            ),
+        },
+        config=RouterConfig(selection_strategy=SelectionStrategy.PRIORITY),
+    )
+    router._slots["a"].limiter.acquire(1000)
+    router._slots["b"].limiter.acquire(750)
+    response = await router.process(
+        AIRequest(prompt="x", max_tokens=500, use_cache=False, timeout=120)
+    )
+    # b is free soonest for this request's 500-odd tokens: it goes first.
+    assert response.provider == "b"
+    assert [(a.provider, a.outcome.value) for a in response.attempts] == [
+        ("a", "skipped"),
+        ("b", "skipped"),
+        ("c", "error"),
+        ("b", "success"),
+    ]
