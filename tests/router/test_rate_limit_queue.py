@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
-from custom_components.aicleaner.router import ProviderSettings
+from custom_components.aicleaner.router import (
+    ProviderSettings,
+    RouterConfig,
+    SelectionStrategy,
+)
+from custom_components.aicleaner.router.errors import (
+    AllProvidersFailed,
+    ProviderServerError,
+)
 from custom_components.aicleaner.router.limits import RateLimiter, TokenBucket
 from custom_components.aicleaner.router.models import AIRequest
+from custom_components.aicleaner.router.router import Router
 
 from .conftest import RouterFactory
 from .fakes import FakeClock, FakeProvider
@@ -138,3 +149,114 @@ def test_tokens_taken_ahead_are_what_a_full_bucket_can_hold_and_cancel_returns_t
     limits.cancel(1000)
     assert limits.wait_time(400) == 0.0
     assert limits.wait_time(500) > 0
+
+
+_ONE_A_MINUTE = ProviderSettings(
+    rate_limit_rpm=1, rate_limit_tpm=None, rate_limit_rph=None, burst_allowance=0
+)
+
+
+async def _refused_after_waiting(
+    make_router: RouterFactory,
+    clock: FakeClock,
+    meanwhile: Callable[[Router], None],
+    *,
+    timeout: float = 120,
+    daily_budget: float | None = None,
+) -> tuple[Router, AllProvidersFailed, list[float]]:
+    """A second request waits 60 s for its token; `meanwhile` happens during the wait."""
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        clock.advance(seconds)
+        if len(waits) == 1:
+            meanwhile(router)
+
+    settings = replace(_ONE_A_MINUTE, daily_budget=daily_budget)
+    router = make_router([FakeProvider("a")], settings={"a": settings}, sleep=sleep)
+    await router.process(AIRequest(prompt="first", use_cache=False))
+    with pytest.raises(AllProvidersFailed) as caught:
+        await router.process(
+            AIRequest(prompt="second", use_cache=False, timeout=timeout)
+        )
+    return router, caught.value, waits
+
+
+async def test_a_waiter_whose_retry_after_outlasts_its_deadline_gives_its_place_back(
+    make_router: RouterFactory, clock: FakeClock
+) -> None:
+    # Exactly at the deadline once the 429's Retry-After (0.5 s) is waited out: too late.
+    router, error, waits = await _refused_after_waiting(
+        make_router,
+        clock,
+        lambda router: router._slots["a"].limiter.on_rate_limited(0.5),
+        timeout=60.5,
+    )
+    assert [(a.provider, a.category) for a in error.attempts] == [("a", "deadline")]
+    assert waits == [pytest.approx(60)]
+    # Its token is back: only the Retry-After still holds the provider.
+    assert router._slots["a"].limiter.wait_time(0) == pytest.approx(0.5)
+
+
+async def test_a_waiter_whose_breaker_opened_meanwhile_gives_its_place_back(
+    make_router: RouterFactory, clock: FakeClock
+) -> None:
+    router, error, _ = await _refused_after_waiting(
+        make_router,
+        clock,
+        lambda router: router._slots["a"].breaker.record_auth_failure(),
+    )
+    assert [(a.provider, a.category) for a in error.attempts] == [("a", "breaker_open")]
+    assert router._slots["a"].limiter.wait_time(0) == 0.0
+
+
+async def test_a_waiter_whose_budget_was_spent_meanwhile_gives_its_place_back(
+    make_router: RouterFactory, clock: FakeClock
+) -> None:
+    def spend(router: Router) -> None:
+        assert router._budget.reserve("a", router._budget.remaining("a") or 0.0)
+
+    router, error, _ = await _refused_after_waiting(
+        make_router, clock, spend, daily_budget=1.0
+    )
+    assert [(a.provider, a.category) for a in error.attempts] == [("a", "budget")]
+    assert router._slots["a"].limiter.wait_time(0) == 0.0
+
+
+async def test_the_revisit_order_counts_the_requests_own_tokens(
+    make_router: RouterFactory,
+) -> None:
+    # Token limits: a's bucket is empty, b's holds half of what the request needs; c fails.
+    tpm = ProviderSettings(
+        rate_limit_rpm=None, rate_limit_tpm=1000, rate_limit_rph=None, priority=1
+    )
+    failing = FakeProvider("c", script=[ProviderServerError("down", provider="c")])
+    router = make_router(
+        [FakeProvider("a"), FakeProvider("b"), failing],
+        settings={
+            "a": tpm,
+            "b": replace(tpm, priority=2),
+            "c": ProviderSettings(
+                rate_limit_rpm=None,
+                rate_limit_tpm=None,
+                rate_limit_rph=None,
+                priority=3,
+                max_retries=0,
+            ),
+        },
+        config=RouterConfig(selection_strategy=SelectionStrategy.PRIORITY),
+    )
+    router._slots["a"].limiter.acquire(1000)
+    router._slots["b"].limiter.acquire(750)
+    response = await router.process(
+        AIRequest(prompt="x", max_tokens=500, use_cache=False, timeout=120)
+    )
+    # b is free soonest for this request's 500-odd tokens: it goes first.
+    assert response.provider == "b"
+    assert [(a.provider, a.outcome.value) for a in response.attempts] == [
+        ("a", "skipped"),
+        ("b", "skipped"),
+        ("c", "error"),
+        ("b", "success"),
+    ]

@@ -293,8 +293,7 @@ class AttemptsMixin:
             if refused is not None:
                 limiter.cancel(taken)
                 return refused
-        elif self._clock() >= deadline:
-            return ErrorCategory.DEADLINE
+        # Without a wait, nothing was awaited since the deadline was checked above.
         permit = breaker.try_acquire()
         if permit is None:
             if taken is not None:
@@ -318,7 +317,7 @@ class AttemptsMixin:
         None when the request may go; DEADLINE when a further wait does not fit its deadline.
         """
         await self._sleep(wait)
-        while (blocked := limiter.blocked_for()) > _WAIT_SLACK:
+        while (blocked := limiter.blocked_for()) > 0:
             if self._clock() + blocked >= deadline:
                 return ErrorCategory.DEADLINE
             await self._sleep(blocked)

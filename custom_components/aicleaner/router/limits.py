@@ -186,8 +186,7 @@ class RateLimiter:
 
     def blocked_for(self) -> float:
         """Seconds a provider's Retry-After still blocks it (0 when it does not)."""
-        wait = self._blocked_until - self._clock()
-        return wait if wait > 0 else 0.0
+        return max(self._blocked_until - self._clock(), 0.0)
 
     def try_acquire(self, tokens: int) -> tuple[float, int]:
         """Acquire if possible: (0, tokens taken), else (seconds to wait, 0)."""

@@ -436,20 +436,20 @@ class Router(StreamingMixin, AttemptsMixin, ReportingMixin):
         Each was passed over while another provider could still answer; now each is worth its
         wait, when the wait fits the deadline: the one free soonest first.
         """
-        if len(deferred) > 1:
-
-            def wait(candidate: Candidate) -> float:
-                slot = self._live_slot(candidate.name)
-                if slot is None:
-                    return float("inf")
-                return slot.limiter.wait_time(
-                    candidate.input_tokens + request.max_tokens
-                )
-
-            deferred.sort(key=wait)
-        for candidate in deferred:
+        by_wait = sorted(
+            (slot.limiter.wait_time(candidate.input_tokens + request.max_tokens), index)
+            for index, candidate in enumerate(deferred)
+            if (slot := self._live_slot(candidate.name)) is not None
+        )
+        for _wait, index in by_wait:
             response = await self._try_provider(
-                request, candidate, attempts, deadline, started, later=(), day=day
+                request,
+                deferred[index],
+                attempts,
+                deadline,
+                started,
+                later=(),
+                day=day,
             )
             if response is not None:
                 return response
