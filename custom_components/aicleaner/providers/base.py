@@ -577,25 +577,12 @@ class BaseProvider(ABC):
                     )
         except ProviderError:
             raise
-        except aiohttp.ConnectionTimeoutError as err:
-            raise NetworkError(
-                "could not connect to the provider in time", provider=self._name
-            ) from err
-        except TimeoutError as err:
-            raise ProviderTimeoutError(
-                f"no answer within {timeout:g} s", provider=self._name
-            ) from err
-        except aiohttp.ClientConnectorDNSError as err:
-            raise NetworkError(
-                "cannot resolve the provider's host", provider=self._name
-            ) from err
-        except aiohttp.ClientConnectorError as err:
-            raise NetworkError(
-                "cannot connect to the provider", provider=self._name
-            ) from err
-        except (aiohttp.ClientError, OSError) as err:
-            raise NetworkError(
-                f"connection failed: {type(err).__name__}", provider=self._name
+        except (TimeoutError, aiohttp.ClientError, OSError) as err:
+            raise transport_error(
+                err,
+                self._name,
+                timed_out=f"no answer within {timeout:g} s",
+                broke="connection failed",
             ) from err
         return self._decode_json(raw, content_type, status)
 
@@ -690,6 +677,32 @@ class BaseProvider(ABC):
         if len(text) > _ERROR_MESSAGE_LIMIT:
             text = text[: _ERROR_MESSAGE_LIMIT - 1] + "…"
         return text
+
+
+def transport_error(
+    err: TimeoutError | aiohttp.ClientError | OSError,
+    provider: str,
+    *,
+    timed_out: str,
+    broke: str,
+) -> ProviderError:
+    """Return the taxonomy's error for a transport failure: a timeout, a connection that failed.
+
+    A connection that cannot be made fails before the request is sent: a network error, which
+    nothing bills, rather than a billed timeout. `timed_out` and `broke` word the other two cases
+    for the caller (an answer, a stream).
+    """
+    if isinstance(err, aiohttp.ConnectionTimeoutError):
+        return NetworkError(
+            "could not connect to the provider in time", provider=provider
+        )
+    if isinstance(err, TimeoutError):
+        return ProviderTimeoutError(timed_out, provider=provider)
+    if isinstance(err, aiohttp.ClientConnectorDNSError):
+        return NetworkError("cannot resolve the provider's host", provider=provider)
+    if isinstance(err, aiohttp.ClientConnectorError):
+        return NetworkError("cannot connect to the provider", provider=provider)
+    return NetworkError(f"{broke}: {type(err).__name__}", provider=provider)
 
 
 def _encodable(text: str) -> bool:

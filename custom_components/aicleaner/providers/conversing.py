@@ -32,12 +32,18 @@ from ..router.errors import (
     CutOffError,
     EmptyResponseError,
     InvalidInputError,
-    NetworkError,
     ProviderError,
     ProviderTimeoutError,
 )
 from ..router.models import AIRequest, Usage
-from .base import ERROR_BODY_LIMIT, BaseProvider, JSONObject, _encodable, _read_prefix
+from .base import (
+    ERROR_BODY_LIMIT,
+    BaseProvider,
+    JSONObject,
+    _encodable,
+    _read_prefix,
+    transport_error,
+)
 from .cache_pricing import usage_cost
 from .pricing import PriceQuote
 from .streaming import StreamFormatError, ToolCallAssembler
@@ -185,21 +191,12 @@ class ConversationProvider(BaseProvider):
             raise self._malformed(
                 f"the stream could not be read ({type(err).__name__})"
             ) from err
-        except aiohttp.ConnectionTimeoutError as err:
-            raise NetworkError(
-                "could not connect to the provider in time", provider=self._name
-            ) from err
-        except TimeoutError as err:
-            raise ProviderTimeoutError(
-                f"the stream did not finish within {timeout:g} s", provider=self._name
-            ) from err
-        except aiohttp.ClientConnectorError as err:
-            raise NetworkError(
-                "cannot connect to the provider", provider=self._name
-            ) from err
-        except (aiohttp.ClientError, OSError) as err:
-            raise NetworkError(
-                f"the stream broke: {type(err).__name__}", provider=self._name
+        except (TimeoutError, aiohttp.ClientError, OSError) as err:
+            raise transport_error(
+                err,
+                self._name,
+                timed_out=f"the stream did not finish within {timeout:g} s",
+                broke="the stream broke",
             ) from err
 
     def _stream_headers(self) -> dict[str, str]:
