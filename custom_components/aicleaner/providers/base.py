@@ -57,6 +57,8 @@ if TYPE_CHECKING:
 type JSONObject = dict[str, Any]
 
 _LOGGER = logging.getLogger("custom_components.aicleaner.providers")
+# The headers of an answer read without any (a fake session's).
+_NO_HEADERS: Final[Mapping[str, str]] = {}
 
 DEFAULT_REQUEST_TIMEOUT: Final = 60.0
 # Seconds to resolve and connect; a healthy provider connects in well under one.
@@ -323,9 +325,9 @@ class BaseProvider(ABC):
                 provider=self._name,
             )
         url, payload = self._completion_request(request, model, request.images)
-        headers: dict[str, str] = {}
+        seen: list[Mapping[str, str]] = []
         body = await self._request(
-            "POST", url, payload=payload, timeout=timeout, response_headers=headers
+            "POST", url, payload=payload, timeout=timeout, response_headers=seen
         )
         try:
             text, used_model, usage, finish_reason = self._parse_completion(body, model)
@@ -351,7 +353,7 @@ class BaseProvider(ABC):
         data = self._parse_json_answer(text) if request.json_output else None
         served = used_model or model
         price = self._answer_price(model, served, day or date.today())
-        billed = self._gateway_cost(body, headers)
+        billed = self._gateway_cost(body, seen[0] if seen else _NO_HEADERS)
         if billed is not None and (billed > 0 or not price.listed):
             return Completion(
                 text=text,
@@ -518,13 +520,14 @@ class BaseProvider(ABC):
         *,
         payload: JSONObject | None = None,
         timeout: float,
-        response_headers: dict[str, str] | None = None,
+        response_headers: list[Mapping[str, str]] | None = None,
     ) -> JSONObject:
         """Do one HTTP call and return the parsed JSON object of a 2xx answer.
 
         Every failure becomes a `ProviderError`: transport errors, non-2xx statuses, redirects, and 2xx
-        bodies that are not a JSON object (HTML, truncated, oversize). A 2xx answer's headers are
-        copied into `response_headers` when given, names in lower case (a gateway's billed cost).
+        bodies that are not a JSON object (HTML, truncated, oversize). A 2xx answer's headers (read
+        without regard to case) are appended to `response_headers` when given, not copied: only a
+        gateway's billed cost is read from them.
         """
         if not timeout > 0:  # aiohttp reads 0 (and below) as "no timeout at all"
             raise ProviderTimeoutError(
@@ -571,10 +574,7 @@ class BaseProvider(ABC):
                     ) from err
                 content_type = response.content_type
                 if response_headers is not None:
-                    response_headers.update(
-                        (name.lower(), value)
-                        for name, value in response.headers.items()
-                    )
+                    response_headers.append(response.headers)
         except ProviderError:
             raise
         except (TimeoutError, aiohttp.ClientError, OSError) as err:
