@@ -87,6 +87,18 @@ def _light(hass: HassProcess) -> str:
     return state
 
 
+# The chat's own model of its messages (`ha-assist-chat`'s `_conversation`): while an answer
+# streams, its text ends with "…"; at `intent-end` it becomes the final speech. The rendered
+# bubble lags behind it (`ha-markdown` renders in a worker), so the DOM alone cannot tell a
+# finished answer from a tool call whose next round has not been drawn yet.
+CHAT_STATE = """el => {
+  const all = el._conversation || [];
+  const last = all[all.length - 1] || {};
+  return {count: all.length, who: last.who || "", text: last.text || "",
+          error: !!last.error};
+}"""
+
+
 def _ask_assist(browser: Browser, text: str) -> str:
     """Open the Assist dialog, type `text`, send it; return the dialog's text once answered."""
 
@@ -101,17 +113,30 @@ def _ask_assist(browser: Browser, text: str) -> str:
         page.keyboard.press("a")
         field = page.locator("ha-assist-chat ha-textfield input, ha-assist-chat input")
         field.first.wait_for(state="visible", timeout=30_000)
-        before = page.locator("ha-assist-chat .message").count()
+        chat = page.locator("ha-assist-chat").first
+        before = chat.evaluate(CHAT_STATE)["count"]
         field.first.fill(text)
         field.first.press("Enter")
         deadline = time.monotonic() + 60
+        answer = ""
         while time.monotonic() < deadline:
-            # The user's message and the agent's answer: two more bubbles, the last one filled.
-            messages = page.locator("ha-assist-chat .message")
-            if messages.count() >= before + 2:
-                last = messages.nth(messages.count() - 1).inner_text()
-                if last.strip() and "…" not in last:
-                    break
+            # The user's message and the agent's answer, final: no streaming "…" left.
+            state = chat.evaluate(CHAT_STATE)
+            final = state["text"].strip()
+            if (
+                state["count"] >= before + 2
+                and state["who"] == "hass"
+                and final
+                and not final.endswith("…")
+            ):
+                answer = final
+                break
+            page.wait_for_timeout(250)
+        # Then wait for the bubble to show it (its first words, as markdown leaves them).
+        words = " ".join(answer.split()[:3])
+        while words and time.monotonic() < deadline:
+            if words in page.evaluate(SHOWN_TEXT):
+                break
             page.wait_for_timeout(250)
         shown: str = page.evaluate(SHOWN_TEXT)
         page.keyboard.press("Escape")
@@ -183,14 +208,15 @@ def test_an_agent_is_added_in_the_frontend_with_the_form_as_shown(
         ).first
         name.fill("Hall")
         page.get_by_role("button", name="Submit").first.click()
-        page.wait_for_timeout(2000)
-        shown: str = page.evaluate(SHOWN_TEXT)
+        # What the press leads to: the new agent, or the form's complaint.
+        shown = browser._text_with(("Created configuration for Hall",))
         page.keyboard.press("Escape")
         return shown
 
     text = browser.run(_submit)
     browser.shot("assist-agent-added.png")
     assert "Not all required fields" not in text
+    assert "Created configuration for Hall" in text, text[-2000:]
     subentries = hass.websocket_command(
         {
             "type": "config_entries/subentries/list",
