@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ import pytest_socket
 from scripts import develop
 
 from .hass_process import REPO_ROOT, HassProcess, free_port
-from .test_frontend import CHROMIUM, Browser, _browser_tokens, _no_raw_keys
+from .test_frontend import CHROMIUM, SHOWN_TEXT, Browser, _browser_tokens, _no_raw_keys
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
@@ -122,18 +123,32 @@ def _type_into(browser: Browser, field: str, text: str) -> None:
 
 
 def _submit_until(browser: Browser, done: str, *, most: int = 4) -> str:
-    """Press Submit on each form as shown, touching nothing, until `done` is on the page."""
+    """Press Submit on each form as shown, touching nothing, until `done` is on the page.
+
+    After each press, wait for what the press leads to (the next form, an error, or `done`)
+    rather than a fixed time: on a busy machine the connection test can take seconds, and a
+    second press must never land on the form the first press is still submitting.
+    """
 
     def _press() -> str:
+        page = browser.page
+        submit = page.get_by_role("button", name="Submit")
         text = ""
         for _ in range(most):
-            browser.page.get_by_role("button", name="Submit").click()
-            # The next form, an error, or the end.
-            browser.page.wait_for_timeout(1500)
-            text = browser._text_with((done,))
-            assert NOT_FILLED not in text, text[-2000:]
-            if done in text:
-                return text
+            before = page.evaluate(SHOWN_TEXT)
+            submit.click()
+            deadline = time.monotonic() + 60
+            while True:
+                page.wait_for_timeout(250)
+                text = page.evaluate(SHOWN_TEXT)
+                assert NOT_FILLED not in text, text[-2000:]
+                if done in text:
+                    return text
+                # The next form: new text, and its Submit button ready.
+                if text != before and submit.count() and submit.first.is_enabled():
+                    break
+                if time.monotonic() > deadline:
+                    return text
         return text
 
     return browser.run(_press)
