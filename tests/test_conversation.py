@@ -79,9 +79,14 @@ async def _entry(
     hass: HomeAssistant,
     simulator: SimulatorServer,
     kinds: tuple[str, ...],
+    *,
+    default_tpm: bool = False,
     **agent: Any,
 ) -> MockConfigEntry:
-    """A loaded entry with `kinds` as providers (in that priority order) and one agent."""
+    """A loaded entry with `kinds` as providers (in that priority order) and one agent.
+
+    The providers have no tokens-per-minute limit unless `default_tpm`: then they have the default.
+    """
     vault = await async_get_vault(hass)
     subentries: list[dict[str, Any]] = []
     for priority, kind in enumerate(kinds, start=1):
@@ -97,6 +102,8 @@ async def _entry(
             # default 10,000 tokens per minute would let only one round a minute through.
             "rate_limit_tpm": None,
         }
+        if default_tpm:
+            del data["rate_limit_tpm"]
         if kind in SECRET_KEYS:
             data[CONF_API_KEY] = vault.encrypt(SECRET_KEYS[kind])
         subentries.append(
@@ -194,6 +201,25 @@ async def test_a_failing_first_provider_is_passed_over_before_anything_is_spoken
     assert _speech(result) == "Done from Anthropic."
     assert hass.states.get(KITCHEN).state == STATE_ON
     assert _calls(simulator, "openai") >= 1
+
+
+@pytest.mark.usefixtures("home")
+async def test_the_default_rate_limit_holds_two_turns_on_the_first_provider(
+    hass: HomeAssistant, simulator: SimulatorServer
+) -> None:
+    # Each round with Assist's tools is counted at one token per byte; the design's default of
+    # 10,000 tokens a minute sent every second round to the next provider.
+    entry = await _entry(hass, simulator, ("openai", "anthropic"), default_tpm=True)
+    for kind in ("openai", "anthropic"):
+        simulator.sim.set_tool_calls(kind, TURN_ON)
+        simulator.sim.set_reply(kind, f"Answered by {kind}.")
+
+    for _ in range(2):
+        result = await _say(hass, entry, "turn on the kitchen lights")
+        assert _speech(result) == "Answered by openai."
+
+    assert _calls(simulator, "openai") == 4
+    assert _calls(simulator, "anthropic") == 0
 
 
 PAIRS = [(a, b) for a in PROVIDERS for b in PROVIDERS if a != b]
