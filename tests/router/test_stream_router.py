@@ -48,7 +48,12 @@ class ToolFake(FakeProvider):
         return replace(super().capabilities(model), tools=self.tools)
 
     async def stream(
-        self, request: AIRequest, *, timeout: float, day: date | None = None
+        self,
+        request: AIRequest,
+        *,
+        timeout: float,
+        day: date | None = None,
+        idle: float | None = None,
     ) -> AsyncIterator[ProviderDelta]:
         self.streams.append(request)
         yield TextDelta("on")

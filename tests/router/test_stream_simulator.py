@@ -76,7 +76,10 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 def make_router(
-    server: SimulatorServer, session: aiohttp.ClientSession, *kinds: str
+    server: SimulatorServer,
+    session: aiohttp.ClientSession,
+    *kinds: str,
+    settings: ProviderSettings = SETTINGS,
 ) -> Router:
     providers = [
         create_provider(
@@ -92,7 +95,7 @@ def make_router(
     return Router(
         providers,
         RouterConfig(selection_strategy=SelectionStrategy.PRIORITY),
-        provider_settings=dict.fromkeys(kinds, SETTINGS),
+        provider_settings=dict.fromkeys(kinds, settings),
     )
 
 
@@ -198,6 +201,44 @@ async def test_a_stream_broken_after_its_first_delta_is_never_switched(
         reservation(router, kind, request)
     )
     assert router.provider_stats(kind).in_flight == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_slow_steady_stream_runs_past_the_attempt_timeout(
+    simulator: SimulatorServer, session: aiohttp.ClientSession, kind: str
+) -> None:
+    # A slow local model: each piece 0.25 s after the last, the whole answer well past the 0.5 s
+    # an answer may take, no silence near the 2 s a stream may take to its first token.
+    simulator.sim.set_fault(kind, Fault(kind="stream_slow", latency=0.25))
+    patient = ProviderSettings(
+        rate_limit_rpm=None,
+        rate_limit_tpm=None,
+        rate_limit_rph=None,
+        daily_budget=None,
+        max_retries=0,
+        timeout_seconds=0.5,
+        ttft_timeout=2.0,
+    )
+    router = make_router(simulator, session, kind, settings=patient)
+    started = time.monotonic()
+    deltas, response = await drain(router, ordered(kind))
+    assert time.monotonic() - started > patient.timeout_seconds
+    assert response.provider == kind
+    assert "".join(d.text for d in deltas if isinstance(d, TextDelta)) == response.text
+    assert response.text
+    assert not response.cost_estimated
+
+
+async def test_a_stall_after_the_first_token_ends_at_the_silence_deadline(
+    simulator: SimulatorServer, session: aiohttp.ClientSession
+) -> None:
+    # The attempt timeout (3 s) is not what ends it: the first-token deadline bounds each silence.
+    simulator.sim.set_fault("openai", Fault(kind="stream_stall", after_chunks=2))
+    router = make_router(simulator, session, "openai")
+    with pytest.raises(StreamInterrupted) as caught:
+        await drain(router, ordered("openai"))
+    assert caught.value.error.category == ErrorCategory.TIMEOUT
+    assert f"sent nothing for {TTFT:g} s" in str(caught.value.error)
 
 
 async def test_a_stream_its_consumer_leaves_is_booked_at_its_reservation(

@@ -323,7 +323,7 @@ class ProviderSimulator:
             case kind if kind in TAXONOMY_KINDS:
                 status, body = taxonomy_error(call.provider, kind, _asked_model(call))
                 return protocol.error_response(status, body)
-            case "stream_stall" | "stream_cut":
+            case "stream_stall" | "stream_cut" | "stream_slow":
                 call.request[STREAM_FAULT] = fault
                 return await route.handler(call)
             case _:  # latency never reaches here: decide() folds it into the delay

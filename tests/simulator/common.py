@@ -209,7 +209,7 @@ def split_text(text: str, pieces: int = 3) -> list[str]:
     return [chunk if index == 0 else " " + chunk for index, chunk in enumerate(chunks)]
 
 
-# Where a "stream_stall" or "stream_cut" fault waits for the stream it breaks.
+# Where a "stream_stall", "stream_cut" or "stream_slow" fault waits for the stream it acts on.
 STREAM_FAULT = "sim_stream_fault"
 _HANG_POLL = 0.05
 
@@ -217,10 +217,16 @@ _HANG_POLL = 0.05
 async def stream_fault(request: web.Request, sent: int) -> bool:
     """Break the stream here if a stream fault is due after `sent` events; True if it did.
 
-    A cut aborts the connection mid-body; a stall stops sending until the client leaves.
+    A cut aborts the connection mid-body; a stall stops sending until the client leaves; a slow
+    stream pauses before each event.
     """
     fault = request.get(STREAM_FAULT)
-    if fault is None or sent != fault.after_chunks:
+    if fault is None:
+        return False
+    if fault.kind == "stream_slow":
+        await asyncio.sleep(fault.latency or 0.0)
+        return False
+    if sent != fault.after_chunks:
         return False
     transport = request.transport
     if fault.kind == "stream_cut":

@@ -28,6 +28,7 @@ FaultKind = Literal[
     "out_of_memory",  # Ollama cannot load the model
     "stream_stall",  # a stream sends `after_chunks` events, then hangs like "hang"
     "stream_cut",  # a stream sends `after_chunks` events, then the connection is cut
+    "stream_slow",  # a stream sends each event `latency` seconds after the one before
 ]
 FaultEndpoint = Literal["all", "generate", "models"]
 
@@ -46,7 +47,8 @@ class Fault:
     provider's own error body for that status, a dict = JSON body, a str = raw text.
     statuses: for "status", several statuses to draw from uniformly (overrides status).
     retry_after: seconds for "rate_limit".
-    latency / latency_range: seconds for "latency" (fixed, or uniform in (lo, hi)).
+    latency / latency_range: seconds for "latency" (fixed, or uniform in (lo, hi)); for
+    "stream_slow", `latency` is the pause before each event.
     variant: for "content_filter": openai "finish_reason" (default) or "refusal";
     gemini "finish" (default) or "prompt" (promptFeedback.blockReason);
     for "oversize": "chunked" (no Content-Length) or None (announced Content-Length).
@@ -81,7 +83,7 @@ class Fault:
         if self.count is not None and self.count < 1:
             raise ValueError("count must be >= 1 or None")
         if (
-            self.kind == "latency"
+            self.kind in ("latency", "stream_slow")
             and self.latency is None
             and self.latency_range is None
         ):

@@ -121,14 +121,21 @@ class ConversationProvider(BaseProvider):
         return None
 
     async def stream(
-        self, request: AIRequest, *, timeout: float, day: date | None = None
+        self,
+        request: AIRequest,
+        *,
+        timeout: float,
+        day: date | None = None,
+        idle: float | None = None,
     ) -> AsyncIterator[ProviderDelta]:
         """Send `request` as a stream and yield its deltas, then one `StreamEnd`.
 
-        The answer is priced on `day`, the day the router reserved the call on (as `complete`).
+        The whole stream may take `timeout` seconds, and go `idle` seconds without a byte (None:
+        no such limit). The answer is priced on `day`, the day the router reserved the call on
+        (as `complete`).
 
         Every failure is a `ProviderError`: before the first delta (a status, a connection that
-        fails) or after it (a stream cut short, a stall past `timeout`, an error event).
+        fails) or after it (a stream cut short, a stall past `idle` or `timeout`, an error event).
         """
         model = request.model or self._model
         if not (
@@ -152,7 +159,9 @@ class ConversationProvider(BaseProvider):
                 data=orjson.dumps(payload),
                 headers=self._stream_headers(),
                 timeout=aiohttp.ClientTimeout(
-                    total=timeout, connect=min(_CONNECT_TIMEOUT, timeout * 0.8)
+                    total=timeout,
+                    connect=min(_CONNECT_TIMEOUT, timeout * 0.8),
+                    sock_read=idle,
                 ),
                 allow_redirects=False,
             ) as response:
@@ -195,7 +204,12 @@ class ConversationProvider(BaseProvider):
             raise transport_error(
                 err,
                 self._name,
-                timed_out=f"the stream did not finish within {timeout:g} s",
+                timed_out=(
+                    f"the stream sent nothing for {idle:g} s, or did not finish within"
+                    f" {timeout:g} s"
+                    if idle
+                    else f"the stream did not finish within {timeout:g} s"
+                ),
                 broke="the stream broke",
             ) from err
 

@@ -7,6 +7,10 @@ failure (an error before the stream, a 429, a stream that ends with no content, 
 does not come in time) moves on to the next candidate. After it, a broken stream ends the request
 with `StreamInterrupted`, never with another provider's words spliced in.
 
+Time: the first-token deadline also bounds each silence after the first token (a stalled stream),
+and the whole stream may run to the request's deadline. The attempt timeout, which bounds a whole
+answer, does not apply: a long answer from a slow local model streams past it.
+
 Money: a stream reserves like a request, is booked from its usage record, and at its reservation
 when it broke or was cancelled before the usage came (the provider billed what it generated).
 """
@@ -61,9 +65,12 @@ class StreamingProvider(Protocol):
     """A provider client that can stream (every client of `providers/` can)."""
 
     def stream(
-        self, request: AIRequest, *, timeout: float, day: date
+        self, request: AIRequest, *, timeout: float, day: date, idle: float | None
     ) -> AsyncIterator[ProviderDelta]:
-        """Yield the answer's deltas, then one `StreamEnd`."""
+        """Yield the answer's deltas, then one `StreamEnd`.
+
+        `timeout`: seconds the whole stream may take; `idle`: seconds it may go without a byte.
+        """
 
 
 class StreamInterrupted(AICleanerError):
@@ -83,7 +90,7 @@ class StreamInterrupted(AICleanerError):
 
 
 def ttft_deadline(slot: Slot) -> float:
-    """Seconds the provider of `slot` has for its first token."""
+    """Seconds the provider of `slot` has for its first token, and for each one after it."""
     if slot.settings.ttft_timeout is not None:
         return slot.settings.ttft_timeout
     return TTFT_LOCAL if slot.provider.is_local else TTFT_CLOUD
@@ -218,14 +225,14 @@ class StreamingMixin(AttemptsMixin, ReportingMixin):
             slot.stats.rr_pass += 1 / max(slot.settings.weight, 1e-6)
         clock = self._clock
         remaining = deadline - clock()
-        attempt_timeout = min(slot.settings.timeout_seconds, remaining)
+        patience = ttft_deadline(slot)
         bound = (candidate.input_tokens, request.max_tokens)
         opened = _OpenStream(slot, admitted, bound, clock())
         slot.stats.in_flight += 1
-        deltas = provider.stream(prepared, timeout=attempt_timeout, day=day)
+        deltas = provider.stream(prepared, timeout=remaining, day=day, idle=patience)
         error: ProviderError
         try:
-            async with asyncio.timeout(min(ttft_deadline(slot), remaining)) as first:
+            async with asyncio.timeout(min(patience, remaining)) as first:
                 item = await anext(deltas)
         except ProviderError as err:
             error = err
@@ -233,7 +240,7 @@ class StreamingMixin(AttemptsMixin, ReportingMixin):
             error = ProviderTimeoutError(
                 "no first token within the time-to-first-token deadline"
                 if first.expired()
-                else "no answer within the attempt timeout",
+                else "no answer within the request's deadline",
                 provider=name,
             )
         except StopAsyncIteration:
