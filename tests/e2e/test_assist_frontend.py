@@ -12,6 +12,7 @@ import time
 from typing import Any
 import urllib.request
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 import pytest
 import pytest_socket
 
@@ -109,10 +110,21 @@ def _ask_assist(browser: Browser, text: str) -> str:
             " window.dispatchEvent(new CustomEvent('location-changed')); }",
             "/lovelace/0",
         )
+        # A dialog opened while the page still navigates is closed by the navigation.
+        page.wait_for_function("() => location.pathname === '/lovelace/0'")
         page.wait_for_timeout(1000)
-        page.keyboard.press("a")
         field = page.locator("ha-assist-chat ha-textfield input, ha-assist-chat input")
-        field.first.wait_for(state="visible", timeout=30_000)
+        # "a" is the frontend's shortcut for Assist; a press while the page is still settling
+        # (a closing dialog steps the history back) is lost, so press until the dialog opens.
+        deadline = time.monotonic() + 60
+        while True:
+            page.keyboard.press("a")
+            try:
+                field.first.wait_for(state="visible", timeout=5_000)
+                break
+            except PlaywrightTimeoutError:
+                if time.monotonic() > deadline:
+                    raise
         chat = page.locator("ha-assist-chat").first
         before = chat.evaluate(CHAT_STATE)["count"]
         field.first.fill(text)
@@ -140,6 +152,7 @@ def _ask_assist(browser: Browser, text: str) -> str:
             page.wait_for_timeout(250)
         shown: str = page.evaluate(SHOWN_TEXT)
         page.keyboard.press("Escape")
+        page.locator("ha-assist-chat").wait_for(state="detached", timeout=30_000)
         return shown
 
     return browser.run(_run)

@@ -103,7 +103,7 @@ def _pick_entity(browser: Browser, search: str, shown: str) -> None:
         page.get_by_text(shown, exact=True).last.wait_for()
         page.keyboard.press("ArrowDown")
         page.keyboard.press("Enter")
-        expect(empty).to_have_count(before - 1)
+        expect(empty).to_have_count(before - 1, timeout=30_000)
 
     browser.run(_pick)
 

@@ -12,8 +12,6 @@ import json
 import os
 from pathlib import Path
 import shutil
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -23,7 +21,7 @@ import pytest_socket
 
 from scripts import develop
 
-from .hass_process import REPO_ROOT, HassProcess, free_port
+from .hass_process import HassProcess, provider_simulator
 
 CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(
@@ -70,41 +68,27 @@ NAVIGATE = """path => {
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HassProcess]:
     """HA as `scripts/develop` sets it up: the demo providers on a simulator, and the dashboard."""
     pytest_socket.enable_socket()
-    port = free_port()
-    simulator = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.simulator",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    config_dir = tmp_path_factory.mktemp("frontend")
-    develop.prepare_config(config_dir)
-    hass = HassProcess(config_dir=config_dir, configuration=develop.CONFIGURATION_YAML)
-    try:
-        hass.start(timeout=180)
-        develop.set_up(hass, port)
-        # Figures to show: one answer from the first demo provider.
-        hass.request(
-            "POST",
-            "/api/services/aicleaner/analyze?return_response",
-            {
-                "prompt": "What needs cleaning?",
-                "provider": develop.DEMO_PROVIDERS[0][1],
-            },
+    with provider_simulator() as port:
+        config_dir = tmp_path_factory.mktemp("frontend")
+        develop.prepare_config(config_dir)
+        hass = HassProcess(
+            config_dir=config_dir, configuration=develop.CONFIGURATION_YAML
         )
-        yield hass
-    finally:
-        hass.stop()
-        simulator.terminate()
-        simulator.wait(timeout=10)
+        try:
+            hass.start(timeout=180)
+            develop.set_up(hass, port)
+            # Figures to show: one answer from the first demo provider.
+            hass.request(
+                "POST",
+                "/api/services/aicleaner/analyze?return_response",
+                {
+                    "prompt": "What needs cleaning?",
+                    "provider": develop.DEMO_PROVIDERS[0][1],
+                },
+            )
+            yield hass
+        finally:
+            hass.stop()
 
 
 def _browser_tokens(hass: HassProcess) -> dict[str, Any]:

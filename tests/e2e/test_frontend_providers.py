@@ -9,8 +9,6 @@ in". Then every provider answers an analyze action, pinned to it by name.
 from __future__ import annotations
 
 from collections.abc import Iterator
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -19,7 +17,7 @@ import pytest_socket
 
 from scripts import develop
 
-from .hass_process import REPO_ROOT, HassProcess, free_port
+from .hass_process import HassProcess, provider_simulator
 from .test_frontend import CHROMIUM, SHOWN_TEXT, Browser, _browser_tokens, _no_raw_keys
 
 pytestmark = pytest.mark.skipif(
@@ -58,35 +56,19 @@ def fresh(
 ) -> Iterator[tuple[HassProcess, int]]:
     """HA as `scripts/develop` sets it up, but with no provider yet; and the simulator."""
     pytest_socket.enable_socket()
-    port = free_port()
-    simulator = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.simulator",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    config_dir = tmp_path_factory.mktemp("providers")
-    develop.prepare_config(config_dir)
-    hass = HassProcess(
-        config_dir=config_dir,
-        configuration=develop.CONFIGURATION_YAML,
-    )
-    try:
-        hass.start(timeout=180)
-        develop.set_up(hass, None)
-        yield hass, port
-    finally:
-        hass.stop()
-        simulator.terminate()
-        simulator.wait(timeout=10)
+    with provider_simulator() as port:
+        config_dir = tmp_path_factory.mktemp("providers")
+        develop.prepare_config(config_dir)
+        hass = HassProcess(
+            config_dir=config_dir,
+            configuration=develop.CONFIGURATION_YAML,
+        )
+        try:
+            hass.start(timeout=180)
+            develop.set_up(hass, None)
+            yield hass, port
+        finally:
+            hass.stop()
 
 
 @pytest.fixture(scope="module")
