@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 from unittest.mock import patch
 
@@ -199,22 +198,24 @@ async def test_health_calls_run_at_once_each_under_its_own_timeout(
     await async_setup_providers(
         hass, simulator, ("openai", "OpenAI", {}), ("anthropic", "Claude", {})
     )
-    simulator.sim.set_fault("openai", Fault(kind="hang", endpoint="models"))
-    simulator.sim.set_fault(
-        "anthropic", Fault(kind="latency", latency=0.3, endpoint="models")
-    )
+    sim = simulator.sim
+    # OpenAI never answers (until its timeout); Claude answers after half a second.
+    sim.set_fault("openai", Fault(kind="hang", endpoint="models"))
+    sim.set_fault("anthropic", Fault(kind="latency", latency=0.5, endpoint="models"))
 
-    started = time.monotonic()
-    with patch("custom_components.aicleaner.coordinator.HEALTH_CHECK_TIMEOUT", 0.5):
-        result = await _check_health(hass)
-    elapsed = time.monotonic() - started
+    with patch("custom_components.aicleaner.coordinator.HEALTH_CHECK_TIMEOUT", 1.5):
+        check = hass.async_create_task(_check_health(hass))
+        await sim.wait_for_requests("openai")
+        await sim.wait_for_requests("anthropic")
+        # Both calls are at the provider at once: one after the other, the second would be sent
+        # only once the first had its answer (Claude's) or its timeout (OpenAI's).
+        assert sim.in_flight == 2
+        result = await check
 
     assert result["providers"]["OpenAI"]["status"] == "unhealthy"
     assert result["providers"]["OpenAI"]["last_error"] == "timeout"
     assert result["providers"]["Claude"]["status"] == "healthy"
-    assert result["providers"]["Claude"]["latency_ms"] >= 300
-    # One after the other would take 0.8 s at least.
-    assert elapsed < 0.75
+    assert result["providers"]["Claude"]["latency_ms"] >= 500
 
 
 async def test_latency_crossing_the_thresholds_fires_one_alert_per_crossing(
