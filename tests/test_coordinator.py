@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 from unittest.mock import patch
 
@@ -199,56 +198,61 @@ async def test_health_calls_run_at_once_each_under_its_own_timeout(
     await async_setup_providers(
         hass, simulator, ("openai", "OpenAI", {}), ("anthropic", "Claude", {})
     )
-    simulator.sim.set_fault("openai", Fault(kind="hang", endpoint="models"))
-    simulator.sim.set_fault(
-        "anthropic", Fault(kind="latency", latency=0.3, endpoint="models")
-    )
+    sim = simulator.sim
+    # OpenAI never answers (until its timeout); Claude answers after half a second.
+    sim.set_fault("openai", Fault(kind="hang", endpoint="models"))
+    sim.set_fault("anthropic", Fault(kind="latency", latency=0.5, endpoint="models"))
 
-    started = time.monotonic()
-    with patch("custom_components.aicleaner.coordinator.HEALTH_CHECK_TIMEOUT", 0.5):
-        result = await _check_health(hass)
-    elapsed = time.monotonic() - started
+    with patch("custom_components.aicleaner.coordinator.HEALTH_CHECK_TIMEOUT", 1.5):
+        check = hass.async_create_task(_check_health(hass))
+        await sim.wait_for_requests("openai")
+        await sim.wait_for_requests("anthropic")
+        # Both calls are at the provider at once: one after the other, the second would be sent
+        # only once the first had its answer (Claude's) or its timeout (OpenAI's).
+        assert sim.in_flight == 2
+        result = await check
 
     assert result["providers"]["OpenAI"]["status"] == "unhealthy"
     assert result["providers"]["OpenAI"]["last_error"] == "timeout"
     assert result["providers"]["Claude"]["status"] == "healthy"
-    assert result["providers"]["Claude"]["latency_ms"] >= 300
-    # One after the other would take 0.8 s at least.
-    assert elapsed < 0.75
+    assert result["providers"]["Claude"]["latency_ms"] >= 500
 
 
 async def test_latency_crossing_the_thresholds_fires_one_alert_per_crossing(
     hass: HomeAssistant, simulator: SimulatorServer
 ) -> None:
+    # Each latency is at least 0.1 s past the threshold it must cross and half a second short of
+    # the next one, and a plain health call has 0.4 s to come in under the warning: room for a busy
+    # machine either way.
     await async_setup_providers(
         hass,
         simulator,
         ("openai", "OpenAI", {}),
-        options={CONF_LATENCY_WARNING: 0.1, CONF_LATENCY_CRITICAL: 0.3},
+        options={CONF_LATENCY_WARNING: 0.4, CONF_LATENCY_CRITICAL: 1.0},
     )
     alerts = _alerts(hass)
 
     simulator.sim.set_fault(
-        "openai", Fault(kind="latency", latency=0.15, endpoint="models")
+        "openai", Fault(kind="latency", latency=0.5, endpoint="models")
     )
     await _check_health(hass)
     await _check_health(hass)
     simulator.sim.set_fault(
-        "openai", Fault(kind="latency", latency=0.35, endpoint="models")
+        "openai", Fault(kind="latency", latency=1.1, endpoint="models")
     )
     await _check_health(hass)
     simulator.sim.clear_faults()
     await _check_health(hass)
 
     assert [(a["metric"], a["status"], a["threshold"]) for a in alerts] == [
-        ("latency", "warning", 100.0),
-        ("latency", "critical", 300.0),
-        ("latency", "ok", 100.0),
+        ("latency", "warning", 400.0),
+        ("latency", "critical", 1000.0),
+        ("latency", "ok", 400.0),
     ]
     assert all(a["provider"] == "OpenAI" for a in alerts)
-    assert 150 <= alerts[0]["value"] < 300
-    assert alerts[1]["value"] >= 350
-    assert alerts[2]["value"] < 100
+    assert 500 <= alerts[0]["value"] < 1000
+    assert alerts[1]["value"] >= 1100
+    assert alerts[2]["value"] < 400
 
 
 async def test_the_latency_shown_is_the_p50_of_requests_once_there_are_some(

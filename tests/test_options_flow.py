@@ -175,15 +175,17 @@ async def test_the_request_timeout_applies_to_the_next_request(
         result["flow_id"], {**SETTINGS, CONF_REQUEST_TIMEOUT: 1}
     )
     await hass.async_block_till_done()
+    # Each answer would take 10 s (the simulator drops it once the client has left): the 1 s
+    # request timeout ends the request long before, the default (120 s) would not.
     for kind in ("openai", "gemini"):
         simulator.sim.set_fault(
-            kind, Fault(kind="latency", latency=3.0, endpoint="generate")
+            kind, Fault(kind="latency", latency=10.0, endpoint="generate")
         )
     loop = hass.loop
     started = loop.time()
     with pytest.raises(AllProvidersFailed):
         await router.process(AIRequest(prompt="slow", use_cache=False))
-    assert loop.time() - started < 2.5
+    assert loop.time() - started < 4.0
 
 
 async def test_the_alert_time_must_be_above_the_warning_time_and_the_form_keeps_the_input(

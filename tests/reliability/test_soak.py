@@ -36,8 +36,9 @@ async def test_soak_loses_nothing_classifies_every_failure_and_leaks_nothing(
     # answered 429 (anthropic and gemini state Retry-After in whole seconds, which blocks them for a
     # large and speed-dependent share of a run this short: from about 2 % of the requests in a quiet
     # run to half of them on a machine busy with other work). `lost == 0` above is the guarantee;
-    # this only proves the soak served real traffic.
-    assert report.succeeded >= REQUESTS * 0.25
+    # this only proves the soak served real traffic, so its floor sits well below the busy-machine
+    # half (a tenth is still 200 real answers in the default run).
+    assert report.succeeded >= REQUESTS * 0.1
     # Every injected fault came back as one error attempt of its own category, in the request it
     # was injected into; nothing else failed (a timeout counts as what happened first).
     assert report.misclassified == []

@@ -55,7 +55,8 @@ async def test_a_client_that_never_answers_is_timed_out_a_second_after_its_timeo
         ("error", "timeout")
     ]
     assert hung.timeouts == [pytest.approx(0.01)]
-    assert 1.0 <= elapsed < 1.9
+    # About 1.01 s; a grace of two seconds would not pass.
+    assert 1.0 <= elapsed < 2.0
 
 
 async def test_a_short_rate_limit_wait_is_not_worth_waiting_for_before_failover(

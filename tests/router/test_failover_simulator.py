@@ -326,7 +326,12 @@ async def test_no_request_is_lost_while_some_provider_can_serve_it(
         for a in r.attempts  # type: ignore[union-attr]
     )
     assert failed_attempts > 0
-    assert {r.provider for r in results} >= {"openai", "anthropic", "gemini"}  # type: ignore[union-attr]
+    # Every faulty provider was sent its share: each was first in line for some requests. (Not that
+    # each served some: at 50 % faults a provider's first five calls all fail in about one run in
+    # thirty, depending on which request draws which fault, i.e. on arrival order; its breaker then
+    # stays open for the rest of the batch.)
+    firsts = {r.attempts[0].provider for r in results}  # type: ignore[union-attr]
+    assert firsts >= {"openai", "anthropic", "gemini"}
 
 
 async def test_local_only_request_stays_on_the_local_provider(
