@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 import json
 import os
 from pathlib import Path
@@ -487,6 +489,34 @@ def ensure_dashboard(hass: HassProcess) -> None:
     log(
         f"dashboard (rebuilt at every start, for {len(providers)} providers): {hass.url}/{DASHBOARD_URL}"
     )
+
+
+@contextmanager
+def demo_hass(
+    config_dir: Path,
+    sim_port: int | None,
+    *,
+    python: str | None = None,
+    timeout: float = 180,
+) -> Iterator[HassProcess]:
+    """Run a hass in `config_dir` set up as this script sets it up; stop it at the end.
+
+    For the end-to-end tests: `sim_port` None adds no demo provider; `python` runs another
+    release's hass.
+    """
+    prepare_config(config_dir)
+    hass = HassProcess(
+        config_dir=config_dir,
+        configuration=CONFIGURATION_YAML,
+        python=python or sys.executable,
+    )
+    try:
+        hass.start(timeout=timeout)
+        set_up(hass, sim_port)
+        hass.wait_until_running(timeout=timeout)
+        yield hass
+    finally:
+        hass.stop()
 
 
 def set_up(hass: HassProcess, sim_port: int | None) -> None:

@@ -39,20 +39,12 @@ def demo(
 ) -> Iterator[tuple[HassProcess, int]]:
     """HA as scripts/develop sets it up, with the simulator it talks to."""
     pytest_socket.enable_socket()
-    with provider_simulator() as sim_port:
-        config_dir = tmp_path_factory.mktemp("assist-frontend")
-        develop.prepare_config(config_dir)
-        hass = HassProcess(
-            config_dir=config_dir,
-            configuration=develop.CONFIGURATION_YAML,
-        )
-        try:
-            hass.start(timeout=180)
-            develop.set_up(hass, sim_port)
-            hass.wait_until_running(timeout=180)
-            yield hass, sim_port
-        finally:
-            hass.stop()
+    config_dir = tmp_path_factory.mktemp("assist-frontend")
+    with (
+        provider_simulator() as sim_port,
+        develop.demo_hass(config_dir, sim_port) as hass,
+    ):
+        yield hass, sim_port
 
 
 @pytest.fixture(scope="module")

@@ -20,15 +20,8 @@ from .hass_process import HassProcess
 def demo(tmp_path: Path, simulator_port: int) -> Iterator[tuple[HassProcess, int]]:
     """The demo as scripts/develop sets it up, running."""
     pytest_socket.enable_socket()
-    develop.prepare_config(tmp_path)
-    hass = HassProcess(config_dir=tmp_path, configuration=develop.CONFIGURATION_YAML)
-    try:
-        hass.start(timeout=180)
-        develop.set_up(hass, simulator_port)
-        hass.wait_until_running(timeout=180)
+    with develop.demo_hass(tmp_path, simulator_port) as hass:
         yield hass, simulator_port
-    finally:
-        hass.stop()
 
 
 def run_pipeline(hass: HassProcess, text: str) -> list[dict[str, Any]]:

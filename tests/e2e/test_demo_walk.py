@@ -43,22 +43,15 @@ def walk(
     """A fresh demo as scripts/develop makes it, its simulator's port, and a logged-in browser."""
     pytest_socket.enable_socket()
     config_dir = tmp_path_factory.mktemp("demo-walk")
-    with provider_simulator() as sim_port:
-        develop.prepare_config(config_dir)
-        hass = HassProcess(
-            config_dir=config_dir, configuration=develop.CONFIGURATION_YAML
-        )
+    with (
+        provider_simulator() as sim_port,
+        develop.demo_hass(config_dir, sim_port) as hass,
+    ):
+        browser = Browser(hass, _browser_tokens(hass))
         try:
-            hass.start(timeout=180)
-            develop.set_up(hass, sim_port)
-            hass.wait_until_running(timeout=180)
-            browser = Browser(hass, _browser_tokens(hass))
-            try:
-                yield hass, browser, sim_port
-            finally:
-                browser.close()
+            yield hass, browser, sim_port
         finally:
-            hass.stop()
+            browser.close()
 
 
 def _open_items(hass: HassProcess) -> list[str]:

@@ -18,18 +18,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HassProcess
     """HA set up as scripts/develop sets it up, and its simulator's port."""
     pytest_socket.enable_socket()
     config_dir = tmp_path_factory.mktemp("develop")
-    with provider_simulator() as simulator_port:
-        develop.prepare_config(config_dir)
-        hass = HassProcess(
-            config_dir=config_dir, configuration=develop.CONFIGURATION_YAML
-        )
-        try:
-            hass.start(timeout=180)
-            develop.set_up(hass, simulator_port)
-            hass.wait_until_running(timeout=180)
-            yield hass, simulator_port
-        finally:
-            hass.stop()
+    with (
+        provider_simulator() as simulator_port,
+        develop.demo_hass(config_dir, simulator_port) as hass,
+    ):
+        yield hass, simulator_port
 
 
 @pytest.mark.usefixtures("socket_enabled")

@@ -68,27 +68,18 @@ NAVIGATE = """path => {
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HassProcess]:
     """HA as `scripts/develop` sets it up: the demo providers on a simulator, and the dashboard."""
     pytest_socket.enable_socket()
-    with provider_simulator() as port:
-        config_dir = tmp_path_factory.mktemp("frontend")
-        develop.prepare_config(config_dir)
-        hass = HassProcess(
-            config_dir=config_dir, configuration=develop.CONFIGURATION_YAML
+    config_dir = tmp_path_factory.mktemp("frontend")
+    with provider_simulator() as port, develop.demo_hass(config_dir, port) as hass:
+        # Figures to show: one answer from the first demo provider.
+        hass.request(
+            "POST",
+            "/api/services/aicleaner/analyze?return_response",
+            {
+                "prompt": "What needs cleaning?",
+                "provider": develop.DEMO_PROVIDERS[0][1],
+            },
         )
-        try:
-            hass.start(timeout=180)
-            develop.set_up(hass, port)
-            # Figures to show: one answer from the first demo provider.
-            hass.request(
-                "POST",
-                "/api/services/aicleaner/analyze?return_response",
-                {
-                    "prompt": "What needs cleaning?",
-                    "provider": develop.DEMO_PROVIDERS[0][1],
-                },
-            )
-            yield hass
-        finally:
-            hass.stop()
+        yield hass
 
 
 def _browser_tokens(hass: HassProcess) -> dict[str, Any]:

@@ -56,19 +56,10 @@ def fresh(
 ) -> Iterator[tuple[HassProcess, int]]:
     """HA as `scripts/develop` sets it up, but with no provider yet; and the simulator."""
     pytest_socket.enable_socket()
-    with provider_simulator() as port:
-        config_dir = tmp_path_factory.mktemp("providers")
-        develop.prepare_config(config_dir)
-        hass = HassProcess(
-            config_dir=config_dir,
-            configuration=develop.CONFIGURATION_YAML,
-        )
-        try:
-            hass.start(timeout=180)
-            develop.set_up(hass, None)
-            yield hass, port
-        finally:
-            hass.stop()
+    config_dir = tmp_path_factory.mktemp("providers")
+    # No demo provider: the tests add them in the browser.
+    with provider_simulator() as port, develop.demo_hass(config_dir, None) as hass:
+        yield hass, port
 
 
 @pytest.fixture(scope="module")

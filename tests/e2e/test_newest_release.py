@@ -51,19 +51,10 @@ def newest_hass(
     tmp_path: Path, simulator_port: int, newest_python: str
 ) -> Iterator[HassProcess]:
     """The newest release running, onboarded as scripts/develop does, with the demo providers."""
-    develop.prepare_config(tmp_path)
-    hass = HassProcess(
-        config_dir=tmp_path,
-        python=newest_python,
-        configuration=develop.CONFIGURATION_YAML,
-    )
-    try:
-        hass.start(timeout=240)
-        develop.set_up(hass, simulator_port)
-        hass.wait_until_running(timeout=240)
+    with develop.demo_hass(
+        tmp_path, simulator_port, python=newest_python, timeout=240
+    ) as hass:
         yield hass
-    finally:
-        hass.stop()
 
 
 # The one warning HA logs for every custom integration.
