@@ -7,7 +7,10 @@
   that key as well, so both are booked.
 
 A figure that is not a finite, non-negative number is no figure. A gateway that could not price a
-model may say 0: the caller books a 0 only when its own price table does not know the model either.
+model might say 0: the caller books a 0 only when its own price table does not know the model either.
+LiteLLM itself does not: as of 1.110.2 (`proxy/common_request_processing.cost_headers`) it leaves
+the header out when a zero cost comes from a price it does not know, and sends it empty when it could
+not compute one; its 0 is a known zero price or its own cache hit.
 """
 
 from __future__ import annotations
