@@ -226,3 +226,51 @@ def test_every_provider_added_in_the_browser_answers_the_action_run_in_the_brows
         assert f"provider : {name}" in response, response[:1500]
         assert "outcome : success" in response
     browser.shot("analyzed.png")
+
+
+@pytest.mark.usefixtures("socket_enabled")
+def test_the_advanced_section_opened_shows_its_defaults_and_the_form_submits(
+    browser: Browser, fresh: tuple[HassProcess, int]
+) -> None:
+    hass, port = fresh
+    browser.open("/config/integrations/integration/aicleaner", "Add OpenAI provider")
+    browser.click_text("Add OpenAI provider", ("Name", "Base URL"))
+    _type_into(browser, "name", "Opened")
+    _type_into(browser, "api_key", "sk-typed-opened")
+    browser.run(lambda: browser.page.locator("input[name='base_url']").fill(""))
+    _type_into(browser, "base_url", f"http://127.0.0.1:{port}/openai/v1")
+
+    def _settings() -> str:
+        browser.page.get_by_role("button", name="Submit").click()
+        return browser._text_with(("Timeouts, retries and circuit breaker",))
+
+    browser.run(_settings)
+
+    def _open_section() -> tuple[list[str], dict[str, object]]:
+        # The section's header, as a user clicks it (it is scrolled to first).
+        panel = browser.page.locator("ha-expansion-panel").last
+        summary = panel.locator("#summary").first
+        summary.scroll_into_view_if_needed()
+        summary.click()
+        browser._text_with(("First-word deadline (streams)",))
+        # What the fields show, in order, and what the form holds for the section.
+        values: list[str] = panel.locator("input").evaluate_all(
+            "es => es.map(e => e.value)"
+        )
+        data: dict[str, object] = browser.page.locator(
+            "ha-form-expandable"
+        ).last.evaluate("e => ({...e.data})")
+        return values, data
+
+    values, data = browser.run(_open_section)
+    browser.shot("advanced-opened.png")
+    # A new provider's defaults, each in its field (attempt timeout, first-word deadline left
+    # empty for the default by locality, retries, failures, open time, trials), and in the form.
+    assert values == ["30", "", "3", "5", "60", "3"], values
+    assert {k: data[k] for k in ADVANCED_DEFAULTS} == ADVANCED_DEFAULTS, data
+    text = _submit_until(browser, "Created configuration for Opened")
+    assert "Created configuration for Opened" in text, text[-2000:]
+    _close_dialog(browser, "Finish")
+    stored = _subentries(hass)["Opened"]
+    assert {k: stored[k] for k in ADVANCED_DEFAULTS} == ADVANCED_DEFAULTS
+    assert stored["ttft_timeout"] is None
