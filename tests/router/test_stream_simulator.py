@@ -7,6 +7,7 @@ first chunk. Money: a stream is booked from its usage, at its reservation when c
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 import io
 import itertools
 import time
@@ -211,15 +212,7 @@ async def test_a_slow_steady_stream_runs_past_the_attempt_timeout(
     # A slow local model: each piece 0.25 s after the last, the whole answer well past the 0.5 s
     # an answer may take, no silence near the 2 s a stream may take to its first token.
     simulator.sim.set_fault(kind, Fault(kind="stream_slow", latency=0.25))
-    patient = ProviderSettings(
-        rate_limit_rpm=None,
-        rate_limit_tpm=None,
-        rate_limit_rph=None,
-        daily_budget=None,
-        max_retries=0,
-        timeout_seconds=0.5,
-        ttft_timeout=2.0,
-    )
+    patient = replace(SETTINGS, timeout_seconds=0.5, ttft_timeout=2.0)
     router = make_router(simulator, session, kind, settings=patient)
     started = time.monotonic()
     deltas, response = await drain(router, ordered(kind))
