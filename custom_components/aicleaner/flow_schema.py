@@ -65,6 +65,19 @@ def number_box(
     return NumberSelector(config)
 
 
+def whole_box(
+    minimum: int,
+    maximum: int,
+    unit: str | None = None,
+    translation_key: str | None = None,
+) -> probatio.All[int]:
+    """Return a number box for a whole number (a count, seconds), stored as an int."""
+    return probatio.All(
+        number_box(minimum, maximum, unit=unit, translation_key=translation_key),
+        probatio.Coerce(int),
+    )
+
+
 def is_http_url(value: str) -> bool:
     """Tell whether `value` is an http(s) URL with a host."""
     try:
@@ -85,11 +98,11 @@ ROUTER_SCHEMA = probatio.Schema(
                 translation_key="selection_strategy",
             )
         ),
-        probatio.Required(CONF_CACHE_TTL, default=DEFAULT_CACHE_TTL): probatio.All(
-            number_box(0, 86400, unit="s"), probatio.Coerce(int)
+        probatio.Required(CONF_CACHE_TTL, default=DEFAULT_CACHE_TTL): whole_box(
+            0, 86400, unit="s"
         ),
-        probatio.Required(CONF_BATCH_SIZE, default=DEFAULT_BATCH_SIZE): probatio.All(
-            number_box(1, 50), probatio.Coerce(int)
+        probatio.Required(CONF_BATCH_SIZE, default=DEFAULT_BATCH_SIZE): whole_box(
+            1, 50
         ),
     }
 )
@@ -101,14 +114,14 @@ def router_settings_schema() -> probatio.Schema:
         {
             probatio.Required(
                 CONF_REQUEST_TIMEOUT, default=DEFAULT_REQUEST_TIMEOUT
-            ): probatio.All(number_box(1, 3600, unit="s"), probatio.Coerce(int)),
+            ): whole_box(1, 3600, unit="s"),
             # Empty: no budget over all providers (each provider's own still applies).
             probatio.Optional(CONF_GLOBAL_DAILY_BUDGET): number_box(
                 0, 100000, step=0.01, unit="USD"
             ),
             probatio.Required(
                 CONF_HEALTH_CHECK_INTERVAL, default=DEFAULT_HEALTH_CHECK_INTERVAL
-            ): probatio.All(number_box(10, 86400, unit="s"), probatio.Coerce(int)),
+            ): whole_box(10, 86400, unit="s"),
             probatio.Required(
                 CONF_LATENCY_WARNING, default=DEFAULT_LATENCY_WARNING
             ): number_box(0.1, 600, step=0.1, unit="s"),
@@ -131,18 +144,18 @@ def advanced_fields() -> dict[Any, Any]:
         ): number_box(1, 600, unit="s"),
         # Empty: 10 s for a cloud provider, 30 s for a local one (`router.streaming`).
         probatio.Optional(CONF_TTFT_TIMEOUT): number_box(0.5, 600, step=0.5, unit="s"),
-        probatio.Required(CONF_MAX_RETRIES, default=defaults.max_retries): probatio.All(
-            number_box(0, 10), probatio.Coerce(int)
+        probatio.Required(CONF_MAX_RETRIES, default=defaults.max_retries): whole_box(
+            0, 10
         ),
         probatio.Required(
             CONF_FAILURE_THRESHOLD, default=defaults.breaker.failure_threshold
-        ): probatio.All(number_box(1, 100), probatio.Coerce(int)),
+        ): whole_box(1, 100),
         probatio.Required(
             CONF_BREAKER_TIMEOUT, default=defaults.breaker.timeout_seconds
         ): number_box(1, 3600, unit="s"),
         probatio.Required(
             CONF_HALF_OPEN_MAX_CALLS, default=defaults.breaker.half_open_max_calls
-        ): probatio.All(number_box(1, 20), probatio.Coerce(int)),
+        ): whole_box(1, 20),
     }
 
 

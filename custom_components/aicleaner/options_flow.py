@@ -25,7 +25,7 @@ from .const import (
     DOMAIN,
     RULE_CONDITIONS,
 )
-from .flow_schema import number_box, router_settings_schema
+from .flow_schema import router_settings_schema, whole_box
 from .subentries import provider_subentries
 
 # The condition choice whose rule matches a tag (the tag field names it).
@@ -273,9 +273,7 @@ class RouterOptionsFlow(OptionsFlow):
                     mode=SelectSelectorMode.DROPDOWN,
                 )
             ),
-            probatio.Required("priority", default=1): probatio.All(
-                number_box(1, 100), probatio.Coerce(int)
-            ),
+            probatio.Required("priority", default=1): whole_box(1, 100),
             probatio.Required("enabled", default=True): BooleanSelector(),
         }
         if editing:

@@ -45,7 +45,7 @@ from .const import (
     UNIT_REQUESTS_PER_MINUTE,
     UNIT_TOKENS_PER_MINUTE,
 )
-from .flow_schema import number_box
+from .flow_schema import number_box, whole_box
 from .providers import PROVIDER_CLASSES
 from .providers.catalog import is_retired, recommended_model
 from .providers.gateway import GatewayFinding
@@ -79,48 +79,34 @@ def settings_fields(
     fields.update(
         {
             probatio.Required(CONF_ENABLED): BooleanSelector(),
-            probatio.Required(CONF_PRIORITY): probatio.All(
-                number_box(1, 100), probatio.Coerce(int)
-            ),
+            probatio.Required(CONF_PRIORITY): whole_box(1, 100),
             probatio.Required(CONF_WEIGHT): number_box(0.1, 100, step=0.1),
             # Empty: no daily limit for this provider.
             probatio.Optional(CONF_DAILY_BUDGET): number_box(
                 0, 10000, step=0.01, unit="USD"
             ),
-            probatio.Optional(CONF_RATE_LIMIT_RPM): probatio.All(
-                number_box(
-                    1,
-                    100000,
-                    unit=UNIT_REQUESTS_PER_MINUTE,
-                    translation_key="rate_limit_rpm",
-                ),
-                probatio.Coerce(int),
+            probatio.Optional(CONF_RATE_LIMIT_RPM): whole_box(
+                1,
+                100000,
+                unit=UNIT_REQUESTS_PER_MINUTE,
+                translation_key="rate_limit_rpm",
             ),
-            probatio.Optional(CONF_RATE_LIMIT_TPM): probatio.All(
-                number_box(
-                    1,
-                    100000000,
-                    unit=UNIT_TOKENS_PER_MINUTE,
-                    translation_key="rate_limit_tpm",
-                ),
-                probatio.Coerce(int),
+            probatio.Optional(CONF_RATE_LIMIT_TPM): whole_box(
+                1,
+                100000000,
+                unit=UNIT_TOKENS_PER_MINUTE,
+                translation_key="rate_limit_tpm",
             ),
-            probatio.Optional(CONF_RATE_LIMIT_RPH): probatio.All(
-                number_box(
-                    1,
-                    1000000,
-                    unit=UNIT_REQUESTS_PER_HOUR,
-                    translation_key="rate_limit_rph",
-                ),
-                probatio.Coerce(int),
+            probatio.Optional(CONF_RATE_LIMIT_RPH): whole_box(
+                1,
+                1000000,
+                unit=UNIT_REQUESTS_PER_HOUR,
+                translation_key="rate_limit_rph",
             ),
             probatio.Required(
                 CONF_BURST_ALLOWANCE, default=ProviderSettings().burst_allowance
-            ): probatio.All(
-                number_box(
-                    0, 10000, unit=UNIT_REQUESTS, translation_key="burst_allowance"
-                ),
-                probatio.Coerce(int),
+            ): whole_box(
+                0, 10000, unit=UNIT_REQUESTS, translation_key="burst_allowance"
             ),
             probatio.Optional(CONF_ADMIN_ONLY, default=False): BooleanSelector(),
         }
