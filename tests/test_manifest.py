@@ -106,8 +106,9 @@ def _translation_keys_in_code() -> list[tuple[str, str, str]]:
                 value, kwargs["translation_domain"] = node.args[0], node.args[0]
             if not isinstance(value, ast.Constant) or not isinstance(value.value, str):
                 continue
-            # `number_box` is the flows' number-box helper; it passes the key to a selector.
-            if name.endswith("SelectorConfig") or name == "number_box":
+            # `number_box` and `whole_box` are the flows' number-box helpers; they pass the key
+            # to a selector.
+            if name.endswith("SelectorConfig") or name in ("number_box", "whole_box"):
                 section = "selector"
             elif name == "async_create_issue":
                 section = "issues"
