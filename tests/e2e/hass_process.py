@@ -281,9 +281,23 @@ class HassProcess:
     def restart(self, timeout: float = 90.0) -> None:
         """Restart a started hass on the same config dir, as a restart from the UI does."""
         self.wait_until_running(timeout)
+        if self.token:
+            # HA's auth store saves a new token a second after it is made. A stop within that
+            # second should write it too (the final write), but once in CI the restarted hass had
+            # no auth store and refused the token: wait for the file rather than rely on that.
+            self.wait_for_storage("auth", timeout)
         self.stop()
         self.start(timeout=timeout)
         self.wait_until_running(timeout)
+
+    def wait_for_storage(self, key: str, timeout: float = 30.0) -> None:
+        """Wait until hass has written its `.storage/<key>` file."""
+        path = self.config_dir / ".storage" / key
+        deadline = time.monotonic() + timeout
+        while not path.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"hass did not write {path} within {timeout}s")
+            time.sleep(0.2)
 
     def log_tail(self, lines: int = 60) -> str:
         """The end of HA's log, for failure messages."""
