@@ -316,26 +316,9 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Say what an unlisted model is reserved at, and offer a price override."""
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            if (CONF_PRICE_INPUT in user_input) != (CONF_PRICE_OUTPUT in user_input):
-                errors["base"] = "price_incomplete"
-            else:
-                return self._async_save({**self._settings, **user_input})
-        price = self._client(self._settings).price()
-        return self.async_show_form(
-            step_id="price",
-            data_schema=self.add_suggested_values_to_schema(
-                probatio.Schema(price_fields()), user_input or {}
-            ),
-            errors=errors,
-            description_placeholders={
-                "name": self._name,
-                "model": str(self._settings.get(CONF_MODEL, "")),
-                "input": usd(price.input_per_mtok),
-                "output": usd(price.output_per_mtok),
-            },
-        )
+        # Today's price in HA's time zone, the day the router prices a request on.
+        price = self._client(self._settings).price(on=dt_util.now().date())
+        return self._async_price_step("price", price, user_input, {})
 
     def _gateway_price(self, data: dict[str, Any]) -> ModelPrice | None:
         """Return the price a gateway publishes for the chosen model, unless a price was typed."""
@@ -347,22 +330,32 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Show the price the gateway publishes for the model, pre-filled as the price override."""
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            if (CONF_PRICE_INPUT in user_input) != (CONF_PRICE_OUTPUT in user_input):
-                errors["base"] = "price_incomplete"
-            else:
-                return self._async_save({**self._settings, **user_input})
         price = self._gateway_price(self._settings)
         assert price is not None
         published = {
             CONF_PRICE_INPUT: price.input_per_mtok,
             CONF_PRICE_OUTPUT: price.output_per_mtok,
         }
+        return self._async_price_step("gateway_price", price, user_input, published)
+
+    def _async_price_step(
+        self,
+        step_id: str,
+        price: ModelPrice,
+        user_input: dict[str, Any] | None,
+        suggested: dict[str, Any],
+    ) -> SubentryFlowResult:
+        """Save the provider with the price override given, or show `price` and ask for one."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if (CONF_PRICE_INPUT in user_input) != (CONF_PRICE_OUTPUT in user_input):
+                errors["base"] = "price_incomplete"
+            else:
+                return self._async_save({**self._settings, **user_input})
         return self.async_show_form(
-            step_id="gateway_price",
+            step_id=step_id,
             data_schema=self.add_suggested_values_to_schema(
-                probatio.Schema(price_fields()), user_input or published
+                probatio.Schema(price_fields()), user_input or suggested
             ),
             errors=errors,
             description_placeholders={
