@@ -21,7 +21,8 @@ from custom_components.aicleaner.providers.pricing import (
     openai_quote,
 )
 
-_QUOTES = {
+# The clients' price table of each simulated protocol, by provider.
+QUOTES = {
     "openai": openai_quote,
     "compatible": compatible_quote,
     "anthropic": anthropic_quote,
@@ -30,22 +31,32 @@ _QUOTES = {
 }
 
 
+def usage_tokens(provider: str, usage: dict[str, Any]) -> tuple[int, int]:
+    """(input, output) tokens of a usage record in the provider's own shape, thinking included.
+
+    The record is the answer's `usage` (OpenAI, Anthropic), `usageMetadata` (Gemini), or for Ollama
+    the answer itself (its counts are top-level fields).
+    """
+    if provider in ("openai", "compatible"):
+        return usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+    if provider == "anthropic":
+        return usage.get("input_tokens", 0), usage.get("output_tokens", 0)
+    if provider == "gemini":
+        return usage.get("promptTokenCount", 0), usage.get(
+            "candidatesTokenCount", 0
+        ) + usage.get("thoughtsTokenCount", 0)
+    return usage.get("prompt_eval_count", 0), usage.get("eval_count", 0)
+
+
 def answer_usage(provider: str, body: Any) -> tuple[int, int] | None:
     """(input, output) tokens an answer body reports, thinking included; None without usage."""
     if not isinstance(body, dict):
         return None
-    if provider in ("openai", "compatible"):
-        usage = body.get("usage") or {}
-        return usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
-    if provider == "anthropic":
-        usage = body.get("usage") or {}
-        return usage.get("input_tokens", 0), usage.get("output_tokens", 0)
+    if provider in ("openai", "compatible", "anthropic"):
+        return usage_tokens(provider, body.get("usage") or {})
     if provider == "gemini":
-        usage = body.get("usageMetadata") or {}
-        return usage.get("promptTokenCount", 0), usage.get(
-            "candidatesTokenCount", 0
-        ) + usage.get("thoughtsTokenCount", 0)
-    return body.get("prompt_eval_count", 0), body.get("eval_count", 0)
+        return usage_tokens(provider, body.get("usageMetadata") or {})
+    return usage_tokens(provider, body)
 
 
 class BilledLedger:
@@ -66,7 +77,7 @@ class BilledLedger:
         usage = answer_usage(provider, body)
         if usage is None:
             return
-        cost = _QUOTES[provider](model, date.today()).price.cost(*usage)
+        cost = QUOTES[provider](model, date.today()).price.cost(*usage)
         if self.on_bill is not None:
             self.on_bill(provider, request, cost, spoilt)
         if spoilt:

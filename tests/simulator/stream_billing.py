@@ -3,8 +3,9 @@
 A stream is billed once it started (the model generated the answer), at the usage of the whole
 answer, however it ended: delivered, cut, stalled or left by its client. An error before the stream
 (a status, a 429, a hang before the first byte) bills nothing. Each protocol notes its answer with
-`note` just before it starts streaming; the app settles it when the handler returns. Prices are the
-clients' own tables (`providers/pricing.py`), at the model the request asked for.
+`note` just before it starts streaming; the app settles it when the handler returns. Prices and
+usage records are read as `billing.py` reads an answer's: the clients' own tables
+(`providers/pricing.py`), at the model the request asked for.
 """
 
 from __future__ import annotations
@@ -15,39 +16,14 @@ from typing import Any
 
 from aiohttp import web
 
-from custom_components.aicleaner.providers.pricing import (
-    anthropic_quote,
-    compatible_quote,
-    gemini_quote,
-    ollama_quote,
-    openai_quote,
-)
+from .billing import QUOTES, usage_tokens
 
 _NOTED = "sim_streamed_answer"
-_QUOTES = {
-    "openai": openai_quote,
-    "compatible": compatible_quote,
-    "anthropic": anthropic_quote,
-    "gemini": gemini_quote,
-    "ollama": ollama_quote,
-}
 
 
 def note(request: web.Request, model: str, usage: dict[str, Any]) -> None:
     """Remember the answer a stream is about to send: its model and its usage record."""
     request[_NOTED] = (model, usage)
-
-
-def _tokens(provider: str, usage: dict[str, Any]) -> tuple[int, int]:
-    if provider in ("openai", "compatible"):
-        return usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
-    if provider == "anthropic":
-        return usage.get("input_tokens", 0), usage.get("output_tokens", 0)
-    if provider == "gemini":
-        return usage.get("promptTokenCount", 0), usage.get(
-            "candidatesTokenCount", 0
-        ) + usage.get("thoughtsTokenCount", 0)
-    return usage.get("prompt_eval_count", 0), usage.get("eval_count", 0)
 
 
 class StreamBilling:
@@ -64,8 +40,8 @@ class StreamBilling:
         if noted is None:
             return
         model, usage = noted
-        quote = _QUOTES[provider](model.removeprefix("models/"), date.today())
-        self.billed[provider] += quote.price.cost(*_tokens(provider, usage))
+        quote = QUOTES[provider](model.removeprefix("models/"), date.today())
+        self.billed[provider] += quote.price.cost(*usage_tokens(provider, usage))
         self.streams[provider] += 1
 
     def clear(self) -> None:
