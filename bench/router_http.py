@@ -87,10 +87,12 @@ def free_port() -> int:
         return port
 
 
-def start_server(port: int) -> subprocess.Popen[bytes]:
-    """Start `bench.openai_server` in its own process and wait until it accepts connections."""
+def start_server(
+    port: int, module: str = "bench.openai_server"
+) -> subprocess.Popen[bytes]:
+    """Start the server `module` in its own process and wait until it accepts connections."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.openai_server", "--port", str(port)],
+        [sys.executable, "-m", module, "--port", str(port)],
         stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 20

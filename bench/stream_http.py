@@ -26,14 +26,13 @@ import logging
 from pathlib import Path
 import statistics
 import subprocess
-import sys
 import time
 from typing import Any
 
 import aiohttp
 import orjson
 
-from bench.router_http import OPEN_LIMITS, free_port
+from bench.router_http import OPEN_LIMITS, free_port, start_server
 from custom_components.aicleaner.providers import OpenAIProvider, create_provider
 from custom_components.aicleaner.router import (
     BreakerSettings,
@@ -66,27 +65,6 @@ class Result:
     def ttft_p50_us(self) -> float:
         """Median time to first token, in microseconds."""
         return statistics.median(self.ttft) * 1e6
-
-
-def start_server(port: int) -> subprocess.Popen[bytes]:
-    """Start `bench.stream_server` in its own process and wait until it accepts connections."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.stream_server", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            import socket
-
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise
-            time.sleep(0.05)
-        else:
-            return process
 
 
 def build_router(session: aiohttp.ClientSession, url: str) -> Router:
@@ -251,7 +229,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     logging.getLogger("custom_components.aicleaner.router").setLevel(logging.WARNING)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start_server(port)
+    server = start_server(port, "bench.stream_server")
     results: dict[str, dict[int, Result]] = {}
     try:
         connector = aiohttp.TCPConnector(limit=64)
