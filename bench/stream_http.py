@@ -32,7 +32,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from bench.router_http import OPEN_LIMITS, free_port, start_server
+from bench.router_http import OPEN_LIMITS, build_router, free_port, start_server
 from custom_components.aicleaner.providers import OpenAIProvider, create_provider
 from custom_components.aicleaner.router import (
     BreakerSettings,
@@ -65,30 +65,6 @@ class Result:
     def ttft_p50_us(self) -> float:
         """Median time to first token, in microseconds."""
         return statistics.median(self.ttft) * 1e6
-
-
-def build_router(session: aiohttp.ClientSession, url: str) -> Router:
-    """Three providers of the one server, every feature on."""
-    providers = [
-        create_provider(
-            "openai",
-            session,
-            name=f"p{i}",
-            model=MODEL,
-            api_key="sk-bench",
-            base_url=url,
-        )
-        for i in range(3)
-    ]
-    return Router(
-        providers,
-        RouterConfig(
-            selection_strategy=SelectionStrategy.ADAPTIVE,
-            cache_ttl=0,
-            global_daily_budget=1_000_000.0,
-        ),
-        provider_settings={p.name: OPEN_LIMITS for p in providers},
-    )
 
 
 def contenders(session: aiohttp.ClientSession, url: str) -> dict[str, Call]:
@@ -130,7 +106,8 @@ def contenders(session: aiohttp.ClientSession, url: str) -> dict[str, Call]:
                         first = clock() - started
         return first
 
-    routed = build_router(session, url)
+    # The router of bench/router_http, uncached (a conversation is never answered from the cache).
+    routed = build_router(session, url, cache=False)
 
     async def router(index: int) -> float:
         started = clock()
