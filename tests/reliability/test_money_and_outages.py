@@ -23,6 +23,7 @@ from custom_components.aicleaner.const import (
     DOMAIN,
 )
 from custom_components.aicleaner.router import Router
+from tests.router.fakes import OffsetClock
 from tests.simulator import Fault, SimulatorServer
 
 from .conftest import Setup, analyze
@@ -104,20 +105,10 @@ THRESHOLD = 3
 OPEN_FOR = 60.0
 
 
-class Clock:
-    """Real monotonic time, which a test may push forward (to let a breaker's open time pass)."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.monotonic() + self.offset
-
-
 @pytest.fixture
-def router_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+def router_clock(monkeypatch: pytest.MonkeyPatch) -> OffsetClock:
     """The clock of the router the entry set up next builds."""
-    clock = Clock()
+    clock = OffsetClock()
     monkeypatch.setattr(runtime, "Router", partial(Router, clock=clock))
     return clock
 
@@ -126,7 +117,7 @@ async def test_an_outage_moves_traffic_within_the_threshold_and_trials_bring_it_
     hass: HomeAssistant,
     setup_reliable: Setup,
     simulator: SimulatorServer,
-    router_clock: Clock,
+    router_clock: OffsetClock,
 ) -> None:
     outage = {
         CONF_FAILURE_THRESHOLD: THRESHOLD,
@@ -171,7 +162,7 @@ async def test_a_failed_trial_opens_the_breaker_again(
     hass: HomeAssistant,
     setup_reliable: Setup,
     simulator: SimulatorServer,
-    router_clock: Clock,
+    router_clock: OffsetClock,
 ) -> None:
     outage = {
         CONF_FAILURE_THRESHOLD: THRESHOLD,

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+import time
 
 from custom_components.aicleaner.router.models import (
     AIRequest,
@@ -46,6 +47,28 @@ class FakeSleep:
         self.calls.append(seconds)
         self.clock.advance(seconds)
         await asyncio.sleep(0)
+
+
+class OffsetClock:
+    """Real monotonic time, which a test may push forward (to let a breaker's open time pass)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.offset
+
+
+class OffsetSleep:
+    """Records each wait and pushes an `OffsetClock` forward instead of sleeping."""
+
+    def __init__(self, clock: OffsetClock) -> None:
+        self.clock = clock
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+        self.clock.offset += seconds
 
 
 type Outcome = Completion | BaseException | Callable[[AIRequest], Completion]

@@ -30,6 +30,8 @@ from custom_components.aicleaner.router.errors import (
 from custom_components.aicleaner.router.models import AIRequest, ImageInput
 from tests.simulator import Fault, SimulatorServer
 
+from .fakes import OffsetClock, OffsetSleep
+
 MODELS = {
     "openai": "gpt-4o-mini",
     "anthropic": "claude-haiku-4-5",
@@ -39,28 +41,6 @@ MODELS = {
 KINDS = tuple(MODELS)
 # A PNG signature followed by nothing an image decoder can read.
 BROKEN_IMAGE = ImageInput(b"\x89PNG\r\n\x1a\nnot really a png", "image/png")
-
-
-class Clock:
-    """Real monotonic time, which a test may push forward (to expire a breaker)."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.monotonic() + self.offset
-
-
-class RecordingSleep:
-    """Records each wait and pushes the router's clock forward instead of sleeping."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.calls: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-        self.clock.offset += seconds
 
 
 @pytest.fixture
@@ -90,11 +70,11 @@ def build(
     *,
     api_keys: dict[str, str] | None = None,
     provider_settings: dict[str, ProviderSettings] | None = None,
-    sleep: RecordingSleep | None = None,
-    clock: Clock | None = None,
+    sleep: OffsetSleep | None = None,
+    clock: OffsetClock | None = None,
 ) -> Router:
     keys = api_keys or {}
-    clock = clock or (sleep.clock if sleep else Clock())
+    clock = clock or (sleep.clock if sleep else OffsetClock())
     providers = [
         create_provider(
             kind,
@@ -114,7 +94,7 @@ def build(
         provider_settings=per_provider,
         clock=clock,
         rng=random.Random(0),
-        sleep=sleep or RecordingSleep(clock),
+        sleep=sleep or OffsetSleep(clock),
     )
 
 
@@ -150,7 +130,7 @@ async def test_retryable_fault_is_retried_then_fails_over(
 ) -> None:
     fallback = fallback_for(kind)
     simulator.sim.set_fault(kind, fault)
-    sleep = RecordingSleep(Clock())
+    sleep = OffsetSleep(OffsetClock())
     router = build(simulator, session, (kind, fallback), sleep=sleep)
     response = await router.process(
         AIRequest(prompt="What needs cleaning?", max_tokens=64)
@@ -279,7 +259,7 @@ async def test_every_provider_failing_raises_one_error_with_every_attempt(
 async def test_breaker_opens_on_repeated_errors_and_a_trial_closes_it_after_recovery(
     simulator: SimulatorServer, session: aiohttp.ClientSession
 ) -> None:
-    clock = Clock()
+    clock = OffsetClock()
     breaker = BreakerSettings(
         failure_threshold=3, timeout_seconds=30, half_open_max_calls=1
     )

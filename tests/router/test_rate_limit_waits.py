@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 import random
-import time
 
 import aiohttp
 import pytest
@@ -27,38 +26,13 @@ from custom_components.aicleaner.router.errors import AllProvidersFailed
 from custom_components.aicleaner.router.models import AIRequest
 from tests.simulator import Fault, SimulatorServer
 
+from .fakes import FakeClock, FakeSleep
+
 MODELS = {
     "openai": "gpt-4o-mini",
     "anthropic": "claude-haiku-4-5",
     "gemini": "gemini-2.5-flash",
 }
-
-
-class Clock:
-    """A monotonic clock that moves only with the recorded sleeps.
-
-    The simulator's answers take no time on it, so a wait the router works out is exact however
-    slow the machine is.
-    """
-
-    def __init__(self) -> None:
-        self.start = time.monotonic()
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return self.start + self.offset
-
-
-class RecordingSleep:
-    """Records each wait and moves the router's clock on instead of sleeping."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.calls: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
-        self.clock.offset += seconds
 
 
 @pytest.fixture
@@ -115,7 +89,7 @@ def _outcomes(attempts: object) -> list[tuple[str, str, str | None]]:
 async def test_a_rate_limited_provider_is_revisited_when_the_others_fail(
     simulator: SimulatorServer, session: aiohttp.ClientSession
 ) -> None:
-    sleep = RecordingSleep(Clock())
+    sleep = FakeSleep(FakeClock())
     # One request a minute on openai; anthropic free, but about to fail.
     router = _router(
         simulator,
@@ -143,7 +117,7 @@ async def test_a_rate_limited_provider_is_revisited_when_the_others_fail(
 async def test_a_revisit_that_cannot_fit_the_deadline_fails_at_once_saying_so(
     simulator: SimulatorServer, session: aiohttp.ClientSession
 ) -> None:
-    sleep = RecordingSleep(Clock())
+    sleep = FakeSleep(FakeClock())
     router = _router(
         simulator,
         session,
@@ -167,7 +141,7 @@ async def test_a_revisit_that_cannot_fit_the_deadline_fails_at_once_saying_so(
 async def test_the_soonest_free_of_several_rate_limited_providers_is_revisited_first(
     simulator: SimulatorServer, session: aiohttp.ClientSession
 ) -> None:
-    sleep = RecordingSleep(Clock())
+    sleep = FakeSleep(FakeClock())
     # Both limited, anthropic (2 rpm: free in 30 s) sooner than openai (1 rpm: free in 60 s);
     # gemini free, but about to fail.
     router = _router(
