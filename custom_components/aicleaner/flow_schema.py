@@ -159,6 +159,11 @@ def advanced_fields() -> dict[Any, Any]:
     }
 
 
+def price_incomplete(user_input: dict[str, Any]) -> bool:
+    """Tell whether a form gave one price override without the other."""
+    return (CONF_PRICE_INPUT in user_input) != (CONF_PRICE_OUTPUT in user_input)
+
+
 def price_fields() -> dict[Any, Any]:
     """Return the optional price override fields: USD per million input and output tokens."""
     return {

@@ -44,7 +44,13 @@ from .const import (
     SERVER_FORWARDS,
 )
 from .credentials import CredentialError, async_get_vault
-from .flow_schema import advanced_fields, is_http_url, price_fields, usd
+from .flow_schema import (
+    advanced_fields,
+    is_http_url,
+    price_fields,
+    price_incomplete,
+    usd,
+)
 from .provider_form import settings_fields, suggested_local, suggested_settings
 from .provider_options import client_options, price_override
 from .providers import PROVIDER_CLASSES, create_provider
@@ -246,7 +252,7 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
         """Model, routing weight, limits, access, price override (and what a compatible server does)."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            if (CONF_PRICE_INPUT in user_input) != (CONF_PRICE_OUTPUT in user_input):
+            if price_incomplete(user_input):
                 errors["base"] = "price_incomplete"
             else:
                 # The advanced section's settings are stored flat, as ProviderSettings reads them.
@@ -348,7 +354,7 @@ class ProviderSubentryFlow(ConfigSubentryFlow):
         """Save the provider with the price override given, or show `price` and ask for one."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            if (CONF_PRICE_INPUT in user_input) != (CONF_PRICE_OUTPUT in user_input):
+            if price_incomplete(user_input):
                 errors["base"] = "price_incomplete"
             else:
                 return self._async_save({**self._settings, **user_input})
