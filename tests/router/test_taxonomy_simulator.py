@@ -17,14 +17,8 @@ from custom_components.aicleaner.router.errors import AllProvidersFailed
 from custom_components.aicleaner.router.models import AIRequest
 from tests.simulator import Fault, SimulatorServer
 
-from .test_failover_simulator import (
-    Clock,
-    RecordingSleep,
-    build,
-    fallback_for,
-    outcomes,
-    settings,
-)
+from .fakes import OffsetClock, OffsetSleep
+from .test_failover_simulator import build, fallback_for, outcomes, settings
 
 # A breaker that would open on the second failure in a row: a class that counts would show at once.
 TOUCHY = BreakerSettings(failure_threshold=2, timeout_seconds=600.0)
@@ -248,7 +242,7 @@ async def test_gemini_transient_image_400_is_retried_not_the_callers_fault(
     simulator: SimulatorServer, session: aiohttp.ClientSession
 ) -> None:
     simulator.sim.set_fault("gemini", Fault(kind="transient_image", count=1))
-    sleep = RecordingSleep(Clock())
+    sleep = OffsetSleep(OffsetClock())
     router = build(simulator, session, ("gemini", "openai"), sleep=sleep)
     response = await router.process(AIRequest(prompt="What is this?", max_tokens=64))
     assert outcomes(response.attempts) == [
