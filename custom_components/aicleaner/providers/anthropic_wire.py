@@ -25,13 +25,12 @@ from ..router.conversation import (
     conversation_of,
 )
 from ..router.models import Usage
-from .base import token_count
+from .base import JSONObject, token_count
 from .streaming import parse_arguments
 
 if TYPE_CHECKING:
     from ..router.models import AIRequest
 
-type JSONObject = dict[str, Any]
 
 # Anthropic takes tool_use ids of these characters only; another provider's id is rewritten.
 _ID_UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")

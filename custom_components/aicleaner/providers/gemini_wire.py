@@ -29,13 +29,12 @@ from ..router.conversation import (
     conversation_of,
 )
 from ..router.models import Usage
-from .base import token_count, usage_from
+from .base import JSONObject, token_count, usage_from
 from .streaming import parse_arguments
 
 if TYPE_CHECKING:
     from ..router.models import AIRequest
 
-type JSONObject = dict[str, Any]
 
 # Google's documented value for a function call that came from elsewhere (no signature of its own).
 SKIP_SIGNATURE: Final = "skip_thought_signature_validator"

@@ -23,13 +23,11 @@ from ..router.conversation import (
     conversation_of,
 )
 from ..router.models import Usage
-from .base import usage_from
+from .base import JSONObject, usage_from
 from .streaming import parse_arguments
 
 if TYPE_CHECKING:
     from ..router.models import AIRequest
-
-type JSONObject = dict[str, Any]
 
 
 def _message(message: Message) -> JSONObject:

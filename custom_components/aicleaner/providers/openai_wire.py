@@ -23,13 +23,11 @@ from ..router.conversation import (
     conversation_of,
 )
 from ..router.models import Usage
-from .base import token_count, usage_from
+from .base import JSONObject, token_count, usage_from
 from .streaming import parse_arguments
 
 if TYPE_CHECKING:
     from ..router.models import AIRequest, ImageInput
-
-type JSONObject = dict[str, Any]
 
 
 def _image_part(image: ImageInput, detail: str | None) -> JSONObject:
