@@ -41,6 +41,19 @@ ADVANCED_DEFAULTS = {
     "circuit_breaker_timeout": 60,
     "half_open_max_calls": 3,
 }
+# Marks the form's selector labelled `label` (the frontend sets the label as a property).
+MARK_FIELD = """label => {
+  const walk = (node) => {
+    if (node.nodeType === Node.ELEMENT_NODE) {
+      if (node.tagName === 'HA-SELECTOR' && node.label === label) {
+        node.setAttribute('data-test-field', label);
+      }
+      if (node.shadowRoot) walk(node.shadowRoot);
+    }
+    for (const child of node.childNodes) walk(child);
+  };
+  walk(document.body);
+}"""
 # The frontend's refusal when a required field is empty.
 NOT_FILLED = "Not all required fields are filled in"
 
@@ -274,3 +287,63 @@ def test_the_advanced_section_opened_shows_its_defaults_and_the_form_submits(
     stored = _subentries(hass)["Opened"]
     assert {k: stored[k] for k in ADVANCED_DEFAULTS} == ADVANCED_DEFAULTS
     assert stored["ttft_timeout"] is None
+
+
+@pytest.mark.usefixtures("socket_enabled")
+def test_after_an_error_the_settings_form_keeps_what_was_typed(
+    browser: Browser, fresh: tuple[HassProcess, int]
+) -> None:
+    hass, port = fresh
+    browser.open("/config/integrations/integration/aicleaner", "Add OpenAI provider")
+    browser.click_text("Add OpenAI provider", ("Name", "Base URL"))
+    _type_into(browser, "name", "Mistyped")
+    _type_into(browser, "api_key", "sk-typed-mistyped")
+    browser.run(lambda: browser.page.locator("input[name='base_url']").fill(""))
+    _type_into(browser, "base_url", f"http://127.0.0.1:{port}/openai/v1")
+
+    def _settings() -> str:
+        browser.page.get_by_role("button", name="Submit").click()
+        return browser._text_with(("Input price (override)",))
+
+    browser.run(_settings)
+
+    def _field(label: str) -> Any:
+        # The form's field labelled `label` (its label is a property, not an attribute): marked
+        # so that Playwright finds the input in its shadow roots, where a user types.
+        browser.page.evaluate(MARK_FIELD, label)
+        return browser.page.locator(
+            f'ha-selector[data-test-field="{label}"] input'
+        ).first
+
+    def _mistype() -> tuple[str, str, str]:
+        _field("Priority").fill("2")
+        # One price without the other: the form refuses it.
+        _field("Input price (override)").fill("1.5")
+        browser.page.get_by_role("button", name="Submit").click()
+        text = browser._text_with(("Enter both prices, or neither.",))
+        return (
+            text,
+            _field("Priority").input_value(),
+            _field("Input price (override)").input_value(),
+        )
+
+    text, priority, price_input = browser.run(_mistype)
+    browser.shot("settings-error.png")
+    assert "Enter both prices, or neither." in text, text[-2000:]
+    # What the user typed is still there.
+    assert (priority, price_input) == ("2", "1.5")
+
+    def _complete() -> None:
+        _field("Output price (override)").fill("6")
+
+    browser.run(_complete)
+    text = _submit_until(browser, "Created configuration for Mistyped")
+    assert "Created configuration for Mistyped" in text, text[-2000:]
+    _close_dialog(browser, "Finish")
+    stored = _subentries(hass)["Mistyped"]
+    assert (stored["priority"], stored["price_input"], stored["price_output"]) == (
+        2,
+        1.5,
+        6,
+    )
+    assert {k: stored[k] for k in ADVANCED_DEFAULTS} == ADVANCED_DEFAULTS
