@@ -120,9 +120,19 @@ def build_app() -> web.Application:
     return app
 
 
-async def serve(host: str, port: int) -> None:
-    """Serve until SIGTERM or SIGINT."""
-    runner = web.AppRunner(build_app(), access_log=None)
+async def serve(
+    host: str,
+    port: int,
+    app: web.Application | None = None,
+    *,
+    handler_cancellation: bool = False,
+) -> None:
+    """Serve `app` (this module's by default) until SIGTERM or SIGINT."""
+    runner = web.AppRunner(
+        app or build_app(),
+        access_log=None,
+        handler_cancellation=handler_cancellation,
+    )
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=4096)
     await site.start()

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 
 from aiohttp import web
 import orjson
+
+from bench.openai_server import serve
 
 CHUNKS = 8
 MODELS = orjson.dumps({"object": "list", "data": [{"id": "gpt-4o-mini"}]})
@@ -96,28 +97,14 @@ def build_app() -> web.Application:
     return app
 
 
-async def serve(host: str, port: int) -> None:
-    """Serve until SIGTERM or SIGINT."""
-    runner = web.AppRunner(build_app(), access_log=None, handler_cancellation=True)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=4096)
-    await site.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    print(f"listening on http://{host}:{port}", flush=True)
-    await stop.wait()
-    await runner.cleanup()
-
-
 def main() -> None:
     """Parse the address and serve."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8998)
     args = parser.parse_args()
-    asyncio.run(serve(args.host, args.port))
+    # A stalled stream is cancelled when its client leaves.
+    asyncio.run(serve(args.host, args.port, build_app(), handler_cancellation=True))
 
 
 if __name__ == "__main__":
