@@ -241,15 +241,12 @@ def test_every_provider_added_in_the_browser_answers_the_action_run_in_the_brows
     browser.shot("analyzed.png")
 
 
-@pytest.mark.usefixtures("socket_enabled")
-def test_the_advanced_section_opened_shows_its_defaults_and_the_form_submits(
-    browser: Browser, fresh: tuple[HassProcess, int]
-) -> None:
-    hass, port = fresh
+def _openai_settings_step(browser: Browser, port: int, name: str) -> None:
+    """Add an OpenAI provider `name` on the simulator, by typing, up to its settings form."""
     browser.open("/config/integrations/integration/aicleaner", "Add OpenAI provider")
     browser.click_text("Add OpenAI provider", ("Name", "Base URL"))
-    _type_into(browser, "name", "Opened")
-    _type_into(browser, "api_key", "sk-typed-opened")
+    _type_into(browser, "name", name)
+    _type_into(browser, "api_key", f"sk-typed-{name.lower()}")
     browser.run(lambda: browser.page.locator("input[name='base_url']").fill(""))
     _type_into(browser, "base_url", f"http://127.0.0.1:{port}/openai/v1")
 
@@ -258,6 +255,14 @@ def test_the_advanced_section_opened_shows_its_defaults_and_the_form_submits(
         return browser._text_with(("Timeouts, retries and circuit breaker",))
 
     browser.run(_settings)
+
+
+@pytest.mark.usefixtures("socket_enabled")
+def test_the_advanced_section_opened_shows_its_defaults_and_the_form_submits(
+    browser: Browser, fresh: tuple[HassProcess, int]
+) -> None:
+    hass, port = fresh
+    _openai_settings_step(browser, port, "Opened")
 
     def _open_section() -> tuple[list[str], dict[str, object]]:
         # The section's header, as a user clicks it (it is scrolled to first).
@@ -294,18 +299,7 @@ def test_after_an_error_the_settings_form_keeps_what_was_typed(
     browser: Browser, fresh: tuple[HassProcess, int]
 ) -> None:
     hass, port = fresh
-    browser.open("/config/integrations/integration/aicleaner", "Add OpenAI provider")
-    browser.click_text("Add OpenAI provider", ("Name", "Base URL"))
-    _type_into(browser, "name", "Mistyped")
-    _type_into(browser, "api_key", "sk-typed-mistyped")
-    browser.run(lambda: browser.page.locator("input[name='base_url']").fill(""))
-    _type_into(browser, "base_url", f"http://127.0.0.1:{port}/openai/v1")
-
-    def _settings() -> str:
-        browser.page.get_by_role("button", name="Submit").click()
-        return browser._text_with(("Input price (override)",))
-
-    browser.run(_settings)
+    _openai_settings_step(browser, port, "Mistyped")
 
     def _field(label: str) -> Any:
         # The form's field labelled `label` (its label is a property, not an attribute): marked
