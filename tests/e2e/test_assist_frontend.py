@@ -106,17 +106,22 @@ def _ask_assist(browser: Browser, text: str) -> str:
         page.wait_for_function("() => location.pathname === '/lovelace/0'")
         page.wait_for_timeout(1000)
         field = page.locator("ha-assist-chat ha-textfield input, ha-assist-chat input")
-        # "a" is the frontend's shortcut for Assist; a press while the page is still settling
-        # (a closing dialog steps the history back) is lost, so press until the dialog opens.
-        deadline = time.monotonic() + 60
+        # "a" is the frontend's shortcut for Assist. While the page still settles (a closing
+        # dialog steps the history back, a navigation closes dialogs), a press can be lost or
+        # its dialog closed again: press until a dialog opens and stays open for a second.
+        deadline = time.monotonic() + 90
         while True:
-            page.keyboard.press("a")
+            if not field.first.is_visible():
+                page.keyboard.press("a")
             try:
-                field.first.wait_for(state="visible", timeout=5_000)
-                break
+                field.first.wait_for(state="visible", timeout=10_000)
+                page.wait_for_timeout(1000)
+                if field.first.is_visible():
+                    break
             except PlaywrightTimeoutError:
-                if time.monotonic() > deadline:
-                    raise
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("the Assist dialog did not open and stay open")
         chat = page.locator("ha-assist-chat").first
         before = chat.evaluate(CHAT_STATE)["count"]
         field.first.fill(text)
@@ -145,6 +150,8 @@ def _ask_assist(browser: Browser, text: str) -> str:
         shown: str = page.evaluate(SHOWN_TEXT)
         page.keyboard.press("Escape")
         page.locator("ha-assist-chat").wait_for(state="detached", timeout=30_000)
+        # Closing steps the history back: let that land before anything navigates again.
+        page.wait_for_timeout(1500)
         return shown
 
     return browser.run(_run)
